@@ -1,0 +1,22 @@
+# Every target installs and builds what it needs first, so each one works on a fresh clone.
+.PHONY: install build start test bench clean
+
+NPM_STAMP := node_modules/.install-stamp
+
+install: $(NPM_STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: install
+	npx tsc -p tsconfig.json
+
+start: build
+	bin/server start --port 8888
+
+test: build
+	npx c8 mocha
+
+clean:
+	rm -rf dist coverage
