@@ -1,0 +1,68 @@
+// The program every child runs. It loads the tasks module named on its
+// command line, says `ready`, and runs each task the parent sends. In `once`
+// mode it exits after its first answer; in `pool` mode it waits for more.
+// It exits as soon as its parent is gone, so it can never become an orphan.
+import process from 'node:process';
+import type { ChildMessage, ChildMode, RunMessage } from './protocol.js';
+import { serializeError } from './serialized-error.js';
+
+type TaskModule = Record<string, unknown>;
+
+const [tasksUrl, mode] = process.argv.slice(2) as [string | undefined, ChildMode | undefined];
+
+function send(message: ChildMessage, then?: () => void): void {
+  // The callback runs once the message is handed to the channel, so exiting
+  // there never cuts an answer short, whatever its size.
+  process.send!(message, undefined, undefined, (error) => {
+    if (error) process.exit(1);
+    then?.();
+  });
+}
+
+function findTask(tasks: TaskModule, name: string): (...args: unknown[]) => unknown {
+  const task = Object.hasOwn(tasks, name) ? tasks[name] : undefined;
+  if (typeof task !== 'function') {
+    const known = Object.keys(tasks).filter((key) => typeof tasks[key] === 'function');
+    const error = new Error(`no task "${name}" in ${tasksUrl}; it exports: ${known.join(', ') || '(nothing)'}`);
+    error.name = 'UnknownTaskError';
+    throw error;
+  }
+  return task as (...args: unknown[]) => unknown;
+}
+
+async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promise<void> {
+  let reply: ChildMessage;
+  try {
+    const value = await findTask(tasks, task)(...args);
+    reply = { type: 'result', id, ok: true, value };
+  } catch (error) {
+    reply = { type: 'result', id, ok: false, error: serializeError(error) };
+  }
+  const done = mode === 'once' ? () => process.exit(0) : undefined;
+  try {
+    send(reply, done);
+  } catch (error) {
+    // The value cannot be serialized (a function, a class instance with handles).
+    send({ type: 'result', id, ok: false, error: serializeError(error) }, done);
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.send === undefined || tasksUrl === undefined) {
+    console.error('slowlane child: start me through an executor (I need an IPC channel and a tasks module URL)');
+    process.exit(2);
+  }
+  // A child whose parent is gone has nobody to answer: leave at once.
+  process.on('disconnect', () => process.exit(0));
+  let tasks: TaskModule;
+  try {
+    tasks = (await import(tasksUrl)) as TaskModule;
+  } catch (error) {
+    send({ type: 'load-error', error: serializeError(error) }, () => process.exit(1));
+    return;
+  }
+  process.on('message', (message: RunMessage) => void answer(tasks, message));
+  send({ type: 'ready' });
+}
+
+await main();

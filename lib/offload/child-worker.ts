@@ -1,0 +1,208 @@
+// One child process seen from the parent: it starts the child, hands it one
+// job at a time once the child says it is ready, and turns the child's
+// `message` and `close` events into the job's result. No polling: every state
+// change is a Node event.
+import { EventEmitter } from 'node:events';
+import type { ForkOptions } from 'node:child_process';
+import { describeExit, TaskCrashedError, TaskError, TaskLoadError } from './errors.js';
+import type { Job } from './job.js';
+import { isChildMessage, type ChildMessage, type ChildMode, type RunMessage } from './protocol.js';
+
+/** The part of a ChildProcess a worker uses; lets unit tests hand in a fake. */
+export interface ChildLike extends EventEmitter {
+  readonly pid?: number | undefined;
+  readonly connected: boolean;
+  send(message: RunMessage, callback?: (error: Error | null) => void): boolean;
+  kill(signal?: NodeJS.Signals | number): boolean;
+}
+
+export type ForkFn = (modulePath: string, args: readonly string[], options: ForkOptions) => ChildLike;
+
+export interface ChildWorkerDeps {
+  fork: ForkFn;
+  setPriority: (pid: number, priority: number) => void;
+}
+
+export interface ChildWorkerSpec {
+  entry: string;
+  tasksUrl: string;
+  mode: ChildMode;
+  execArgv: readonly string[];
+  niceness: number;
+  /** How long a child may take to exit after SIGTERM before it gets SIGKILL. */
+  killGraceMs: number;
+}
+
+export interface WorkerExit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** The child said it was ready before it died. */
+  wasReady: boolean;
+  /** We asked it to go (kill, close), so its death is no failure. */
+  wasKilled: boolean;
+  /** It died while running a job (that job has been failed as crashed). */
+  hadJob: boolean;
+  loadError: TaskLoadError | undefined;
+}
+
+export interface ChildWorkerEvents {
+  /** Loaded its tasks module; can take a job. */
+  ready: [];
+  /** Answered its job (or could not be sent it); can take another. */
+  done: [];
+  exit: [WorkerExit];
+}
+
+export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
+  readonly #child: ChildLike;
+  readonly #spec: ChildWorkerSpec;
+  #state: 'starting' | 'ready' | 'exited' = 'starting';
+  #job: Job | undefined;
+  #loadError: TaskLoadError | undefined;
+  #killed = false;
+  #killTimer: NodeJS.Timeout | undefined;
+
+  constructor(spec: ChildWorkerSpec, deps: ChildWorkerDeps) {
+    super();
+    this.#spec = spec;
+    this.#child = deps.fork(spec.entry, [spec.tasksUrl, spec.mode], {
+      serialization: 'advanced',
+      execArgv: [...spec.execArgv],
+      // Only the IPC channel is a pipe, so 'close' waits for it alone: every
+      // message the child sent arrives before we handle its death.
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    if (spec.niceness !== 0 && this.#child.pid !== undefined) {
+      try {
+        deps.setPriority(this.#child.pid, spec.niceness);
+      } catch {
+        // Lowering priority is best effort (the child may already be gone).
+      }
+    }
+    this.#child.on('message', (message: unknown) => this.#onMessage(message));
+    this.#child.on('error', (error: Error) => this.#onError(error));
+    this.#child.on('close', (code: number | null, signal: NodeJS.Signals | null) => this.#onClose(code, signal));
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get ready(): boolean {
+    return this.#state === 'ready';
+  }
+
+  get exited(): boolean {
+    return this.#state === 'exited';
+  }
+
+  /** Has a job, or was killed: either way it cannot take another. */
+  get busy(): boolean {
+    return this.#job !== undefined || this.#killed || this.#state === 'exited';
+  }
+
+  /** Hands the child a job; a starting child gets it as soon as it is ready. */
+  run(job: Job): void {
+    if (this.busy) throw new Error(`child ${this.pid} is busy`);
+    this.#job = job;
+    job.start();
+    if (this.#state === 'ready') this.#send(job);
+  }
+
+  /**
+   * SIGTERM now, SIGKILL if the child is still there after the grace period.
+   * Its job, if any, is abandoned: whoever kills a busy child settles that job.
+   */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.#state === 'exited') return;
+    this.#job = undefined;
+    this.#killed = true;
+    this.#signal(signal);
+    if (signal !== 'SIGKILL') this.#armKillTimer();
+  }
+
+  /** The child is expected to exit by itself now (a `once` child that answered); make sure it does. */
+  retire(): void {
+    if (this.#state === 'exited') return;
+    this.#killed = true;
+    this.#armKillTimer();
+  }
+
+  #armKillTimer(): void {
+    if (this.#killTimer !== undefined) return;
+    this.#killTimer = setTimeout(() => this.#signal('SIGKILL'), this.#spec.killGraceMs);
+    this.#killTimer.unref();
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already gone: its 'close' event is on the way.
+    }
+  }
+
+  #send(job: Job): void {
+    const message: RunMessage = { type: 'run', id: job.id, task: job.task, args: job.args };
+    try {
+      // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
+      // the child's 'close' event then fails the job as a crash.
+      this.#child.send(message, () => {});
+    } catch (error) {
+      // Arguments the serializer cannot copy (a function, a socket) fail this job, not the child.
+      this.#job = undefined;
+      job.fail(error, 'failed');
+      this.emit('done');
+    }
+  }
+
+  #onMessage(raw: unknown): void {
+    if (!isChildMessage(raw)) return;
+    const message: ChildMessage = raw;
+    switch (message.type) {
+      case 'ready':
+        this.#state = 'ready';
+        if (this.#job !== undefined) this.#send(this.#job);
+        this.emit('ready');
+        return;
+      case 'load-error':
+        this.#loadError = new TaskLoadError(this.#spec.tasksUrl, `${message.error.name}: ${message.error.message}`);
+        return;
+      case 'result': {
+        const job = this.#job;
+        // An answer for a job that is not ours (one already timed out) is dropped.
+        if (job === undefined || job.id !== message.id) return;
+        this.#job = undefined;
+        if (message.ok) job.resolve(message.value);
+        else job.fail(new TaskError(job.task, message.error), 'failed');
+        if (!this.#killed) this.emit('done');
+        return;
+      }
+    }
+  }
+
+  #onError(error: Error): void {
+    // A child that never started emits 'error' and maybe no 'close'.
+    if (this.#child.pid === undefined) {
+      this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, `cannot start a child process: ${error.message}`);
+      this.#onClose(null, null);
+    }
+  }
+
+  #onClose(exitCode: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#state === 'exited') return;
+    const wasReady = this.#state === 'ready';
+    this.#state = 'exited';
+    if (!wasReady && !this.#killed) {
+      this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, `child process ${this.pid} ${describeExit(exitCode, signal)} before it was ready`);
+    }
+    clearTimeout(this.#killTimer);
+    const job = this.#job;
+    this.#job = undefined;
+    if (job !== undefined) {
+      if (this.#loadError !== undefined) job.fail(this.#loadError, 'failed');
+      else job.fail(new TaskCrashedError(job.task, this.pid, exitCode, signal), 'crashed');
+    }
+    this.emit('exit', { exitCode, signal, wasReady, wasKilled: this.#killed, hadJob: job !== undefined, loadError: this.#loadError });
+  }
+}

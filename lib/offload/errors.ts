@@ -1,0 +1,78 @@
+// Every error an executor can reject a run with. Each has a stable `code`, like
+// Node's own errors, so callers can branch without string matching.
+
+/** The task threw (or rejected) inside the child. Keeps the remote name, message, stack and own properties. */
+export class TaskError extends Error {
+  readonly code: string;
+  readonly task: string;
+  [key: string]: unknown;
+
+  constructor(task: string, remote: { name: string; message: string; stack?: string | undefined; props: Record<string, unknown> }) {
+    super(remote.message);
+    Object.assign(this, remote.props);
+    this.name = remote.name;
+    this.task = task;
+    this.code = typeof remote.props['code'] === 'string' ? remote.props['code'] : 'ERR_TASK_FAILED';
+    if (remote.stack !== undefined) this.stack = remote.stack;
+  }
+}
+
+/** The child died before answering: exited, was killed, or ran out of memory. */
+export class TaskCrashedError extends Error {
+  readonly code = 'ERR_TASK_CRASHED';
+  override readonly name = 'TaskCrashedError';
+
+  constructor(
+    readonly task: string,
+    readonly pid: number | undefined,
+    readonly exitCode: number | null,
+    readonly signal: NodeJS.Signals | null,
+  ) {
+    super(`task "${task}" crashed: child process ${pid ?? '(never started)'} ${describeExit(exitCode, signal)} before answering`);
+  }
+}
+
+/** The task ran longer than its timeout; its child was killed. */
+export class TaskTimeoutError extends Error {
+  readonly code = 'ERR_TASK_TIMEOUT';
+  override readonly name = 'TaskTimeoutError';
+
+  constructor(readonly task: string, readonly timeoutMs: number) {
+    super(`task "${task}" timed out after ${timeoutMs} ms; its child process was killed`);
+  }
+}
+
+/** Every child is busy and `maxQueue` tasks already wait. */
+export class QueueFullError extends Error {
+  readonly code = 'ERR_QUEUE_FULL';
+  override readonly name = 'QueueFullError';
+
+  constructor(readonly task: string, readonly maxQueue: number) {
+    super(`task "${task}" refused: all children are busy and ${maxQueue} tasks already wait; try again later`);
+  }
+}
+
+/** The tasks module could not be loaded, so no child can run anything. */
+export class TaskLoadError extends Error {
+  readonly code = 'ERR_TASK_MODULE_LOAD';
+  override readonly name = 'TaskLoadError';
+
+  constructor(readonly moduleUrl: string, reason: string) {
+    super(`cannot load tasks module ${moduleUrl}: ${reason}`);
+  }
+}
+
+/** The executor is closing or destroyed and takes no more work. */
+export class ExecutorClosedError extends Error {
+  readonly code = 'ERR_EXECUTOR_CLOSED';
+  override readonly name = 'ExecutorClosedError';
+
+  constructor(message = 'executor is closed and takes no more tasks') {
+    super(message);
+  }
+}
+
+export function describeExit(exitCode: number | null, signal: NodeJS.Signals | null): string {
+  if (signal !== null) return `was killed by ${signal}`;
+  return `exited with code ${exitCode ?? 'unknown'}`;
+}

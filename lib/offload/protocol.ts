@@ -1,0 +1,21 @@
+// The messages a parent and a child exchange over the IPC channel.
+import type { SerializedError } from './serialized-error.js';
+
+export type ChildMode = 'once' | 'pool';
+
+export interface RunMessage {
+  type: 'run';
+  id: number;
+  task: string;
+  args: readonly unknown[];
+}
+
+export type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'load-error'; error: SerializedError }
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; error: SerializedError };
+
+export function isChildMessage(value: unknown): value is ChildMessage {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}

@@ -1,0 +1,36 @@
+// A bounded FIFO. A Set keeps insertion order and deletes in O(1), which an
+// aborted task waiting in the middle of the queue needs.
+
+export class TaskQueue<T> {
+  readonly #items = new Set<T>();
+
+  constructor(readonly maxSize: number) {}
+
+  get size(): number {
+    return this.#items.size;
+  }
+
+  get full(): boolean {
+    return this.#items.size >= this.maxSize;
+  }
+
+  push(item: T): void {
+    if (this.full) throw new RangeError('queue is full');
+    this.#items.add(item);
+  }
+
+  peek(): T | undefined {
+    return this.#items.values().next().value;
+  }
+
+  remove(item: T): boolean {
+    return this.#items.delete(item);
+  }
+
+  /** Empties the queue and returns what it held, oldest first. */
+  drain(): T[] {
+    const items = [...this.#items];
+    this.#items.clear();
+    return items;
+  }
+}
