@@ -1,0 +1,144 @@
+// slowlane's HTTP server, on node:http alone. It knows the routes and what an
+// executor promises, nothing of how children are managed.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { heavyLifting } from '../heavy-lifting.js';
+import type { Executor } from '../offload/executor.js';
+import { accessLogLine, clientAddress, CLIENT_CLOSED } from './access-log.js';
+import { HttpError } from './http-error.js';
+import { failureResponse } from './failure-response.js';
+import { ServerStats } from './server-stats.js';
+import { optionalN, requireId } from './slow-args.js';
+
+export interface ServerOptions {
+  /** `fork` serves /slow_threaded, `pool` serves /slow_pool. */
+  executors: { fork: Executor; pool: Executor };
+  /** Receives one access-log line per request; omit to log nothing. */
+  accessLog?: ((line: string) => void) | undefined;
+  /** The work /slow runs on the event loop; a parameter so tests can swap it. */
+  inlineWork?: ((n: number) => number) | undefined;
+}
+
+export interface SlowlaneServer {
+  readonly http: http.Server;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /** Stops accepting, answers every request already received, then resolves. */
+  close(): Promise<void>;
+  /** Drops every connection now. */
+  destroy(): void;
+}
+
+interface Reply {
+  body: string;
+  contentType?: string;
+}
+
+type Route = (query: URLSearchParams, signal: AbortSignal) => Reply | Promise<Reply>;
+
+const TEXT = 'text/plain; charset=utf-8';
+export const OFFLOADED_TASK = 'heavyLifting';
+
+const slowBody = (id: string, seconds: number): string => `slow result ${id} <--- ${seconds.toFixed(3)} s`;
+
+export function createServer(options: ServerOptions): SlowlaneServer {
+  const { executors, accessLog } = options;
+  const inlineWork = options.inlineWork ?? heavyLifting;
+  const stats = new ServerStats();
+  let closing = false;
+
+  const offloaded = (executor: Executor): Route => async (query, signal) => {
+    const id = requireId(query);
+    const seconds = await executor.run<number>(OFFLOADED_TASK, [optionalN(query)], { signal });
+    return { body: slowBody(id, seconds) };
+  };
+
+  const routes = new Map<string, Route>([
+    ['/fast', (query) => ({ body: `fast result ${requireId(query)}` })],
+    // Blocks the event loop on purpose: the problem slowlane exists to solve.
+    ['/slow', (query) => {
+      const id = requireId(query);
+      return { body: slowBody(id, inlineWork(optionalN(query))) };
+    }],
+    ['/slow_threaded', offloaded(executors.fork)],
+    ['/slow_pool', offloaded(executors.pool)],
+    ['/stats', () => ({
+      body: `${JSON.stringify(stats.snapshot({ fork: executors.fork.stats(), pool: executors.pool.stats() }), null, 2)}\n`,
+      contentType: 'application/json; charset=utf-8',
+    })],
+  ]);
+
+  function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}, contentType = TEXT): void {
+    if (res.headersSent || res.destroyed) return;
+    const payload = body.endsWith('\n') ? body : `${body}\n`;
+    res.writeHead(status, {
+      ...headers,
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(payload),
+      ...(closing ? { connection: 'close' } : {}),
+    });
+    res.end(payload); // node:http leaves the body out for HEAD
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const aborter = new AbortController();
+    res.on('close', () => {
+      // Closed before the answer was written: the client left, so its work is cancelled.
+      if (!res.writableFinished) aborter.abort();
+      const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;
+      stats.count(status);
+      accessLog?.(accessLogLine(status, method, url, clientAddress(req.socket.remoteAddress), Number(process.hrtime.bigint() - started) / 1e6));
+    });
+    try {
+      const queryAt = url.indexOf('?');
+      const path = queryAt === -1 ? url : url.slice(0, queryAt);
+      const route = routes.get(path);
+      if (route === undefined) throw new HttpError(404, `not found: ${path.slice(0, 100)}; the routes are ${[...routes.keys()].join(', ')}`);
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `method ${method} not allowed; use GET or HEAD`, { allow: 'GET, HEAD' });
+      const reply = await route(new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)), aborter.signal);
+      send(res, 200, reply.body, {}, reply.contentType);
+    } catch (error) {
+      if (aborter.signal.aborted) return; // nobody is listening for the answer
+      const failure = failureResponse(error);
+      send(res, failure.status, failure.message, failure.headers);
+    }
+  }
+
+  const server = http.createServer((req, res) => void handle(req, res));
+
+  return {
+    http: server,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      closing = true;
+      return new Promise((resolve) => {
+        if (!server.listening) {
+          stats.stop();
+          resolve();
+          return;
+        }
+        server.close(() => {
+          stats.stop();
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+    destroy() {
+      closing = true;
+      server.closeAllConnections();
+      if (server.listening) server.close();
+      stats.stop();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+// The query arguments of the fast and slow routes, checked before any work starts.
+import { DEFAULT_N } from '../heavy-lifting.js';
+import { HttpError } from './http-error.js';
+
+export const MAX_ID_LENGTH = 256;
+export const MAX_N = 20000;
+
+export function requireId(query: URLSearchParams): string {
+  const id = query.get('id');
+  if (id === null || id === '') throw new HttpError(400, 'missing argument: id');
+  if (id.length > MAX_ID_LENGTH) throw new HttpError(400, `argument id is too long: at most ${MAX_ID_LENGTH} characters`);
+  return id;
+}
+
+export function optionalN(query: URLSearchParams): number {
+  const raw = query.get('n');
+  if (raw === null) return DEFAULT_N;
+  const n = /^\d{1,6}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n <= MAX_N)) throw new HttpError(400, `argument n must be a whole number from 0 to ${MAX_N}`);
+  return n;
+}
