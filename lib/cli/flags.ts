@@ -1,0 +1,30 @@
+// Argument checks shared by the CLIs: each failure is one line and exit 2.
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export function wholeNumber(flag: string, raw: string | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  return value;
+}
+
+export function positiveSeconds(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+  if (!(value > 0 && value <= 86_400)) throw new UsageError(`--${flag} must be a number of seconds above 0, got "${raw}"`);
+  return value;
+}
+
+/** node:util parseArgs' own messages are long; keep the first sentence and the fix. */
+export function usageMessage(error: unknown, command: string): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return `${text.split('\n')[0]!.replace(/\. To specify .*$/, '')} - see "${command} --help"`;
+}

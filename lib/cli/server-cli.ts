@@ -1,0 +1,137 @@
+// `bin/server`: parses arguments and runs the library. Nothing else lives here.
+import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
+import { startSlowlane, type SlowlaneConfig } from '../slowlane.js';
+import { positiveSeconds, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
+
+export const SERVER_USAGE = `Usage: bin/server start [options]
+
+Starts slowlane's HTTP server. /fast answers at once; /slow runs CPU-heavy work
+on the event loop and blocks everything; /slow_threaded runs it in a new child
+process per request and /slow_pool in a pool of warm children, so fast
+requests never wait. GET /stats shows counters and event-loop delay.
+
+Options:
+  --port N            port to listen on (default: $PORT, else 8888; 0 picks a free port)
+  --host ADDR         address to listen on (default 127.0.0.1)
+  --pool-size N       warm children serving /slow_pool (default: CPU count, ${availableParallelism()} here)
+  --max-children N    children computing at once for /slow_threaded (default: twice the CPU count)
+  --spares N          children started ahead of demand for /slow_threaded (default 1)
+  --max-queue N       slow requests that may wait for a child, per route (default 100); beyond it: 503
+  --timeout SECONDS   a slow task running longer is killed and answered 504 (default 30)
+  --grace SECONDS     on SIGTERM or Ctrl-C, time to answer requests already received (default 10)
+  --niceness K        children's CPU niceness, 0 to 19, so fast requests win the CPU (default 10)
+  --quiet             write no access log
+  -h, --help          show this help
+
+Example: bin/server start --port 8888, then bin/call-multi slow_threaded`;
+
+export interface ServerCommand {
+  config: SlowlaneConfig;
+  graceMs: number;
+  quiet: boolean;
+}
+
+/** Turns argv into a command, or 'help'; throws UsageError on anything it cannot take. */
+export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServerCommand | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'pool-size': { type: 'string' },
+        'max-children': { type: 'string' },
+        spares: { type: 'string' },
+        'max-queue': { type: 'string' },
+        timeout: { type: 'string' },
+        grace: { type: 'string' },
+        niceness: { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(usageMessage(error, 'bin/server'));
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) return 'help';
+  if (positionals.length === 0) throw new UsageError('missing command: use "bin/server start" (see "bin/server --help")');
+  if (positionals[0] !== 'start' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}": use "bin/server start" (see "bin/server --help")`);
+  let port: number;
+  if (v.port !== undefined) port = wholeNumber('port', v.port, 0, 65535)!;
+  else if (env['PORT'] !== undefined && env['PORT'] !== '') {
+    const fromEnv = /^\d+$/.test(env['PORT']) ? Number(env['PORT']) : NaN;
+    if (!(fromEnv <= 65535)) throw new UsageError(`PORT must be a whole number from 0 to 65535, got "${env['PORT']}"`);
+    port = fromEnv;
+  } else port = 8888;
+  const timeout = positiveSeconds('timeout', v.timeout);
+  return {
+    config: {
+      port,
+      host: v.host ?? '127.0.0.1',
+      poolSize: wholeNumber('pool-size', v['pool-size'], 1, 256),
+      maxChildren: wholeNumber('max-children', v['max-children'], 1, 1024),
+      spares: wholeNumber('spares', v.spares, 0, 64),
+      maxQueue: wholeNumber('max-queue', v['max-queue'], 0, 100_000),
+      timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
+      niceness: wholeNumber('niceness', v.niceness, 0, 19),
+    },
+    graceMs: Math.round((positiveSeconds('grace', v.grace) ?? 10) * 1000),
+    quiet: v.quiet ?? false,
+  };
+}
+
+export function listenFailure(error: unknown, host: string, port: number): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return `port ${port} is already in use on ${host} - stop the other server or pick another with --port`;
+  if (code === 'EACCES') return `no permission to listen on port ${port} - use a port above 1023`;
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return `cannot listen on ${host}: no such address on this machine - try --host 127.0.0.1`;
+  return `cannot listen on ${host}:${port}: ${(error as Error).message}`;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
+
+/** Runs `bin/server`; resolves with the exit code once the server has stopped. */
+export async function serverMain(argv: readonly string[], io: Io, proc: NodeJS.Process = process): Promise<number> {
+  let command: ServerCommand | 'help';
+  try {
+    command = parseServerArgs(argv, proc.env);
+  } catch (error) {
+    io.err(`bin/server: ${(error as Error).message}`);
+    return 2;
+  }
+  if (command === 'help') {
+    io.out(SERVER_USAGE);
+    return 0;
+  }
+  const { config, graceMs, quiet } = command;
+  let running;
+  try {
+    running = await startSlowlane({ ...config, accessLog: quiet ? undefined : io.err });
+  } catch (error) {
+    io.err(`bin/server: ${listenFailure(error, config.host, config.port)}`);
+    return 1;
+  }
+  const { address } = running;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  io.out(`listening on http://${host}:${address.port}`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    proc.once('SIGINT', resolve);
+    proc.once('SIGTERM', resolve);
+  });
+  io.err(`${signal}: answering requests already received (up to ${graceMs / 1000} s); send it again to stop at once`);
+  const again = (second: NodeJS.Signals): void => {
+    io.err(`${second} again: stopping now`);
+    void running.destroy().then(() => proc.exit(128 + (SIGNAL_NUMBERS[second] ?? 0)));
+  };
+  proc.once('SIGINT', again);
+  proc.once('SIGTERM', again);
+  const clean = await running.shutdown(graceMs);
+  if (!clean) io.err(`bin/server: the ${graceMs / 1000} s grace period ran out; requests still running were cut off`);
+  return clean ? 0 : 1;
+}
