@@ -31,7 +31,8 @@ export class ForkExecutor extends ChildExecutor {
     // Spares are children too: the total never exceeds maxChildren.
     if (this.workers.size - this.#idleSpares.size >= this.maxChildren) return undefined;
     const worker = this.#takeSpare() ?? this.#startChild();
-    queueMicrotask(() => this.#refill());
+    // Fork the next spare after this turn, once the job has been sent.
+    setImmediate(() => this.#refill());
     return worker;
   }
 

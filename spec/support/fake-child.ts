@@ -1,0 +1,71 @@
+// A stand-in for a ChildProcess, driven by the test: it records what the
+// worker sends and lets the test answer, crash or exit it.
+import { EventEmitter } from 'node:events';
+import sinon from 'sinon';
+import type { ChildLike, ForkFn } from '../../lib/offload/child-worker.js';
+import type { ExecutorDeps } from '../../lib/offload/executor-options.js';
+import type { RunMessage } from '../../lib/offload/protocol.js';
+
+let nextPid = 10_000;
+
+export class FakeChild extends EventEmitter implements ChildLike {
+  readonly pid = nextPid++;
+  connected = true;
+  readonly sent: RunMessage[] = [];
+  readonly kill = sinon.spy((_signal?: NodeJS.Signals | number) => true);
+
+  constructor(readonly args: readonly string[]) {
+    super();
+  }
+
+  send(message: RunMessage, callback?: (error: Error | null) => void): boolean {
+    this.sent.push(message);
+    callback?.(null);
+    return true;
+  }
+
+  get mode(): string | undefined {
+    return this.args[1];
+  }
+
+  ready(): void {
+    this.emit('message', { type: 'ready' });
+  }
+
+  answer(value: unknown, id = this.sent.at(-1)!.id): void {
+    this.emit('message', { type: 'result', id, ok: true, value });
+  }
+
+  fail(error: { name: string; message: string; stack?: string; props?: Record<string, unknown> }, id = this.sent.at(-1)!.id): void {
+    this.emit('message', { type: 'result', id, ok: false, error: { props: {}, ...error } });
+  }
+
+  exit(code: number | null, signal: NodeJS.Signals | null = null): void {
+    this.connected = false;
+    this.emit('exit', code, signal);
+    this.emit('close', code, signal);
+  }
+}
+
+export interface FakeProcesses {
+  deps: Partial<ExecutorDeps>;
+  children: FakeChild[];
+  fork: sinon.SinonSpy;
+  setPriority: sinon.SinonSpy;
+}
+
+export function fakeProcesses(): FakeProcesses {
+  const children: FakeChild[] = [];
+  const fork = sinon.spy(((_entry: string, args: readonly string[]) => {
+    const child = new FakeChild(args);
+    children.push(child);
+    return child;
+  }) as ForkFn);
+  const setPriority = sinon.spy();
+  return { deps: { fork, setPriority, entry: '/fake/child-entry.js' }, children, fork, setPriority };
+}
+
+/** Lets promise callbacks run (microtasks only: safe under fake timers). */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 5; i += 1) await Promise.resolve();
+}

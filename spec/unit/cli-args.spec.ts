@@ -1,0 +1,156 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { listenFailure, parseServerArgs, serverMain, SERVER_USAGE } from '../../lib/cli/server-cli.js';
+import { callMultiMain, parseCallMultiArgs, CALL_MULTI_USAGE } from '../../lib/cli/call-multi-cli.js';
+import { summaryLine, plan } from '../../lib/client/call-multi.js';
+
+const io = () => ({ out: sinon.spy(), err: sinon.spy() });
+
+describe('bin/server arguments', () => {
+  it('takes every option', () => {
+    const command = parseServerArgs(
+      ['start', '--port', '0', '--host', '::1', '--pool-size', '3', '--max-children', '4', '--spares', '2', '--max-queue', '5', '--timeout', '1.5', '--grace', '2', '--niceness', '19', '--quiet'],
+      {},
+    );
+    expect(command).to.deep.equal({
+      config: { port: 0, host: '::1', poolSize: 3, maxChildren: 4, spares: 2, maxQueue: 5, timeoutMs: 1500, niceness: 19 },
+      graceMs: 2000,
+      quiet: true,
+    });
+  });
+
+  it('defaults: port 8888 on 127.0.0.1, PORT from the environment, 10 s grace', () => {
+    const plain = parseServerArgs(['start'], {}) as Exclude<ReturnType<typeof parseServerArgs>, 'help'>;
+    expect(plain.config).to.include({ port: 8888, host: '127.0.0.1' });
+    expect(plain.graceMs).to.equal(10_000);
+    expect((parseServerArgs(['start'], { PORT: '9000' }) as typeof plain).config.port).to.equal(9000);
+    expect((parseServerArgs(['start', '--port', '1'], { PORT: '9000' }) as typeof plain).config.port).to.equal(1);
+  });
+
+  const bad: [string[], NodeJS.ProcessEnv, RegExp][] = [
+    [[], {}, /^missing command: use "bin\/server start"/],
+    [['stop'], {}, /^unknown command "stop"/],
+    [['start', '--bogus'], {}, /^Unknown option '--bogus' - see "bin\/server --help"$/],
+    [['start', '--port', '65536'], {}, /^--port must be a whole number from 0 to 65535, got "65536"$/],
+    [['start', '--port', 'abc'], {}, /^--port must be/],
+    [['start'], { PORT: 'x' }, /^PORT must be a whole number/],
+    [['start', '--pool-size', '0'], {}, /^--pool-size must be a whole number from 1/],
+    [['start', '--niceness', '20'], {}, /^--niceness must be a whole number from 0 to 19/],
+    [['start', '--timeout', '0'], {}, /^--timeout must be a number of seconds above 0/],
+    [['start', '--grace=-1'], {}, /^--grace must be a number of seconds above 0, got "-1"$/],
+  ];
+  for (const [argv, env, message] of bad) {
+    it(`refuses ${argv.join(' ') || '(nothing)'} ${Object.keys(env).length ? JSON.stringify(env) : ''}`, () => {
+      expect(() => parseServerArgs(argv, env)).to.throw(message);
+    });
+  }
+
+  it('serverMain: --help prints usage and exits 0; a usage error is one line and exit 2', async () => {
+    const help = io();
+    expect(await serverMain(['--help'], help)).to.equal(0);
+    expect(help.out.calledOnceWith(SERVER_USAGE)).to.equal(true);
+    const wrong = io();
+    expect(await serverMain(['start', '--port', 'x'], wrong)).to.equal(2);
+    expect(wrong.err.calledOnceWith('bin/server: --port must be a whole number from 0 to 65535, got "x"')).to.equal(true);
+  });
+
+  it('listen failures say what to do next', () => {
+    const error = (code: string) => Object.assign(new Error(code), { code });
+    expect(listenFailure(error('EADDRINUSE'), '127.0.0.1', 8888)).to.equal('port 8888 is already in use on 127.0.0.1 - stop the other server or pick another with --port');
+    expect(listenFailure(error('EACCES'), '127.0.0.1', 80)).to.match(/use a port above 1023/);
+    expect(listenFailure(error('EADDRNOTAVAIL'), '10.9.9.9', 1)).to.match(/try --host 127.0.0.1/);
+    expect(listenFailure(error('EOTHER'), 'h', 1)).to.equal('cannot listen on h:1: EOTHER');
+  });
+});
+
+describe('bin/call-multi arguments and summary', () => {
+  it('takes a scenario and options', () => {
+    expect(parseCallMultiArgs(['slow_pool', '--url', 'http://127.0.0.1:1', '--slow', '1', '--fast', '2'])).to.deep.equal({
+      baseUrl: 'http://127.0.0.1:1', scenario: 'slow_pool', slow: 1, fast: 2,
+    });
+    expect(parseCallMultiArgs(['slow'])).to.deep.equal({ baseUrl: 'http://localhost:8888', scenario: 'slow', slow: 3, fast: 20 });
+    expect(parseCallMultiArgs(['-h'])).to.equal('help');
+  });
+
+  const bad: [string[], RegExp][] = [
+    [[], /^missing scenario: use one of slow, slow_threaded, slow_pool/],
+    [['quick'], /^unknown scenario "quick"/],
+    [['slow', 'extra'], /^unknown scenario "slow extra"/],
+    [['slow', '--url', 'ftp://x'], /^--url must be an http:\/\/ URL/],
+    [['slow', '--url', 'not a url'], /^--url must be an http:\/\/ URL/],
+    [['slow', '--fast', 'many'], /^--fast must be a whole number/],
+    [['slow', '--what'], /^Unknown option '--what'/],
+  ];
+  for (const [argv, message] of bad) {
+    it(`refuses ${argv.join(' ') || '(nothing)'}`, () => {
+      expect(() => parseCallMultiArgs(argv)).to.throw(message);
+    });
+  }
+
+  it('plans slow requests first, then fast, ids from 1', () => {
+    expect(plan('http://h:1/', 'slow_threaded', 2, 2).map((p) => p.url)).to.deep.equal([
+      'http://h:1/slow_threaded?id=1', 'http://h:1/slow_threaded?id=2', 'http://h:1/fast?id=1', 'http://h:1/fast?id=2',
+    ]);
+  });
+
+  it('prints the schedule, each body as it arrives, then the summary; exit 0', async () => {
+    const out = io();
+    const get = sinon.stub().callsFake(async (url: string) => {
+      const id = new URL(url).searchParams.get('id');
+      if (url.includes('/slow')) {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return { status: 200, body: `slow result ${id} <--- 0.010 s` };
+      }
+      return { status: 200, body: `fast result ${id}` };
+    });
+    expect(await callMultiMain(['slow_pool', '--slow', '1', '--fast', '2'], out, get)).to.equal(0);
+    const lines = out.out.getCalls().map((call) => call.args[0] as string);
+    expect(lines.slice(0, 7)).to.deep.equal([
+      'Scheduling Get Requests:', '------------------------',
+      'http://localhost:8888/slow_pool?id=1', 'http://localhost:8888/fast?id=1', 'http://localhost:8888/fast?id=2',
+      '', 'Start sending requests....',
+    ]);
+    expect(lines.slice(7, 10)).to.deep.equal(['fast result 1', 'fast result 2', 'slow result 1 <--- 0.010 s']);
+    expect(lines.at(-1)).to.match(/^fast: 2 ok, slowest \d+ ms \| slow: 1 ok, last at 0\.\d\d s \| every fast answer before the first slow: yes$/);
+  });
+
+  it('exit 1 when a request fails, with the status shown', async () => {
+    const out = io();
+    const get = sinon.stub().resolves({ status: 503, body: 'server busy' });
+    expect(await callMultiMain(['slow', '--slow', '1', '--fast', '1'], out, get)).to.equal(1);
+    expect(out.out.calledWith('503 from http://localhost:8888/slow?id=1: server busy')).to.equal(true);
+    expect(out.out.lastCall.args[0]).to.match(/^fast: 0 ok, 1 failed, .* slow: 0 ok, 1 failed, .*: no$/);
+  });
+
+  it('exit 1 with a hint when nothing listens at the URL', async () => {
+    const out = io();
+    const get = sinon.stub().rejects(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
+    expect(await callMultiMain(['slow'], out, get)).to.equal(1);
+    expect(out.err.calledOnceWith('bin/call-multi: cannot connect to http://localhost:8888 - is "bin/server start" running?')).to.equal(true);
+  });
+
+  it('other network errors are printed per request', async () => {
+    const out = io();
+    const get = sinon.stub().rejects(new Error('socket hang up'));
+    expect(await callMultiMain(['slow', '--slow', '0', '--fast', '1'], out, get)).to.equal(1);
+    expect(out.out.calledWith('error from http://localhost:8888/fast?id=1: socket hang up')).to.equal(true);
+  });
+
+  it('exit 2 with usage on a bad scenario; --help exits 0', async () => {
+    const out = io();
+    expect(await callMultiMain(['nope'], out)).to.equal(2);
+    expect(out.err.firstCall.args[0]).to.equal('bin/call-multi: unknown scenario "nope": use one of slow, slow_threaded, slow_pool');
+    expect(out.err.secondCall.args[0]).to.equal(CALL_MULTI_USAGE);
+    const help = io();
+    expect(await callMultiMain(['--help'], help)).to.equal(0);
+  });
+
+  it('the summary says no when a fast answer came after a slow one', () => {
+    expect(summaryLine({
+      fast: { ok: 1, failed: 0, arrivals: [900], slowestMs: 900 },
+      slow: { ok: 1, failed: 0, arrivals: [800] },
+      everyFastBeforeFirstSlow: false,
+      unreachable: false,
+    })).to.equal('fast: 1 ok, slowest 900 ms | slow: 1 ok, last at 0.80 s | every fast answer before the first slow: no');
+  });
+});
