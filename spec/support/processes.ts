@@ -36,10 +36,16 @@ export function slowlaneChildren(filter: { parent?: number; mode?: 'once' | 'poo
   return found;
 }
 
+/** True while the process runs. A zombie has exited (only its parent's reaping is left), so it counts as gone. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
