@@ -170,6 +170,8 @@ describe('7. orphans', () => {
     `;
     const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((resolve) => parent.stdout.once('data', resolve));
+    // Children inherit this pipe; let go of it so a surviving orphan fails the test instead of hanging it.
+    parent.stdout.destroy();
     await eventually(() => slowlaneChildren({ parent: parent.pid! }).length === 3, 3000);
     const orphans = slowlaneChildren({ parent: parent.pid! }).map((c) => c.pid);
     expect(orphans).to.have.length(3);
