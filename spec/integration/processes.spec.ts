@@ -1,12 +1,13 @@
 // bin/server and bin/call-multi as a user runs them: real processes, real signals.
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../support/http.js';
 import { eventually, isAlive, slowlaneChildren } from '../support/processes.js';
-import { BIN_CALL_MULTI, BIN_SERVER, runCommand, startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { BIN_CALL_MULTI, BIN_SERVER, ROOT, runCommand, startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 describe('bin/server and bin/call-multi as processes', () => {
   let server: ServerProcess | undefined;
@@ -134,5 +135,22 @@ describe('bin/server and bin/call-multi as processes', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the README\'s PoolExecutor example runs: its own server, its own tasks, a clean SIGTERM', async () => {
+    const example = spawn(process.execPath, [`${ROOT}examples/pool-server.mjs`], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => example.once('exit', (code) => resolve(code)));
+    const url = await new Promise<string>((resolve) => {
+      example.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        const found = /listening on (\S+)/.exec(chunk);
+        if (found) resolve(found[1]!);
+      });
+    });
+    const answer = await request(`${url}/hash?text=hi`);
+    expect(answer.status).to.equal(200);
+    expect(answer.body).to.match(/^[0-9a-f]{64}\n$/);
+    example.kill('SIGTERM');
+    expect(await exited).to.equal(0);
+    expect(slowlaneChildren({ parent: example.pid! })).to.deep.equal([]);
   });
 });
