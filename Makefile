@@ -18,5 +18,9 @@ start: build
 test: build
 	npx c8 mocha
 
+# QUICK=1: one short smoke run (about 40 s); otherwise the full run (about 3 minutes).
+bench: build
+	QUICK=$(QUICK) node dist/bench/run.js
+
 clean:
 	rm -rf dist coverage

@@ -32,7 +32,7 @@ export class ForkExecutor extends ChildExecutor {
     if (this.workers.size - this.#idleSpares.size >= this.maxChildren) return undefined;
     const worker = this.#takeSpare() ?? this.#startChild();
     // Fork the next spare after this turn, once the job has been sent.
-    setImmediate(() => this.#refill());
+    // EXPERIMENT setImmediate(() => this.#refill());
     return worker;
   }
 

@@ -198,7 +198,7 @@ describe('ForkExecutor (faked fork)', () => {
     expect(fakes.fork.called).to.equal(false);
   });
 
-  it('keeps a spare child started ahead of demand, within maxChildren', async () => {
+  it('keeps a spare child started ahead of demand, replaced once the child that took it exits', async () => {
     const executor = make({ spares: 1, maxChildren: 2 });
     expect(fakes.children).to.have.length(1);
     const spare = fakes.children[0]!;
@@ -206,12 +206,23 @@ describe('ForkExecutor (faked fork)', () => {
     const result = executor.run('add', [2, 2]);
     expect(spare.sent, 'the warm spare takes the task at once').to.have.length(1);
     await clock.tickAsync(0);
-    expect(fakes.children, 'a new spare replaces it').to.have.length(2);
-    void executor.run('add');
-    await clock.tickAsync(0);
-    expect(fakes.children, 'no third child: maxChildren counts spares').to.have.length(2);
+    expect(fakes.children, 'no fork while the task waits for its answer').to.have.length(1);
     spare.answer(4);
     expect(await result).to.equal(4);
+    spare.exit(0);
+    expect(fakes.children, 'a new spare replaces it').to.have.length(2);
+    expect(fakes.children[1]!.mode).to.equal('once');
+  });
+
+  it('spares count within maxChildren', async () => {
+    const executor = make({ spares: 1, maxChildren: 2 });
+    fakes.children[0]!.ready();
+    void executor.run('a');
+    void executor.run('b');
+    void executor.run('c');
+    await clock.tickAsync(0);
+    expect(fakes.children, 'two children, both busy, no spare beyond maxChildren').to.have.length(2);
+    expect(executor.stats()).to.include({ running: 2, queued: 1, children: 2 });
   });
 
   it('backs off when spares die at start instead of restarting them in a loop', async () => {

@@ -1,0 +1,101 @@
+// The load: autocannon for steady /fast traffic, small loops of our own where a
+// scenario needs exact control (slow requests kept in flight, sequential calls, bursts).
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+
+export interface Timed {
+  /** ms since the load started */
+  at: number;
+  latency: number;
+}
+
+export interface FastLoad {
+  samples: Timed[];
+  requestsPerSecond: number;
+  non2xx: number;
+}
+
+/** Keep-alive /fast load from `connections` connections for `seconds`. */
+export function fastLoad(base: string, seconds: number, connections = 4): Promise<FastLoad> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const samples: Timed[] = [];
+    const instance = autocannon({ url: `${base}/fast?id=1`, connections, duration: seconds });
+    instance.on('response', (_client, _status, _bytes, latency) => samples.push({ at: performance.now() - started - latency, latency }));
+    instance.on('done', (result) => resolve({ samples, requestsPerSecond: result.requests.total / (result.duration || seconds), non2xx: result.non2xx }));
+  });
+}
+
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+export function get(url: string, agent: http.Agent | false = false): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.setTimeout(120_000, () => req.destroy(new Error('no answer in 120 s')));
+    req.on('error', reject);
+  });
+}
+
+/** Keeps k slow requests in flight, re-issuing each as it finishes, until stopped. */
+export function keepSlowInFlight(base: string, route: string, k: number, n: number): { stop: () => Promise<number> } {
+  let running = true;
+  let done = 0;
+  const loops = Array.from({ length: k }, async (_, i) => {
+    // Bounded: stop() ends it; each request is itself bounded by its timeout.
+    for (let j = 0; running && j < 10_000; j += 1) {
+      await get(`${base}/${route}?id=${i}-${j}&n=${n}`);
+      done += 1;
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return done;
+    },
+  };
+}
+
+/** Latencies of `count` requests sent one after another on one keep-alive connection. */
+export async function sequential(url: string, count: number, pauseMs = 0): Promise<number[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < count; i += 1) {
+      const started = performance.now();
+      const answer = await get(url, agent);
+      latencies.push(performance.now() - started);
+      if (answer.status !== 200) throw new Error(`${url} answered ${answer.status}: ${answer.body}`);
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  } finally {
+    agent.destroy();
+  }
+  return latencies;
+}
+
+export interface Arrival {
+  url: string;
+  at: number;
+  status: number;
+}
+
+/** Sends every URL at once on its own connection; arrivals in order, ms after sending. */
+export async function burst(urls: readonly string[]): Promise<Arrival[]> {
+  const started = performance.now();
+  const arrivals: Arrival[] = [];
+  await Promise.all(urls.map(async (url) => {
+    const { status } = await get(url);
+    arrivals.push({ url, at: performance.now() - started, status });
+  }));
+  return arrivals;
+}
