@@ -39,7 +39,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     tasks: config.tasks ?? DEFAULT_TASKS,
     maxQueue: config.maxQueue ?? 100,
     timeoutMs: config.timeoutMs ?? 30_000,
-    niceness: config.niceness ?? 10,
+    niceness: config.niceness ?? 19,
   };
   const executors = {
     fork: new ForkExecutor({ ...common, maxChildren: config.maxChildren ?? 2 * cores, spares: config.spares ?? 1 }),

@@ -20,7 +20,7 @@ Options:
   --max-queue N       slow requests that may wait for a child, per route (default 100); beyond it: 503
   --timeout SECONDS   a slow task running longer is killed and answered 504 (default 30)
   --grace SECONDS     on SIGTERM or Ctrl-C, time to answer requests already received (default 10)
-  --niceness K        children's CPU niceness, 0 to 19, so fast requests win the CPU (default 10)
+  --niceness K        children's CPU niceness, 0 to 19, so fast requests win the CPU (default 19)
   --quiet             write no access log
   -h, --help          show this help
 

@@ -12,7 +12,7 @@ export interface CommonExecutorOptions {
   maxQueue?: number;
   /** Default timeout per task, in ms. Default: none. */
   timeoutMs?: number;
-  /** Children's CPU niceness (0..19), so the parent's event loop wins a busy CPU. Default 10. */
+  /** Children's CPU niceness (0..19), so the parent's event loop wins a busy CPU. Default 19: make bench measured it best. */
   niceness?: number;
   /** Node flags for the children, e.g. ['--max-old-space-size=64']. Default none. */
   execArgv?: readonly string[];
@@ -61,7 +61,7 @@ export function resolveCommonOptions(options: CommonExecutorOptions): ResolvedCo
     tasksUrl: toModuleUrl(options.tasks),
     maxQueue: checkInteger('maxQueue', options.maxQueue ?? 100, 0),
     timeoutMs,
-    niceness: checkInteger('niceness', options.niceness ?? 10, 0, 19),
+    niceness: checkInteger('niceness', options.niceness ?? 19, 0, 19),
     execArgv: options.execArgv ?? [],
     killGraceMs: checkInteger('killGraceMs', options.killGraceMs ?? 500, 0),
   };

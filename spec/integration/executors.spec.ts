@@ -129,10 +129,10 @@ for (const [kind, make] of kinds) {
       expect((noSuchTask as Error).name).to.equal('UnknownTaskError');
     });
 
-    it('10. children run at the niceness asked for (default 10)', async () => {
+    it('10. children run at the niceness asked for (default 19)', async () => {
       executor = make();
       const pid = await executor.run<number>('whoAmI');
-      expect(getPriority(pid)).to.equal(10);
+      expect(getPriority(pid)).to.equal(19);
     });
 
     it('destroy() ends every child now and rejects pending runs', async () => {
