@@ -1,5 +1,5 @@
 # Every target installs and builds what it needs first, so each one works on a fresh clone.
-.PHONY: install build start test bench clean
+.PHONY: install build start test bench cluster-demo clean
 
 NPM_STAMP := node_modules/.install-stamp
 
@@ -21,6 +21,10 @@ test: build
 # QUICK=1: one short smoke run (about 40 s); otherwise the full run (about 3 minutes).
 bench: build
 	QUICK=$(QUICK) node dist/bench/run.js
+
+# 2 fast + 2 slow instances behind nginx on loopback, the seed scenario through it, then all stopped.
+cluster-demo: build
+	node dist/deploy/cluster-demo.js
 
 clean:
 	rm -rf dist coverage

@@ -17,6 +17,8 @@ export interface SlowlaneConfig {
   timeoutMs?: number;
   niceness?: number;
   accessLog?: ((line: string) => void) | undefined;
+  /** Proxies whose X-Forwarded-For names the client in the access log. */
+  trustProxy?: readonly string[] | undefined;
   /** Another tasks module exporting `heavyLifting`; tests use it to inject failures. */
   tasks?: string | URL;
 }
@@ -45,7 +47,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     fork: new ForkExecutor({ ...common, maxChildren: config.maxChildren ?? 2 * cores, spares: config.spares ?? 1 }),
     pool: new PoolExecutor({ ...common, size: config.poolSize ?? cores }),
   };
-  const server = createServer({ executors, accessLog: config.accessLog });
+  const server = createServer({ executors, accessLog: config.accessLog, trustProxy: config.trustProxy });
   const destroy = async (): Promise<void> => {
     server.destroy();
     await Promise.all([executors.fork.destroy(), executors.pool.destroy()]);

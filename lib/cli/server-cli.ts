@@ -1,10 +1,13 @@
 // `bin/server`: parses arguments and runs the library. Nothing else lives here.
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { nginxConfigMain } from './nginx-config-cli.js';
 import { availableParallelism } from 'node:os';
 import { startSlowlane, type SlowlaneConfig } from '../slowlane.js';
 import { positiveSeconds, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
 
 export const SERVER_USAGE = `Usage: bin/server start [options]
+       bin/server nginx-config --fast HOST:PORT,... --slow HOST:PORT,... (see its --help)
 
 Starts slowlane's HTTP server. /fast answers at once; /slow runs CPU-heavy work
 on the event loop and blocks everything; /slow_threaded runs it in a new child
@@ -21,6 +24,7 @@ Options:
   --timeout SECONDS   a slow task running longer is killed and answered 504 (default 30)
   --grace SECONDS     on SIGTERM or Ctrl-C, time to answer requests already received (default 10)
   --niceness K        children's CPU niceness, 0 to 19, so fast requests win the CPU (default 19)
+  --trust-proxy LIST  proxy addresses (e.g. 127.0.0.1) whose X-Forwarded-For names the client in the access log
   --quiet             write no access log
   -h, --help          show this help
 
@@ -50,6 +54,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         timeout: { type: 'string' },
         grace: { type: 'string' },
         niceness: { type: 'string' },
+        'trust-proxy': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -60,7 +65,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   const { values: v, positionals } = parsed;
   if (v.help) return 'help';
   if (positionals.length === 0) throw new UsageError('missing command: use "bin/server start" (see "bin/server --help")');
-  if (positionals[0] !== 'start' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}": use "bin/server start" (see "bin/server --help")`);
+  if (positionals[0] !== 'start' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}": use "bin/server start" or "bin/server nginx-config" (see "bin/server --help")`);
   let port: number;
   if (v.port !== undefined) port = wholeNumber('port', v.port, 0, 65535)!;
   else if (env['PORT'] !== undefined && env['PORT'] !== '') {
@@ -79,10 +84,18 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       maxQueue: wholeNumber('max-queue', v['max-queue'], 0, 100_000),
       timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
       niceness: wholeNumber('niceness', v.niceness, 0, 19),
+      trustProxy: trustedProxies(v['trust-proxy']),
     },
     graceMs: Math.round((positiveSeconds('grace', v.grace) ?? 10) * 1000),
     quiet: v.quiet ?? false,
   };
+}
+
+function trustedProxies(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const list = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (list.length === 0 || list.some((entry) => !isIP(entry))) throw new UsageError(`--trust-proxy takes IP addresses separated by commas, like 127.0.0.1; got "${raw}"`);
+  return list;
 }
 
 export function listenFailure(error: unknown, host: string, port: number): string {
@@ -97,6 +110,7 @@ const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
 /** Runs `bin/server`; resolves with the exit code once the server has stopped. */
 export async function serverMain(argv: readonly string[], io: Io, proc: NodeJS.Process = process): Promise<number> {
+  if (argv[0] === 'nginx-config') return nginxConfigMain(argv.slice(1), io);
   let command: ServerCommand | 'help';
   try {
     command = parseServerArgs(argv, proc.env);

@@ -11,3 +11,10 @@ export function clientAddress(remoteAddress: string | undefined): string {
 export function accessLogLine(status: number, method: string, url: string, address: string, elapsedMs: number): string {
   return `${status} ${method} ${url} (${address}) ${elapsedMs.toFixed(2)}ms`;
 }
+
+/** The address a trusted proxy appended last to X-Forwarded-For: the client it saw. */
+export function forwardedClient(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header.join(',') : header;
+  const last = value?.split(',').map((entry) => entry.trim()).filter(Boolean).at(-1);
+  return last === undefined ? undefined : clientAddress(last);
+}

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { heavyLifting } from '../heavy-lifting.js';
 import type { Executor } from '../offload/executor.js';
-import { accessLogLine, clientAddress, CLIENT_CLOSED } from './access-log.js';
+import { accessLogLine, clientAddress, CLIENT_CLOSED, forwardedClient } from './access-log.js';
 import { HttpError } from './http-error.js';
 import { failureResponse } from './failure-response.js';
 import { ServerStats } from './server-stats.js';
@@ -15,6 +15,8 @@ export interface ServerOptions {
   executors: { fork: Executor; pool: Executor };
   /** Receives one access-log line per request; omit to log nothing. */
   accessLog?: ((line: string) => void) | undefined;
+  /** Peer addresses (your reverse proxy) whose X-Forwarded-For header names the client. */
+  trustProxy?: readonly string[] | undefined;
   /** The work /slow runs on the event loop; a parameter so tests can swap it. */
   inlineWork?: ((n: number) => number) | undefined;
 }
@@ -49,6 +51,7 @@ export function createServer(options: ServerOptions): SlowlaneServer {
   const { executors, accessLog } = options;
   const inlineWork = options.inlineWork ?? heavyLifting;
   const stats = new ServerStats();
+  const trusted = new Set(options.trustProxy ?? []);
   let closing = false;
 
   const offloaded = (executor: Executor): Route => async (query, { signal }) => {
@@ -101,7 +104,10 @@ export function createServer(options: ServerOptions): SlowlaneServer {
       if (!res.writableFinished) aborter?.abort();
       const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;
       stats.count(status);
-      accessLog?.(accessLogLine(status, method, url, clientAddress(req.socket.remoteAddress), Number(process.hrtime.bigint() - started) / 1e6));
+      if (accessLog === undefined) return;
+      const peer = clientAddress(req.socket.remoteAddress);
+      const client = trusted.has(peer) ? (forwardedClient(req.headers['x-forwarded-for']) ?? peer) : peer;
+      accessLog(accessLogLine(status, method, url, client, Number(process.hrtime.bigint() - started) / 1e6));
     });
     const fail = (error: unknown): void => {
       if (aborter?.signal.aborted) return; // nobody is listening for the answer
