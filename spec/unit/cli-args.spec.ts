@@ -3,17 +3,18 @@ import sinon from 'sinon';
 import { listenFailure, parseServerArgs, serverMain, SERVER_USAGE } from '../../lib/cli/server-cli.js';
 import { callMultiMain, parseCallMultiArgs, CALL_MULTI_USAGE } from '../../lib/cli/call-multi-cli.js';
 import { summaryLine, plan } from '../../lib/client/call-multi.js';
+import { nginxConfigMain, NGINX_CONFIG_USAGE } from '../../lib/cli/nginx-config-cli.js';
 
 const io = () => ({ out: sinon.spy(), err: sinon.spy() });
 
 describe('bin/server arguments', () => {
   it('takes every option', () => {
     const command = parseServerArgs(
-      ['start', '--port', '0', '--host', '::1', '--pool-size', '3', '--max-children', '4', '--spares', '2', '--max-queue', '5', '--timeout', '1.5', '--grace', '2', '--niceness', '19', '--quiet'],
+      ['start', '--port', '0', '--host', '::1', '--pool-size', '3', '--max-children', '4', '--spares', '2', '--max-queue', '5', '--timeout', '1.5', '--grace', '2', '--niceness', '19', '--trust-proxy', '127.0.0.1,::1', '--quiet'],
       {},
     );
     expect(command).to.deep.equal({
-      config: { port: 0, host: '::1', poolSize: 3, maxChildren: 4, spares: 2, maxQueue: 5, timeoutMs: 1500, niceness: 19 },
+      config: { port: 0, host: '::1', poolSize: 3, maxChildren: 4, spares: 2, maxQueue: 5, timeoutMs: 1500, niceness: 19, trustProxy: ['127.0.0.1', '::1'] },
       graceMs: 2000,
       quiet: true,
     });
@@ -37,6 +38,7 @@ describe('bin/server arguments', () => {
     [['start', '--pool-size', '0'], {}, /^--pool-size must be a whole number from 1/],
     [['start', '--niceness', '20'], {}, /^--niceness must be a whole number from 0 to 19/],
     [['start', '--timeout', '0'], {}, /^--timeout must be a number of seconds above 0/],
+    [['start', '--trust-proxy', 'nginx'], {}, /^--trust-proxy takes IP addresses separated by commas, like 127.0.0.1; got "nginx"$/],
     [['start', '--grace=-1'], {}, /^--grace must be a number of seconds above 0, got "-1"$/],
   ];
   for (const [argv, env, message] of bad) {
@@ -153,4 +155,29 @@ describe('bin/call-multi arguments and summary', () => {
       unreachable: false,
     })).to.equal('fast: 1 ok, slowest 900 ms | slow: 1 ok, last at 0.80 s | every fast answer before the first slow: no');
   });
+});
+
+describe('bin/server nginx-config arguments', () => {
+  it('--help prints its usage; bin/server routes the command to it', async () => {
+    const out = io();
+    expect(nginxConfigMain(['--help'], out)).to.equal(0);
+    expect(out.out.calledOnceWith(NGINX_CONFIG_USAGE)).to.equal(true);
+    const viaServer = io();
+    expect(await serverMain(['nginx-config', '-h'], viaServer)).to.equal(0);
+    expect(viaServer.out.calledOnceWith(NGINX_CONFIG_USAGE)).to.equal(true);
+  });
+
+  const bad: [string[], string][] = [
+    [['--fast', 'a:1', '--slow', 'b:2', '--listen', 'eighty'], '--listen takes a port or address:port, like 8080 or 127.0.0.1:8080; got "eighty"'],
+    [['--fast', 'a:1', '--slow', 'b:2', '--run-dir', 'rel'], '--run-dir must be an absolute path, got "rel"'],
+    [['--fast', 'a:99999', '--slow', 'b:2'], '--fast takes host:port entries separated by commas, like 127.0.0.1:8001,127.0.0.1:8002; got "a:99999"'],
+    [['--nope'], 'Unknown option \'--nope\' - see "bin/server nginx-config --help"'],
+  ];
+  for (const [argv, message] of bad) {
+    it(`refuses ${argv.join(' ')}`, () => {
+      const out = io();
+      expect(nginxConfigMain(argv, out)).to.equal(2);
+      expect(out.err.calledOnceWith(`bin/server nginx-config: ${message}`)).to.equal(true);
+    });
+  }
 });
