@@ -11,7 +11,6 @@ import { isChildMessage, type ChildMessage, type ChildMode, type RunMessage } fr
 /** The part of a ChildProcess a worker uses; lets unit tests hand in a fake. */
 export interface ChildLike extends EventEmitter {
   readonly pid?: number | undefined;
-  readonly connected: boolean;
   send(message: RunMessage, callback?: (error: Error | null) => void): boolean;
   kill(signal?: NodeJS.Signals | number): boolean;
 }
@@ -90,10 +89,6 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
 
   get ready(): boolean {
     return this.#state === 'ready';
-  }
-
-  get exited(): boolean {
-    return this.#state === 'exited';
   }
 
   /** Has a job, or was killed: either way it cannot take another. */

@@ -65,6 +65,17 @@ export function fakeProcesses(): FakeProcesses {
   return { deps: { fork, setPriority, entry: '/fake/child-entry.js' }, children, fork, setPriority };
 }
 
+/** Fresh fake processes and a sinon fake clock around each test of the calling suite. */
+export function useFakeProcessesAndClock(): { fakes: FakeProcesses; clock: sinon.SinonFakeTimers } {
+  const env = {} as { fakes: FakeProcesses; clock: sinon.SinonFakeTimers };
+  beforeEach(() => {
+    env.fakes = fakeProcesses();
+    env.clock = sinon.useFakeTimers();
+  });
+  afterEach(() => env.clock.restore());
+  return env;
+}
+
 /** Lets promise callbacks run (microtasks only: safe under fake timers). */
 export async function flush(): Promise<void> {
   for (let i = 0; i < 5; i += 1) await Promise.resolve();

@@ -1,31 +1,23 @@
 import { expect } from 'chai';
-import sinon from 'sinon';
 import { ForkExecutor } from '../../lib/offload/fork-executor.js';
 import { ExecutorClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/offload/errors.js';
-import { fakeProcesses, flush, type FakeProcesses } from '../support/fake-child.js';
+import { flush, useFakeProcessesAndClock } from '../support/fake-child.js';
 
 describe('ForkExecutor (faked fork)', () => {
-  let fakes: FakeProcesses;
-  let clock: sinon.SinonFakeTimers;
-
-  beforeEach(() => {
-    fakes = fakeProcesses();
-    clock = sinon.useFakeTimers();
-  });
-  afterEach(() => clock.restore());
+  const env = useFakeProcessesAndClock();
 
   const make = (options: Partial<ConstructorParameters<typeof ForkExecutor>[0]> = {}) =>
-    new ForkExecutor({ tasks: '/tasks.js', spares: 0, ...options }, fakes.deps);
+    new ForkExecutor({ tasks: '/tasks.js', spares: 0, ...options }, env.fakes.deps);
 
   it('forks one child per task with the tasks module URL, once mode and advanced serialization', async () => {
     const executor = make();
     const result = executor.run('add', [1, 2]);
-    expect(fakes.fork.callCount).to.equal(1);
-    const [entry, args, options] = fakes.fork.firstCall.args;
+    expect(env.fakes.fork.callCount).to.equal(1);
+    const [entry, args, options] = env.fakes.fork.firstCall.args;
     expect(entry).to.equal('/fake/child-entry.js');
     expect(args).to.deep.equal(['file:///tasks.js', 'once']);
     expect(options.serialization).to.equal('advanced');
-    const child = fakes.children[0]!;
+    const child = env.fakes.children[0]!;
     expect(child.sent, 'nothing is sent before the child is ready').to.deep.equal([]);
     child.ready();
     expect(child.sent[0]).to.include({ type: 'run', task: 'add' });
@@ -37,16 +29,16 @@ describe('ForkExecutor (faked fork)', () => {
 
   it('lowers each child\'s CPU priority to the niceness option', () => {
     make({ niceness: 15 }).run('add');
-    expect(fakes.setPriority.calledOnceWith(fakes.children[0]!.pid, 15)).to.equal(true);
+    expect(env.fakes.setPriority.calledOnceWith(env.fakes.children[0]!.pid, 15)).to.equal(true);
     make({ niceness: 0 }).run('add');
-    expect(fakes.setPriority.callCount, 'niceness 0 leaves the priority alone').to.equal(1);
+    expect(env.fakes.setPriority.callCount, 'niceness 0 leaves the priority alone').to.equal(1);
   });
 
   it('rejects with TaskError keeping the remote name, message, stack and properties', async () => {
     const executor = make();
     const result = executor.run('boom');
-    fakes.children[0]!.ready();
-    fakes.children[0]!.fail({ name: 'RangeError', message: 'too big', stack: 'RangeError: too big\n    at child', props: { code: 'E_BIG', limit: 3 } });
+    env.fakes.children[0]!.ready();
+    env.fakes.children[0]!.fail({ name: 'RangeError', message: 'too big', stack: 'RangeError: too big\n    at child', props: { code: 'E_BIG', limit: 3 } });
     const error = await result.catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TaskError);
     expect(error).to.include({ name: 'RangeError', message: 'too big', code: 'E_BIG', limit: 3, task: 'boom' });
@@ -57,8 +49,8 @@ describe('ForkExecutor (faked fork)', () => {
   it('rejects with TaskCrashedError when the child exits without answering', async () => {
     const executor = make();
     const result = executor.run('add');
-    fakes.children[0]!.ready();
-    fakes.children[0]!.exit(null, 'SIGKILL');
+    env.fakes.children[0]!.ready();
+    env.fakes.children[0]!.exit(null, 'SIGKILL');
     const error = await result.catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TaskCrashedError);
     expect(error).to.include({ exitCode: null, signal: 'SIGKILL' });
@@ -69,7 +61,7 @@ describe('ForkExecutor (faked fork)', () => {
   it('rejects with TaskLoadError naming the module when the child cannot load it', async () => {
     const executor = make();
     const result = executor.run('add');
-    const child = fakes.children[0]!;
+    const child = env.fakes.children[0]!;
     child.emit('message', { type: 'load-error', error: { name: 'SyntaxError', message: 'Unexpected token', props: {} } });
     child.exit(1);
     const error = await result.catch((e: unknown) => e);
@@ -80,7 +72,7 @@ describe('ForkExecutor (faked fork)', () => {
   it('treats a child that dies before it is ready as a load failure', async () => {
     const executor = make();
     const result = executor.run('add');
-    fakes.children[0]!.exit(3);
+    env.fakes.children[0]!.exit(3);
     const error = await result.catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TaskLoadError);
     expect((error as Error).message).to.match(/exited with code 3 before it was ready/);
@@ -89,7 +81,7 @@ describe('ForkExecutor (faked fork)', () => {
   it('fails a run whose arguments cannot be serialized, and the executor goes on', async () => {
     const executor = make();
     const result = executor.run('echo', [() => {}]);
-    const child = fakes.children[0]!;
+    const child = env.fakes.children[0]!;
     child.send = () => {
       throw new DOMException('function could not be cloned', 'DataCloneError');
     };
@@ -102,16 +94,16 @@ describe('ForkExecutor (faked fork)', () => {
   it('times out: rejects with TaskTimeoutError, SIGTERMs the child, SIGKILLs it after the grace', async () => {
     const executor = make({ timeoutMs: 1000, killGraceMs: 200 });
     const result = executor.run('spin');
-    const child = fakes.children[0]!;
+    const child = env.fakes.children[0]!;
     child.ready();
-    await clock.tickAsync(999);
+    await env.clock.tickAsync(999);
     expect(child.kill.called).to.equal(false);
-    await clock.tickAsync(1);
+    await env.clock.tickAsync(1);
     const error = await result.catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TaskTimeoutError);
     expect((error as Error).message).to.equal('task "spin" timed out after 1000 ms; its child process was killed');
     expect(child.kill.firstCall.args[0]).to.equal('SIGTERM');
-    await clock.tickAsync(200);
+    await env.clock.tickAsync(200);
     expect(child.kill.secondCall.args[0]).to.equal('SIGKILL');
     child.exit(null, 'SIGKILL');
     expect(executor.stats()).to.include({ timedOut: 1, crashed: 0, children: 0 });
@@ -120,17 +112,17 @@ describe('ForkExecutor (faked fork)', () => {
   it('a per-run timeout overrides the default', async () => {
     const executor = make({ timeoutMs: 60_000 });
     const result = executor.run('spin', [], { timeoutMs: 50 });
-    fakes.children[0]!.ready();
-    await clock.tickAsync(50);
+    env.fakes.children[0]!.ready();
+    await env.clock.tickAsync(50);
     expect(await result.catch((e: unknown) => e)).to.be.instanceOf(TaskTimeoutError);
   });
 
   it('an answer that arrives after the timeout is ignored', async () => {
     const executor = make({ timeoutMs: 10 });
     const result = executor.run('add');
-    const child = fakes.children[0]!;
+    const child = env.fakes.children[0]!;
     child.ready();
-    await clock.tickAsync(10);
+    await env.clock.tickAsync(10);
     child.answer(42);
     expect(await result.catch((e: unknown) => e)).to.be.instanceOf(TaskTimeoutError);
     expect(executor.stats()).to.include({ completed: 0, timedOut: 1 });
@@ -139,21 +131,21 @@ describe('ForkExecutor (faked fork)', () => {
   it('never runs more than maxChildren children; the rest wait in FIFO order', async () => {
     const executor = make({ maxChildren: 2 });
     const results = [1, 2, 3, 4].map((n) => executor.run('echo', [n]));
-    expect(fakes.children).to.have.length(2);
+    expect(env.fakes.children).to.have.length(2);
     expect(executor.stats()).to.include({ running: 2, queued: 2 });
-    const [first, second] = fakes.children;
+    const [first, second] = env.fakes.children;
     first!.ready();
     first!.answer('a');
     first!.exit(0);
-    expect(fakes.children).to.have.length(3);
-    fakes.children[2]!.ready();
-    expect(fakes.children[2]!.sent[0]!.args, 'the oldest waiting task goes first').to.deep.equal([3]);
+    expect(env.fakes.children).to.have.length(3);
+    env.fakes.children[2]!.ready();
+    expect(env.fakes.children[2]!.sent[0]!.args, 'the oldest waiting task goes first').to.deep.equal([3]);
     second!.ready();
     second!.answer('b');
     second!.exit(0);
-    fakes.children[3]!.ready();
-    fakes.children[2]!.answer('c');
-    fakes.children[3]!.answer('d');
+    env.fakes.children[3]!.ready();
+    env.fakes.children[2]!.answer('c');
+    env.fakes.children[3]!.answer('d');
     expect(await Promise.all(results)).to.deep.equal(['a', 'b', 'c', 'd']);
   });
 
@@ -176,18 +168,18 @@ describe('ForkExecutor (faked fork)', () => {
     const error = await waiting.catch((e: unknown) => e);
     expect((error as Error).name).to.equal('AbortError');
     expect(executor.stats()).to.include({ queued: 0, aborted: 1 });
-    expect(fakes.children).to.have.length(1);
+    expect(env.fakes.children).to.have.length(1);
   });
 
   it('abort while running kills the child', async () => {
     const executor = make();
     const controller = new AbortController();
     const running = executor.run('a', [], { signal: controller.signal });
-    fakes.children[0]!.ready();
+    env.fakes.children[0]!.ready();
     controller.abort(new Error('client went away'));
     expect((await running.catch((e: unknown) => e) as Error).message).to.equal('client went away');
-    expect(fakes.children[0]!.kill.calledWith('SIGTERM')).to.equal(true);
-    fakes.children[0]!.exit(null, 'SIGTERM');
+    expect(env.fakes.children[0]!.kill.calledWith('SIGTERM')).to.equal(true);
+    env.fakes.children[0]!.exit(null, 'SIGTERM');
     expect(executor.stats()).to.include({ aborted: 1, crashed: 0, children: 0 });
   });
 
@@ -195,59 +187,59 @@ describe('ForkExecutor (faked fork)', () => {
     const executor = make();
     const error = await executor.run('a', [], { signal: AbortSignal.abort() }).catch((e: unknown) => e);
     expect((error as Error).name).to.equal('AbortError');
-    expect(fakes.fork.called).to.equal(false);
+    expect(env.fakes.fork.called).to.equal(false);
   });
 
   it('keeps a spare child started ahead of demand, replaced once the child that took it exits', async () => {
     const executor = make({ spares: 1, maxChildren: 2 });
-    expect(fakes.children).to.have.length(1);
-    const spare = fakes.children[0]!;
+    expect(env.fakes.children).to.have.length(1);
+    const spare = env.fakes.children[0]!;
     spare.ready();
     const result = executor.run('add', [2, 2]);
     expect(spare.sent, 'the warm spare takes the task at once').to.have.length(1);
-    await clock.tickAsync(0);
-    expect(fakes.children, 'no fork while the task waits for its answer').to.have.length(1);
+    await env.clock.tickAsync(0);
+    expect(env.fakes.children, 'no fork while the task waits for its answer').to.have.length(1);
     spare.answer(4);
     expect(await result).to.equal(4);
     spare.exit(0);
-    expect(fakes.children, 'a new spare replaces it').to.have.length(2);
-    expect(fakes.children[1]!.mode).to.equal('once');
+    expect(env.fakes.children, 'a new spare replaces it').to.have.length(2);
+    expect(env.fakes.children[1]!.mode).to.equal('once');
   });
 
   it('spares count within maxChildren', async () => {
     const executor = make({ spares: 1, maxChildren: 2 });
-    fakes.children[0]!.ready();
+    env.fakes.children[0]!.ready();
     void executor.run('a');
     void executor.run('b');
     void executor.run('c');
-    await clock.tickAsync(0);
-    expect(fakes.children, 'two children, both busy, no spare beyond maxChildren').to.have.length(2);
+    await env.clock.tickAsync(0);
+    expect(env.fakes.children, 'two children, both busy, no spare beyond maxChildren').to.have.length(2);
     expect(executor.stats()).to.include({ running: 2, queued: 1, children: 2 });
   });
 
   it('backs off when spares die at start instead of restarting them in a loop', async () => {
     make({ spares: 1 });
     for (let i = 0; i < 10; i += 1) {
-      fakes.children.at(-1)!.exit(1);
-      await clock.tickAsync(100);
+      env.fakes.children.at(-1)!.exit(1);
+      await env.clock.tickAsync(100);
     }
-    expect(fakes.fork.callCount, 'at most a few restarts in a second').to.be.at.most(4);
+    expect(env.fakes.fork.callCount, 'at most a few restarts in a second').to.be.at.most(4);
   });
 
   it('retires a once child after its answer: SIGKILL if it has not exited after the grace', async () => {
     const executor = make({ killGraceMs: 300 });
     const result = executor.run('add');
-    const child = fakes.children[0]!;
+    const child = env.fakes.children[0]!;
     child.ready();
     child.answer(1);
     await result;
-    await clock.tickAsync(300);
+    await env.clock.tickAsync(300);
     expect(child.kill.calledOnceWith('SIGKILL')).to.equal(true);
   });
 
   it('close() finishes queued and running tasks, then resolves when every child is gone', async () => {
     const executor = make({ maxChildren: 1, spares: 1 });
-    const spare = fakes.children[0]!;
+    const spare = env.fakes.children[0]!;
     spare.ready();
     const a = executor.run('a');
     const b = executor.run('b');
@@ -256,7 +248,7 @@ describe('ForkExecutor (faked fork)', () => {
     expect((await executor.run('c').catch((e: unknown) => e))).to.be.instanceOf(ExecutorClosedError);
     spare.answer('A');
     spare.exit(0);
-    const next = fakes.children.at(-1)!;
+    const next = env.fakes.children.at(-1)!;
     next.ready();
     next.answer('B');
     await flush();
@@ -271,7 +263,7 @@ describe('ForkExecutor (faked fork)', () => {
     const running = executor.run('a');
     const queued = executor.run('b');
     const destroyed = executor.destroy();
-    for (const child of fakes.children) {
+    for (const child of env.fakes.children) {
       expect(child.kill.calledWith('SIGKILL')).to.equal(true);
       child.exit(null, 'SIGKILL');
     }

@@ -1,33 +1,25 @@
 import { expect } from 'chai';
-import sinon from 'sinon';
 import { PoolExecutor } from '../../lib/offload/pool-executor.js';
 import { ExecutorClosedError, TaskCrashedError, TaskLoadError } from '../../lib/offload/errors.js';
-import { fakeProcesses, flush, type FakeProcesses } from '../support/fake-child.js';
+import { flush, useFakeProcessesAndClock } from '../support/fake-child.js';
 
 describe('PoolExecutor (faked fork)', () => {
-  let fakes: FakeProcesses;
-  let clock: sinon.SinonFakeTimers;
-
-  beforeEach(() => {
-    fakes = fakeProcesses();
-    clock = sinon.useFakeTimers();
-  });
-  afterEach(() => clock.restore());
+  const env = useFakeProcessesAndClock();
 
   const make = (options: Partial<ConstructorParameters<typeof PoolExecutor>[0]> = {}) =>
-    new PoolExecutor({ tasks: 'file:///tasks.js', size: 2, ...options }, fakes.deps);
-  const readyAll = () => fakes.children.forEach((child) => child.ready());
+    new PoolExecutor({ tasks: 'file:///tasks.js', size: 2, ...options }, env.fakes.deps);
+  const readyAll = () => env.fakes.children.forEach((child) => child.ready());
 
   it('starts size warm children in pool mode at construction', () => {
     make({ size: 3 });
-    expect(fakes.children.map((child) => child.mode)).to.deep.equal(['pool', 'pool', 'pool']);
+    expect(env.fakes.children.map((child) => child.mode)).to.deep.equal(['pool', 'pool', 'pool']);
   });
 
   it('runs one task per child at a time, the rest FIFO, and reuses children', async () => {
     const pool = make();
     readyAll();
     const results = [1, 2, 3].map((n) => pool.run('echo', [n]));
-    const [a, b] = fakes.children;
+    const [a, b] = env.fakes.children;
     expect(a!.sent).to.have.length(1);
     expect(b!.sent).to.have.length(1);
     expect(pool.stats()).to.include({ running: 2, queued: 1 });
@@ -36,13 +28,13 @@ describe('PoolExecutor (faked fork)', () => {
     b!.answer('three');
     a!.answer('one');
     expect(await Promise.all(results)).to.deep.equal(['one', 'two', 'three']);
-    expect(fakes.fork.callCount, 'no new child was needed').to.equal(2);
+    expect(env.fakes.fork.callCount, 'no new child was needed').to.equal(2);
   });
 
   it('hands a task to a starting child, which sends it the moment it is ready', async () => {
     const pool = make({ size: 1 });
     const result = pool.run('add', [1, 1]);
-    const child = fakes.children[0]!;
+    const child = env.fakes.children[0]!;
     expect(child.sent).to.have.length(0);
     child.ready();
     child.answer(2);
@@ -53,14 +45,14 @@ describe('PoolExecutor (faked fork)', () => {
     const pool = make({ size: 1 });
     readyAll();
     const result = pool.run('a');
-    fakes.children[0]!.exit(137);
+    env.fakes.children[0]!.exit(137);
     const error = await result.catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TaskCrashedError);
     expect(error).to.include({ exitCode: 137, signal: null });
-    expect(fakes.children).to.have.length(2);
-    fakes.children[1]!.ready();
+    expect(env.fakes.children).to.have.length(2);
+    env.fakes.children[1]!.ready();
     const next = pool.run('b');
-    fakes.children[1]!.answer('ok');
+    env.fakes.children[1]!.answer('ok');
     expect(await next).to.equal('ok');
     expect(pool.stats()).to.include({ crashed: 1, completed: 1, children: 1 });
   });
@@ -68,7 +60,7 @@ describe('PoolExecutor (faked fork)', () => {
   it('a tasks module that cannot load: runs reject with TaskLoadError naming it, restarts back off', async () => {
     const pool = make({ size: 2 });
     const waiting = pool.run('a');
-    for (const child of [...fakes.children]) {
+    for (const child of [...env.fakes.children]) {
       child.emit('message', { type: 'load-error', error: { name: 'Error', message: 'boom', props: {} } });
       child.exit(1);
     }
@@ -78,21 +70,21 @@ describe('PoolExecutor (faked fork)', () => {
     expect(await pool.run('b').catch((e: unknown) => e), 'later runs fail fast').to.be.instanceOf(TaskLoadError);
 
     // Each generation of children dies at start; count restarts over 3 seconds.
-    const forksBefore = fakes.fork.callCount;
+    const forksBefore = env.fakes.fork.callCount;
     for (let t = 0; t < 3000; t += 50) {
-      for (const child of fakes.children) if (child.listenerCount('close') > 0 && child.connected) child.exit(1);
-      await clock.tickAsync(50);
+      for (const child of env.fakes.children) if (child.listenerCount('close') > 0 && child.connected) child.exit(1);
+      await env.clock.tickAsync(50);
     }
-    const restarts = fakes.fork.callCount - forksBefore;
+    const restarts = env.fakes.fork.callCount - forksBefore;
     expect(restarts, 'restarts in 3 s').to.be.at.most(12);
     expect(restarts, 'it keeps trying').to.be.at.least(2);
   });
 
   it('recovers once a child starts: the load error is forgotten', async () => {
     const pool = make({ size: 1 });
-    fakes.children[0]!.exit(1);
-    await clock.tickAsync(5000);
-    const fresh = fakes.children.at(-1)!;
+    env.fakes.children[0]!.exit(1);
+    await env.clock.tickAsync(5000);
+    const fresh = env.fakes.children.at(-1)!;
     fresh.ready();
     const result = pool.run('a');
     fresh.answer('fine');
@@ -104,10 +96,10 @@ describe('PoolExecutor (faked fork)', () => {
     readyAll();
     const slow = pool.run('slow');
     const next = pool.run('next');
-    await clock.tickAsync(100);
+    await env.clock.tickAsync(100);
     await slow.catch(() => {});
-    fakes.children[0]!.exit(null, 'SIGTERM');
-    const replacement = fakes.children[1]!;
+    env.fakes.children[0]!.exit(null, 'SIGTERM');
+    const replacement = env.fakes.children[1]!;
     replacement.ready();
     expect(replacement.sent[0]!.task).to.equal('next');
     replacement.answer('done');
@@ -118,10 +110,10 @@ describe('PoolExecutor (faked fork)', () => {
   it('a child that dies while idle is replaced after a back-off', async () => {
     make({ size: 1 });
     readyAll();
-    fakes.children[0]!.exit(1);
-    expect(fakes.children).to.have.length(1);
-    await clock.tickAsync(200);
-    expect(fakes.children).to.have.length(2);
+    env.fakes.children[0]!.exit(1);
+    expect(env.fakes.children).to.have.length(1);
+    await env.clock.tickAsync(200);
+    expect(env.fakes.children).to.have.length(2);
   });
 
   it('close() lets queued tasks run, then ends the idle children', async () => {
@@ -130,7 +122,7 @@ describe('PoolExecutor (faked fork)', () => {
     const a = pool.run('a');
     const b = pool.run('b');
     const closing = pool.close();
-    const child = fakes.children[0]!;
+    const child = env.fakes.children[0]!;
     child.answer('A');
     expect(child.kill.called, 'still has a queued task').to.equal(false);
     child.answer('B');
@@ -138,7 +130,7 @@ describe('PoolExecutor (faked fork)', () => {
     child.exit(null, 'SIGTERM');
     await closing;
     expect(await Promise.all([a, b])).to.deep.equal(['A', 'B']);
-    expect(fakes.children, 'no replacement after close').to.have.length(1);
+    expect(env.fakes.children, 'no replacement after close').to.have.length(1);
   });
 
   it('destroy() rejects running and queued runs and kills every child', async () => {
@@ -147,12 +139,12 @@ describe('PoolExecutor (faked fork)', () => {
     const a = pool.run('a');
     const b = pool.run('b');
     const destroyed = pool.destroy();
-    fakes.children[0]!.exit(null, 'SIGKILL');
+    env.fakes.children[0]!.exit(null, 'SIGKILL');
     await destroyed;
     expect(await a.catch((e: unknown) => e)).to.be.instanceOf(ExecutorClosedError);
     expect(await b.catch((e: unknown) => e)).to.be.instanceOf(ExecutorClosedError);
     await flush();
-    expect(fakes.children).to.have.length(1);
+    expect(env.fakes.children).to.have.length(1);
     expect(await pool.destroy()).to.equal(undefined);
   });
 });
