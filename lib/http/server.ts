@@ -43,6 +43,7 @@ interface RouteContext {
 type Route = (query: URLSearchParams, context: RouteContext) => Reply | Promise<Reply>;
 
 const TEXT = 'text/plain; charset=utf-8';
+const NO_HEADERS: Record<string, string> = Object.freeze({});
 export const OFFLOADED_TASK = 'heavyLifting';
 
 const slowBody = (id: string, seconds: number): string => `slow result ${id} <--- ${seconds.toFixed(3)} s`;
@@ -63,8 +64,9 @@ export function createServer(options: ServerOptions): SlowlaneServer {
   const routes = new Map<string, Route>([
     ['/fast', (query) => ({ body: `fast result ${requireId(query)}` })],
     // Blocks the event loop on purpose: the problem slowlane exists to solve.
-    ['/slow', (query) => {
+    ['/slow', (query, context) => {
       const id = requireId(query);
+      void context.signal; // watch for the client leaving while the loop is blocked, to log it as 499
       return { body: slowBody(id, inlineWork(optionalN(query))) };
     }],
     ['/slow_threaded', offloaded(executors.fork)],
@@ -75,44 +77,58 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     })],
   ]);
 
-  function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}, contentType = TEXT): void {
-    if (res.headersSent || res.destroyed) return;
+  /** Writes the answer; false if the client is already gone. */
+  function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = NO_HEADERS, contentType = TEXT): boolean {
+    if (res.headersSent || res.destroyed) return false;
     const payload = body.endsWith('\n') ? body : `${body}\n`;
-    res.writeHead(status, {
-      ...headers,
-      'content-type': contentType,
-      'content-length': Buffer.byteLength(payload),
-      ...(closing ? { connection: 'close' } : {}),
-    });
+    const head: Record<string, string | number> = { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(payload) };
+    if (closing) head['connection'] = 'close';
+    res.writeHead(status, head);
     res.end(payload); // node:http leaves the body out for HEAD
+    return true;
   }
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const started = process.hrtime.bigint();
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
-    // Made only for routes that ask for a signal: /fast stays as cheap as a bare server.
-    let aborter: AbortController | undefined;
-    const context: RouteContext = {
-      get signal() {
-        aborter ??= new AbortController();
-        return aborter.signal;
-      },
-    };
-    res.on('close', () => {
-      // Closed before the answer was written: the client left, so its work is cancelled.
-      if (!res.writableFinished) aborter?.abort();
-      const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;
+    let logged = false;
+    const finish = (status: number): void => {
+      if (logged) return;
+      logged = true;
       stats.count(status);
       if (accessLog === undefined) return;
       const peer = clientAddress(req.socket.remoteAddress);
       const client = trusted.has(peer) ? (forwardedClient(req.headers['x-forwarded-for']) ?? peer) : peer;
       accessLog(accessLogLine(status, method, url, client, Number(process.hrtime.bigint() - started) / 1e6));
-    });
+    };
+    // Logged when the answer is handed to node:http, as Tornado logs at finish().
+    // No listener on the response for that: one cost about 5 us of CPU per
+    // request here, a fifth of what a bare node:http /fast answer costs.
+    const respond = (status: number, body: string, headers?: Record<string, string>, contentType?: string): void => {
+      finish(send(res, status, body, headers, contentType) ? status : CLIENT_CLOSED);
+    };
+    // Only routes that wait ask for a signal, and only they watch for the client leaving.
+    let aborter: AbortController | undefined;
+    const context: RouteContext = {
+      get signal() {
+        if (aborter === undefined) {
+          const controller = new AbortController();
+          aborter = controller;
+          res.once('close', () => {
+            if (res.writableFinished) return;
+            // Closed before the answer was written: the client left, so its work is cancelled.
+            controller.abort();
+            finish(CLIENT_CLOSED);
+          });
+        }
+        return aborter.signal;
+      },
+    };
     const fail = (error: unknown): void => {
       if (aborter?.signal.aborted) return; // nobody is listening for the answer
       const failure = failureResponse(error);
-      send(res, failure.status, failure.message, failure.headers);
+      respond(failure.status, failure.message, failure.headers);
     };
     try {
       const queryAt = url.indexOf('?');
@@ -121,8 +137,8 @@ export function createServer(options: ServerOptions): SlowlaneServer {
       if (route === undefined) throw new HttpError(404, `not found: ${path.slice(0, 100)}; the routes are ${[...routes.keys()].join(', ')}`);
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `method ${method} not allowed; use GET or HEAD`, { allow: 'GET, HEAD' });
       const reply = route(new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)), context);
-      if (reply instanceof Promise) reply.then((done) => send(res, 200, done.body, {}, done.contentType), fail);
-      else send(res, 200, reply.body, {}, reply.contentType);
+      if (reply instanceof Promise) reply.then((done) => respond(200, done.body, {}, done.contentType), fail);
+      else respond(200, reply.body, {}, reply.contentType);
     } catch (error) {
       fail(error);
     }
