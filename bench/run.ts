@@ -9,7 +9,7 @@ import { round, summarize, type Summary } from './numbers.js';
 import { ROOT, startBare, startSlowlane, treeRssMb, type Running } from './processes.js';
 
 const QUICK = process.env['QUICK'] === '1';
-const WINDOW_S = QUICK ? 2 : 8;
+const WINDOW_S = QUICK ? 2 : 7;
 const REPS = QUICK ? 1 : 3;
 const SEQUENTIAL = QUICK ? 50 : 200;
 const N = 2000;
