@@ -64,9 +64,8 @@ export function createServer(options: ServerOptions): SlowlaneServer {
   const routes = new Map<string, Route>([
     ['/fast', (query) => ({ body: `fast result ${requireId(query)}` })],
     // Blocks the event loop on purpose: the problem slowlane exists to solve.
-    ['/slow', (query, context) => {
+    ['/slow', (query) => {
       const id = requireId(query);
-      void context.signal; // watch for the client leaving while the loop is blocked, to log it as 499
       return { body: slowBody(id, inlineWork(optionalN(query))) };
     }],
     ['/slow_threaded', offloaded(executors.fork)],
