@@ -3,6 +3,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { POOL_DEFAULTS } from '../lib/defaults.js';
 import { latencyChart } from './chart.js';
 import { burst, fastLoad, keepSlowInFlight, sequential, type Timed } from './load.js';
 import { round, summarize, type Summary } from './numbers.js';
@@ -17,7 +18,7 @@ const CORES = availableParallelism();
 const ROUTES = ['slow', 'slow_threaded', 'slow_pool'] as const;
 type Route = (typeof ROUTES)[number];
 const OFFLOADED = ['slow_threaded', 'slow_pool'] as const;
-const DEFAULT_NICENESS = 19; // bin/server's default, lib/slowlane.ts
+const DEFAULT_NICENESS = POOL_DEFAULTS.niceness; // the server's default
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const ms = (value: number) => round(value, 2);

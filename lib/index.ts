@@ -1,9 +1,11 @@
-// slowlane's public API: `import { PoolExecutor, ForkExecutor, ... } from 'slowlane'`.
-export { PoolExecutor, type PoolExecutorOptions } from './offload/pool-executor.js';
-export { ForkExecutor, type ForkExecutorOptions } from './offload/fork-executor.js';
-export type { Executor, ExecutorStats, RunOptions } from './offload/executor.js';
-export type { CommonExecutorOptions } from './offload/executor-options.js';
-export { ExecutorClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from './offload/errors.js';
-export { createServer, type ServerOptions, type SlowlaneServer } from './http/server.js';
-export { startSlowlane, type RunningSlowlane, type SlowlaneConfig } from './slowlane.js';
-export { heavyLifting } from './heavy-lifting.js';
+// slowlane's public API: the child pool, the typed-task helpers and the
+// node:http helpers. The demo server lives at 'slowlane/demo'.
+export { ChildPool, type PoolStats } from './pool/child-pool.js';
+export type { ChildPoolOptions } from './pool/pool-options.js';
+export type { RunOptions } from './pool/run-options.js';
+export type { RunTask, TaskArgs, TaskFunction, TaskName, TaskResult, TaskRunner, UntypedTasks } from './pool/task-types.js';
+export { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from './pool/errors.js';
+export { POOL_DEFAULTS } from './defaults.js';
+export { offload, type OffloadOptions, type ArgsFrom } from './http/offload.js';
+export { failureResponse, type FailureResponse } from './http/failure-response.js';
+export { HttpError } from './http/http-error.js';

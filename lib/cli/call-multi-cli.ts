@@ -1,10 +1,13 @@
-// `bin/call-multi`: parses arguments and runs the client library.
+// `slowlane-call-multi` (slowlane-call-multi in a checkout): parses arguments and runs the prototype's client.
 import { parseArgs } from 'node:util';
-import { callMulti, SCENARIOS, summaryLine, type Scenario } from '../client/call-multi.js';
+import { callMulti, SCENARIOS, summaryLine, type Scenario } from '../demo/call-multi.js';
+import { CALL_MULTI_DEFAULTS } from '../defaults.js';
+import { packageVersion } from '../package-info.js';
 import type { HttpGet } from '../client/http-get.js';
 import { UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
 
-export const CALL_MULTI_USAGE = `Usage: bin/call-multi ${SCENARIOS.join('|')} [options]
+export const CALL_MULTI_USAGE = `Usage: slowlane-call-multi ${SCENARIOS.join('|')} [options]
+       (from a checkout: bin/call-multi instead of slowlane-call-multi)
 
 Sends a burst like the prototype's client: the slow requests first, then the
 fast ones, all at once, and prints each answer as it arrives. With slow_threaded
@@ -12,10 +15,11 @@ and slow_pool every fast answer should arrive before the first slow one; with
 slow they wait behind it.
 
 Options:
-  --url URL     the server (default http://localhost:8888)
-  --slow N      slow requests (default 3)
-  --fast N      fast requests (default 20)
-  -h, --help    show this help
+  --url URL      the server (default ${CALL_MULTI_DEFAULTS.url})
+  --slow N       slow requests (default ${CALL_MULTI_DEFAULTS.slow})
+  --fast N       fast requests (default ${CALL_MULTI_DEFAULTS.fast})
+  -h, --help     show this help
+  -v, --version  print slowlane's version
 
 Exit status: 0 all answered 200; 1 the server is unreachable or a request failed; 2 bad arguments.`;
 
@@ -26,7 +30,7 @@ interface CallMultiCommand {
   fast: number;
 }
 
-export function parseCallMultiArgs(argv: readonly string[]): CallMultiCommand | 'help' {
+export function parseCallMultiArgs(argv: readonly string[]): CallMultiCommand | 'help' | 'version' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -37,19 +41,21 @@ export function parseCallMultiArgs(argv: readonly string[]): CallMultiCommand | 
         slow: { type: 'string' },
         fast: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
       },
     });
   } catch (error) {
-    throw new UsageError(usageMessage(error, 'bin/call-multi'));
+    throw new UsageError(usageMessage(error, 'slowlane-call-multi'));
   }
   const { values: v, positionals } = parsed;
   if (v.help) return 'help';
+  if (v.version) return 'version';
   const [scenario, ...extra] = positionals;
-  if (scenario === undefined) throw new UsageError(`missing scenario: use one of ${SCENARIOS.join(', ')} (see "bin/call-multi --help")`);
+  if (scenario === undefined) throw new UsageError(`missing scenario: use one of ${SCENARIOS.join(', ')} (see "slowlane-call-multi --help")`);
   if (!(SCENARIOS as readonly string[]).includes(scenario) || extra.length > 0) {
     throw new UsageError(`unknown scenario "${positionals.join(' ')}": use one of ${SCENARIOS.join(', ')}`);
   }
-  const baseUrl = v.url ?? 'http://localhost:8888';
+  const baseUrl = v.url ?? CALL_MULTI_DEFAULTS.url;
   let protocol: string;
   try {
     protocol = new URL(baseUrl).protocol;
@@ -60,8 +66,8 @@ export function parseCallMultiArgs(argv: readonly string[]): CallMultiCommand | 
   return {
     baseUrl,
     scenario: scenario as Scenario,
-    slow: wholeNumber('slow', v.slow, 0, 1000) ?? 3,
-    fast: wholeNumber('fast', v.fast, 0, 10000) ?? 20,
+    slow: wholeNumber('slow', v.slow, 0, 1000) ?? CALL_MULTI_DEFAULTS.slow,
+    fast: wholeNumber('fast', v.fast, 0, 10000) ?? CALL_MULTI_DEFAULTS.fast,
   };
 }
 
@@ -70,7 +76,7 @@ export async function callMultiMain(argv: readonly string[], io: Io, get?: HttpG
   try {
     command = parseCallMultiArgs(argv);
   } catch (error) {
-    io.err(`bin/call-multi: ${(error as Error).message}`);
+    io.err(`slowlane-call-multi: ${(error as Error).message}`);
     io.err(CALL_MULTI_USAGE);
     return 2;
   }
@@ -78,9 +84,13 @@ export async function callMultiMain(argv: readonly string[], io: Io, get?: HttpG
     io.out(CALL_MULTI_USAGE);
     return 0;
   }
+  if (command === 'version') {
+    io.out(packageVersion());
+    return 0;
+  }
   const report = await callMulti({ ...command, print: io.out, get });
   if (report.unreachable) {
-    io.err(`bin/call-multi: cannot connect to ${command.baseUrl} - is "bin/server start" running?`);
+    io.err(`slowlane-call-multi: cannot connect to ${command.baseUrl} - is "slowlane start" running?`);
     return 1;
   }
   io.out('');

@@ -1,9 +1,10 @@
-// `bin/server nginx-config`: prints an nginx config for fast and slow instances.
+// `slowlane nginx-config`: prints an nginx config for fast and slow instances.
 import { parseArgs } from 'node:util';
 import { parseInstances, renderNginxConfig } from '../deploy/nginx-config.js';
+import { packageVersion } from '../package-info.js';
 import { positiveSeconds, UsageError, usageMessage, type Io } from './flags.js';
 
-export const NGINX_CONFIG_USAGE = `Usage: bin/server nginx-config --fast HOST:PORT,... --slow HOST:PORT,... [options]
+export const NGINX_CONFIG_USAGE = `Usage: slowlane nginx-config --fast HOST:PORT,... --slow HOST:PORT,... [options]
 
 Prints a complete nginx config: /slow, /slow_threaded and /slow_pool go to the
 slow instances, everything else to the fast ones.
@@ -15,8 +16,9 @@ Options:
   --timeout SECONDS  the instances' --timeout; nginx waits 5 s longer (default 30)
   --run-dir DIR      nginx's pid, logs and temp files (default /var/lib/slowlane-nginx)
   -h, --help         show this help
+  -v, --version      print slowlane's version
 
-Example: bin/server nginx-config --fast 127.0.0.1:8001 --slow 127.0.0.1:8101 > slowlane.conf
+Example: slowlane nginx-config --fast 127.0.0.1:8001 --slow 127.0.0.1:8101 > slowlane.conf
          nginx -t -c "$PWD/slowlane.conf"`;
 
 export function nginxConfigMain(argv: readonly string[], io: Io): number {
@@ -32,14 +34,19 @@ export function nginxConfigMain(argv: readonly string[], io: Io): number {
           timeout: { type: 'string' },
           'run-dir': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
+          version: { type: 'boolean', short: 'v' },
         },
       });
     } catch (error) {
-      throw new UsageError(usageMessage(error, 'bin/server nginx-config'));
+      throw new UsageError(usageMessage(error, 'slowlane nginx-config'));
     }
     const { values: v } = parsed;
     if (v.help) {
       io.out(NGINX_CONFIG_USAGE);
+      return 0;
+    }
+    if (v.version) {
+      io.out(packageVersion());
       return 0;
     }
     const listen = v.listen ?? '8080';
@@ -55,7 +62,7 @@ export function nginxConfigMain(argv: readonly string[], io: Io): number {
     }));
     return 0;
   } catch (error) {
-    io.err(`bin/server nginx-config: ${(error as Error).message}`);
+    io.err(`slowlane nginx-config: ${(error as Error).message}`);
     return 2;
   }
 }

@@ -1,34 +1,40 @@
-// `bin/server`: parses arguments and runs the library. Nothing else lives here.
+// `slowlane` (slowlane in a checkout): parses arguments and runs the demo
+// server. Nothing else lives here.
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { MAX_CHILDREN_LIMIT, POOL_DEFAULTS, SERVER_DEFAULTS } from '../defaults.js';
+import { startSlowlane, type SlowlaneConfig } from '../demo/start.js';
+import { packageVersion } from '../package-info.js';
 import { nginxConfigMain } from './nginx-config-cli.js';
-import { availableParallelism } from 'node:os';
-import { startSlowlane, type SlowlaneConfig } from '../slowlane.js';
 import { positiveSeconds, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
 
-export const SERVER_USAGE = `Usage: bin/server start [options]
-       bin/server nginx-config --fast HOST:PORT,... --slow HOST:PORT,... (see its --help)
+const d = SERVER_DEFAULTS;
 
-Starts slowlane's HTTP server. /fast answers at once; /slow runs CPU-heavy work
-on the event loop and blocks everything; /slow_threaded runs it in a new child
-process per request and /slow_pool in a pool of warm children, so fast
+export const SERVER_USAGE = `Usage: slowlane start [options]
+       slowlane nginx-config --fast HOST:PORT,... --slow HOST:PORT,... (see its --help)
+       (from a checkout: slowlane instead of slowlane)
+
+Starts slowlane's demo HTTP server. /fast answers at once; /slow runs CPU-heavy
+work on the event loop and blocks everything; /slow_threaded runs it in a new
+child process per request and /slow_pool in a pool of warm children, so fast
 requests never wait. GET /stats shows counters and event-loop delay.
 
 Options:
-  --port N            port to listen on (default: $PORT, else 8888; 0 picks a free port)
-  --host ADDR         address to listen on (default 127.0.0.1)
-  --pool-size N       warm children serving /slow_pool (default: CPU count, ${availableParallelism()} here)
-  --max-children N    children computing at once for /slow_threaded (default: twice the CPU count)
-  --spares N          children started ahead of demand for /slow_threaded (default 1)
-  --max-queue N       slow requests that may wait for a child, per route (default 100); beyond it: 503
-  --timeout SECONDS   a slow task running longer is killed and answered 504 (default 30)
-  --grace SECONDS     on SIGTERM or Ctrl-C, time to answer requests already received (default 10)
-  --niceness K        children's CPU niceness, 0 to 19, so fast requests win the CPU (default 19)
+  --port N            port to listen on (default: $PORT, else ${d.port}; 0 picks a free port)
+  --host ADDR         address to listen on (default ${d.host})
+  --pool-size N       warm children serving /slow_pool (default: CPU count, ${d.poolSize} here)
+  --max-children N    children computing at once for /slow_threaded (default: twice the CPU count, ${d.forkMaxChildren} here)
+  --spares N          children started ahead of demand for /slow_threaded (default ${d.forkSpares})
+  --max-queue N       slow requests that may wait for a child, per route (default ${POOL_DEFAULTS.maxQueue}); beyond it: 503
+  --timeout SECONDS   a slow task running longer is killed and answered 504 (default ${d.timeoutMs / 1000})
+  --grace SECONDS     on SIGTERM or Ctrl-C, time to answer requests already received (default ${d.graceMs / 1000})
+  --niceness K        children's CPU niceness, 0 to 19, so fast requests win the CPU (default ${POOL_DEFAULTS.niceness})
   --trust-proxy LIST  proxy addresses (e.g. 127.0.0.1) whose X-Forwarded-For names the client in the access log
   --quiet             write no access log
   -h, --help          show this help
+  -v, --version       print slowlane's version
 
-Example: bin/server start --port 8888, then bin/call-multi slow_threaded`;
+Example: slowlane start --port 8888, then slowlane-call-multi slow_threaded`;
 
 export interface ServerCommand {
   config: SlowlaneConfig;
@@ -36,8 +42,8 @@ export interface ServerCommand {
   quiet: boolean;
 }
 
-/** Turns argv into a command, or 'help'; throws UsageError on anything it cannot take. */
-export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServerCommand | 'help' {
+/** Turns argv into a command, or 'help' / 'version'; throws UsageError on anything it cannot take. */
+export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServerCommand | 'help' | 'version' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -57,36 +63,38 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         'trust-proxy': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
       },
     });
   } catch (error) {
-    throw new UsageError(usageMessage(error, 'bin/server'));
+    throw new UsageError(usageMessage(error, 'slowlane'));
   }
   const { values: v, positionals } = parsed;
   if (v.help) return 'help';
-  if (positionals.length === 0) throw new UsageError('missing command: use "bin/server start" (see "bin/server --help")');
-  if (positionals[0] !== 'start' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}": use "bin/server start" or "bin/server nginx-config" (see "bin/server --help")`);
+  if (v.version) return 'version';
+  if (positionals.length === 0) throw new UsageError('missing command: use "slowlane start" (see "slowlane --help")');
+  if (positionals[0] !== 'start' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}": use "slowlane start" or "slowlane nginx-config" (see "slowlane --help")`);
   let port: number;
   if (v.port !== undefined) port = wholeNumber('port', v.port, 0, 65535)!;
   else if (env['PORT'] !== undefined && env['PORT'] !== '') {
     const fromEnv = /^\d+$/.test(env['PORT']) ? Number(env['PORT']) : NaN;
     if (!(fromEnv <= 65535)) throw new UsageError(`PORT must be a whole number from 0 to 65535, got "${env['PORT']}"`);
     port = fromEnv;
-  } else port = 8888;
+  } else port = d.port;
   const timeout = positiveSeconds('timeout', v.timeout);
   return {
     config: {
       port,
-      host: v.host ?? '127.0.0.1',
+      host: v.host ?? d.host,
       poolSize: wholeNumber('pool-size', v['pool-size'], 1, 256),
-      maxChildren: wholeNumber('max-children', v['max-children'], 1, 1024),
+      maxChildren: wholeNumber('max-children', v['max-children'], 1, MAX_CHILDREN_LIMIT),
       spares: wholeNumber('spares', v.spares, 0, 64),
       maxQueue: wholeNumber('max-queue', v['max-queue'], 0, 100_000),
       timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
       niceness: wholeNumber('niceness', v.niceness, 0, 19),
       trustProxy: trustedProxies(v['trust-proxy']),
     },
-    graceMs: Math.round((positiveSeconds('grace', v.grace) ?? 10) * 1000),
+    graceMs: Math.round((positiveSeconds('grace', v.grace) ?? d.graceMs / 1000) * 1000),
     quiet: v.quiet ?? false,
   };
 }
@@ -108,18 +116,22 @@ export function listenFailure(error: unknown, host: string, port: number): strin
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
-/** Runs `bin/server`; resolves with the exit code once the server has stopped. */
+/** Runs `slowlane`; resolves with the exit code once the server has stopped. */
 export async function serverMain(argv: readonly string[], io: Io, proc: NodeJS.Process = process): Promise<number> {
   if (argv[0] === 'nginx-config') return nginxConfigMain(argv.slice(1), io);
-  let command: ServerCommand | 'help';
+  let command: ServerCommand | 'help' | 'version';
   try {
     command = parseServerArgs(argv, proc.env);
   } catch (error) {
-    io.err(`bin/server: ${(error as Error).message}`);
+    io.err(`slowlane: ${(error as Error).message}`);
     return 2;
   }
   if (command === 'help') {
     io.out(SERVER_USAGE);
+    return 0;
+  }
+  if (command === 'version') {
+    io.out(packageVersion());
     return 0;
   }
   const { config, graceMs, quiet } = command;
@@ -127,7 +139,7 @@ export async function serverMain(argv: readonly string[], io: Io, proc: NodeJS.P
   try {
     running = await startSlowlane({ ...config, accessLog: quiet ? undefined : io.err });
   } catch (error) {
-    io.err(`bin/server: ${listenFailure(error, config.host, config.port)}`);
+    io.err(`slowlane: ${listenFailure(error, config.host, config.port)}`);
     return 1;
   }
   const { address } = running;
@@ -146,6 +158,6 @@ export async function serverMain(argv: readonly string[], io: Io, proc: NodeJS.P
   proc.once('SIGINT', again);
   proc.once('SIGTERM', again);
   const clean = await running.shutdown(graceMs);
-  if (!clean) io.err(`bin/server: the ${graceMs / 1000} s grace period ran out; requests still running were cut off`);
+  if (!clean) io.err(`slowlane: the ${graceMs / 1000} s grace period ran out; requests still running were cut off`);
   return clean ? 0 : 1;
 }

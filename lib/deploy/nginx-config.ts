@@ -1,8 +1,10 @@
 // Fills deploy/nginx.conf.template: an upstream group for fast instances, one
 // for slow instances, and the routing between them.
 import { readFileSync } from 'node:fs';
+import { packageFile } from '../package-info.js';
 
-export const TEMPLATE = new URL('../../../deploy/nginx.conf.template', import.meta.url);
+/** Shipped in the package beside dist/, so it is found from a checkout and from node_modules alike. */
+export const TEMPLATE = packageFile('deploy/nginx.conf.template');
 
 export interface NginxConfigOptions {
   fast: readonly string[];

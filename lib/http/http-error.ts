@@ -1,5 +1,8 @@
-/** Bad input from a client: becomes a one-line answer with this status. */
+/** An answer with a status other than 200, such as bad input: becomes one line with this status. */
 export class HttpError extends Error {
+  /** Its message is written for the client, whatever the status. */
+  readonly expose = true;
+
   constructor(
     readonly status: number,
     message: string,

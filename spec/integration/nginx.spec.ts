@@ -36,9 +36,9 @@ describe('behind nginx', function () {
   it('bin/server nginx-config refuses bad instance lists with one line and exit 2', async () => {
     const run = await runCommand(BIN_SERVER, ['nginx-config', '--fast', '127.0.0.1', '--slow', '127.0.0.1:8101']);
     expect(run.code).to.equal(2);
-    expect(run.stderr).to.equal('bin/server nginx-config: --fast takes host:port entries separated by commas, like 127.0.0.1:8001,127.0.0.1:8002; got "127.0.0.1"\n');
+    expect(run.stderr).to.equal('slowlane nginx-config: --fast takes host:port entries separated by commas, like 127.0.0.1:8001,127.0.0.1:8002; got "127.0.0.1"\n');
     const missing = await runCommand(BIN_SERVER, ['nginx-config', '--fast', '127.0.0.1:1']);
-    expect(missing.stderr).to.equal('bin/server nginx-config: --slow is required: the slow instances as host:port,host:port\n');
+    expect(missing.stderr).to.equal('slowlane nginx-config: --slow is required: the slow instances as host:port,host:port\n');
     expect(renderNginxConfig({ fast: ['a:1'], slow: ['b:2'], listen: '80', timeoutSeconds: 0.5, runDir: '/r/' }, '{{READ_TIMEOUT}} {{RUN_DIR}} {{OTHER}}')).to.equal('6 /r {{OTHER}}');
   });
 

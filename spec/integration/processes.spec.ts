@@ -37,8 +37,8 @@ describe('bin/server and bin/call-multi as processes', () => {
     const inFlight = [1, 2].map((id) => request(`${server!.url}/slow_pool?id=${id}&n=1500`)).concat(request(`${server.url}/slow_threaded?id=3&n=1500`));
     // SIGTERM only once the server holds all three: two in the pool (one running, one queued), one forked.
     const received = async (): Promise<boolean> => {
-      const { executors } = JSON.parse((await request(`${server!.url}/stats`)).body);
-      return executors.pool.running + executors.pool.queued === 2 && executors.fork.running === 1;
+      const { pools } = JSON.parse((await request(`${server!.url}/stats`)).body);
+      return pools.warm.running + pools.warm.queued === 2 && pools.perRequest.running === 1;
     };
     for (let tries = 0; tries < 100 && !(await received()); tries += 1) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await received(), 'the server holds the three requests').to.equal(true);
@@ -99,27 +99,30 @@ describe('bin/server and bin/call-multi as processes', () => {
     });
     const run = await runCommand(BIN_CALL_MULTI, ['slow_threaded', '--url', `http://127.0.0.1:${port}`]);
     expect(run.code).to.equal(1);
-    expect(run.stderr.trim()).to.equal(`bin/call-multi: cannot connect to http://127.0.0.1:${port} - is "bin/server start" running?`);
+    expect(run.stderr.trim()).to.equal(`slowlane-call-multi: cannot connect to http://127.0.0.1:${port} - is "slowlane start" running?`);
   });
 
   it('bin/call-multi with a bad scenario: exit 2 and usage', async () => {
     const run = await runCommand(BIN_CALL_MULTI, ['fastest']);
     expect(run.code).to.equal(2);
-    expect(run.stderr.split('\n')[0]).to.equal('bin/call-multi: unknown scenario "fastest": use one of slow, slow_threaded, slow_pool');
+    expect(run.stderr.split('\n')[0]).to.equal('slowlane-call-multi: unknown scenario "fastest": use one of slow, slow_threaded, slow_pool');
   });
 
   it('bin/server: --help exits 0; a bad flag exits 2; a port in use exits 1; all with one line', async () => {
     const help = await runCommand(BIN_SERVER, ['--help']);
     expect(help.code).to.equal(0);
-    expect(help.stdout).to.match(/^Usage: bin\/server start \[options\]/);
+    expect(help.stdout).to.match(/^Usage: slowlane start \[options\]/);
+    const version = await runCommand(BIN_SERVER, ['--version']);
+    expect(version.code).to.equal(0);
+    expect(version.stdout).to.match(/^\d+\.\d+\.\d+\n$/);
     const bad = await runCommand(BIN_SERVER, ['start', '--port', 'eighty']);
     expect(bad.code).to.equal(2);
-    expect(bad.stderr).to.equal('bin/server: --port must be a whole number from 0 to 65535, got "eighty"\n');
+    expect(bad.stderr).to.equal('slowlane: --port must be a whole number from 0 to 65535, got "eighty"\n');
     server = await startServerProcess(['--pool-size', '1']);
     const port = new URL(server.url).port;
     const busy = await runCommand(BIN_SERVER, ['start', '--port', port, '--pool-size', '1']);
     expect(busy.code).to.equal(1);
-    expect(busy.stderr).to.equal(`bin/server: port ${port} is already in use on 127.0.0.1 - stop the other server or pick another with --port\n`);
+    expect(busy.stderr).to.equal(`slowlane: port ${port} is already in use on 127.0.0.1 - stop the other server or pick another with --port\n`);
   });
 
   it('the launchers say to build first when dist/ is missing', async () => {
@@ -135,22 +138,5 @@ describe('bin/server and bin/call-multi as processes', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-
-  it('the README\'s PoolExecutor example runs: its own server, its own tasks, a clean SIGTERM', async () => {
-    const example = spawn(process.execPath, [`${ROOT}examples/pool-server.mjs`], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = new Promise((resolve) => example.once('exit', (code) => resolve(code)));
-    const url = await new Promise<string>((resolve) => {
-      example.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        const found = /listening on (\S+)/.exec(chunk);
-        if (found) resolve(found[1]!);
-      });
-    });
-    const answer = await request(`${url}/hash?text=hi`);
-    expect(answer.status).to.equal(200);
-    expect(answer.body).to.match(/^[0-9a-f]{64}\n$/);
-    example.kill('SIGTERM');
-    expect(await exited).to.equal(0);
-    expect(slowlaneChildren({ parent: example.pid! })).to.deep.equal([]);
   });
 });

@@ -1,6 +1,6 @@
 // The whole server on port 0, real children, small n.
 import { expect } from 'chai';
-import { startSlowlane, type RunningSlowlane, type SlowlaneConfig } from '../../lib/slowlane.js';
+import { startSlowlane, type RunningSlowlane, type SlowlaneConfig } from '../../lib/demo/start.js';
 import { EXITS, HANGS, THROWS } from '../fixtures/server-tasks.js';
 import { burst, request } from '../support/http.js';
 import { eventually, isAlive, slowlaneChildren } from '../support/processes.js';
@@ -71,8 +71,8 @@ describe('server with real children', () => {
     ({ app, base } = await start({ poolSize: 1 }));
     await request(`${base}/slow_pool?id=0&n=0`);
     const pending = request(`${base}/slow_pool?id=1&n=${HANGS}`);
-    await eventually(() => app.executors.pool.stats().running === 1, 3000);
-    const [child] = slowlaneChildren({ parent: process.pid, mode: 'pool' });
+    await eventually(() => app.pools.warm.stats().running === 1, 3000);
+    const [child] = slowlaneChildren({ parent: process.pid, mode: 'warm' });
     process.kill(child!.pid, 'SIGKILL');
     const answer = await pending;
     expect(answer.status).to.equal(500);
@@ -83,7 +83,7 @@ describe('server with real children', () => {
   it('4. a task over --timeout -> 504, and its child is gone', async () => {
     ({ app, base } = await start({ timeoutMs: 400, poolSize: 1 }));
     await request(`${base}/slow_pool?id=0&n=0`);
-    const before = slowlaneChildren({ parent: process.pid, mode: 'pool' }).map((c) => c.pid);
+    const before = slowlaneChildren({ parent: process.pid, mode: 'warm' }).map((c) => c.pid);
     const answer = await request(`${base}/slow_pool?id=1&n=${HANGS}`);
     expect(answer.status).to.equal(504);
     expect(answer.body).to.equal('task "heavyLifting" timed out after 400 ms; its child process was killed\n');
@@ -94,11 +94,11 @@ describe('server with real children', () => {
   for (const route of ['slow_threaded', 'slow_pool'] as const) {
     it(`5. /${route}: a client that goes away gets its child killed within a second`, async () => {
       ({ app, base } = await start({ poolSize: 1, spares: 0 }));
-      const executor = route === 'slow_pool' ? app.executors.pool : app.executors.fork;
+      const executor = route === 'slow_pool' ? app.pools.warm : app.pools.perRequest;
       const controller = new AbortController();
       const pending = request(`${base}/${route}?id=1&n=${HANGS}`, { signal: controller.signal }).catch((e: unknown) => e);
       expect(await eventually(() => executor.stats().running === 1, 3000)).to.equal(true);
-      const busy = slowlaneChildren({ parent: process.pid, mode: route === 'slow_pool' ? 'pool' : 'once' }).map((c) => c.pid);
+      const busy = slowlaneChildren({ parent: process.pid, mode: route === 'slow_pool' ? 'warm' : 'per-task' }).map((c) => c.pid);
       controller.abort();
       await pending;
       expect(await eventually(() => busy.every((pid) => !isAlive(pid)), 1000), 'child killed within a second').to.equal(true);
@@ -111,7 +111,7 @@ describe('server with real children', () => {
   it('6. a flood of 50 slow requests: at most 2 children, the excess gets 503, /fast answers throughout', async () => {
     ({ app, base } = await start({ maxChildren: 2, maxQueue: 5 }));
     let most = 0;
-    const sampler = setInterval(() => (most = Math.max(most, slowlaneChildren({ parent: process.pid, mode: 'once' }).length)), 5);
+    const sampler = setInterval(() => (most = Math.max(most, slowlaneChildren({ parent: process.pid, mode: 'per-task' }).length)), 5);
     let floodDone = false;
     const flood = Promise.all(Array.from({ length: 50 }, (_, i) => request(`${base}/slow_threaded?id=${i}&n=800`))).finally(() => (floodDone = true));
     const fastDuringFlood: number[] = [];
@@ -130,7 +130,7 @@ describe('server with real children', () => {
     expect(most, 'fork children alive at once').to.be.at.most(2);
     expect(fastDuringFlood.length, 'fast answers while the flood ran').to.be.at.least(1);
     expect(fastDuringFlood.every((s) => s === 200)).to.equal(true);
-    expect(app.executors.fork.stats().rejected).to.equal(busy.length);
+    expect(app.pools.perRequest.stats().rejected).to.equal(busy.length);
   });
 
   it('10. more busy children than cores: niceness keeps fast answers first; /stats shows loop delay', async () => {
@@ -139,15 +139,15 @@ describe('server with real children', () => {
     const kinds = arrived.map((a) => (a.url.includes('/fast') ? 'fast' : 'slow'));
     expect(kinds.slice(0, 20)).to.deep.equal(new Array(20).fill('fast'));
     const stats = JSON.parse((await request(`${base}/stats`)).body);
-    expect(stats.executors.pool).to.include({ completed: 4, children: 4 });
+    expect(stats.pools.warm).to.include({ completed: 4, children: 4 });
     expect(stats.eventLoopDelayMs.max).to.be.a('number').and.above(0);
   });
 
   it('shutdown: every request already received gets its full answer, then no child is left', async () => {
     ({ app, base } = await start({ poolSize: 1 }));
     const inFlight = [request(`${base}/slow_pool?id=1&n=1000`), request(`${base}/slow_pool?id=2&n=1000`), request(`${base}/slow_threaded?id=3&n=1000`)];
-    await eventually(() => app.executors.pool.stats().running + app.executors.pool.stats().queued === 2, 3000);
-    await eventually(() => app.executors.fork.stats().running === 1, 3000);
+    await eventually(() => app.pools.warm.stats().running + app.pools.warm.stats().queued === 2, 3000);
+    await eventually(() => app.pools.perRequest.stats().running === 1, 3000);
     expect(await app.shutdown(10_000)).to.equal(true);
     const answers = await Promise.all(inFlight);
     expect(answers.map((a) => a.body.replace(/<--- .*/s, ''))).to.deep.equal(['slow result 1 ', 'slow result 2 ', 'slow result 3 ']);

@@ -2,9 +2,9 @@
 // worker sends and lets the test answer, crash or exit it.
 import { EventEmitter } from 'node:events';
 import sinon from 'sinon';
-import type { ChildLike, ForkFn } from '../../lib/offload/child-worker.js';
-import type { ExecutorDeps } from '../../lib/offload/executor-options.js';
-import type { RunMessage } from '../../lib/offload/protocol.js';
+import type { PoolDeps } from '../../lib/pool/child-pool.js';
+import type { ChildLike, ForkFn } from '../../lib/pool/child-worker.js';
+import type { RunMessage } from '../../lib/pool/protocol.js';
 
 let nextPid = 10_000;
 
@@ -24,6 +24,7 @@ export class FakeChild extends EventEmitter implements ChildLike {
     return true;
   }
 
+  /** The task limit the child was started with: '1', 'Infinity', ... */
   get mode(): string | undefined {
     return this.args[1];
   }
@@ -48,7 +49,7 @@ export class FakeChild extends EventEmitter implements ChildLike {
 }
 
 export interface FakeProcesses {
-  deps: Partial<ExecutorDeps>;
+  deps: Partial<PoolDeps>;
   children: FakeChild[];
   fork: sinon.SinonSpy;
   setPriority: sinon.SinonSpy;
@@ -62,7 +63,7 @@ export function fakeProcesses(): FakeProcesses {
     return child;
   }) as ForkFn);
   const setPriority = sinon.spy();
-  return { deps: { fork, setPriority, entry: '/fake/child-entry.js' }, children, fork, setPriority };
+  return { deps: { fork, setPriority, entry: '/fake/child-entry.js', parentExecArgv: [] }, children, fork, setPriority };
 }
 
 /** Fresh fake processes and a sinon fake clock around each test of the calling suite. */

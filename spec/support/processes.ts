@@ -2,7 +2,7 @@
 // can check that none outlives what should end it.
 import { readdirSync, readFileSync } from 'node:fs';
 
-const ENTRY = 'dist/lib/offload/child-entry.js';
+const ENTRY = 'dist/lib/pool/child-entry.js';
 
 export interface ProcInfo {
   pid: number;
@@ -23,14 +23,14 @@ function readProc(pid: number): ProcInfo | undefined {
 }
 
 /** Every live slowlane child process of this checkout, optionally only those of one parent or mode. */
-export function slowlaneChildren(filter: { parent?: number; mode?: 'once' | 'pool' } = {}): ProcInfo[] {
+export function slowlaneChildren(filter: { parent?: number; mode?: 'per-task' | 'warm' } = {}): ProcInfo[] {
   const found: ProcInfo[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const info = readProc(Number(name));
     if (info === undefined || !info.args.some((arg) => arg.endsWith(ENTRY))) continue;
     if (filter.parent !== undefined && info.ppid !== filter.parent) continue;
-    if (filter.mode !== undefined && info.args.at(-1) !== filter.mode) continue;
+    if (filter.mode !== undefined && (info.args.at(-1) === '1') !== (filter.mode === 'per-task')) continue;
     found.push(info);
   }
   return found;

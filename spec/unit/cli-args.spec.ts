@@ -2,12 +2,15 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { listenFailure, parseServerArgs, serverMain, SERVER_USAGE } from '../../lib/cli/server-cli.js';
 import { callMultiMain, parseCallMultiArgs, CALL_MULTI_USAGE } from '../../lib/cli/call-multi-cli.js';
-import { summaryLine, plan } from '../../lib/client/call-multi.js';
+import { summaryLine, plan } from '../../lib/demo/call-multi.js';
 import { nginxConfigMain, NGINX_CONFIG_USAGE } from '../../lib/cli/nginx-config-cli.js';
+import { readFileSync } from 'node:fs';
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const io = () => ({ out: sinon.spy(), err: sinon.spy() });
 
-describe('bin/server arguments', () => {
+describe('slowlane (bin/server) arguments', () => {
   it('takes every option', () => {
     const command = parseServerArgs(
       ['start', '--port', '0', '--host', '::1', '--pool-size', '3', '--max-children', '4', '--spares', '2', '--max-queue', '5', '--timeout', '1.5', '--grace', '2', '--niceness', '19', '--trust-proxy', '127.0.0.1,::1', '--quiet'],
@@ -21,7 +24,7 @@ describe('bin/server arguments', () => {
   });
 
   it('defaults: port 8888 on 127.0.0.1, PORT from the environment, 10 s grace', () => {
-    const plain = parseServerArgs(['start'], {}) as Exclude<ReturnType<typeof parseServerArgs>, 'help'>;
+    const plain = parseServerArgs(['start'], {}) as Exclude<ReturnType<typeof parseServerArgs>, 'help' | 'version'>;
     expect(plain.config).to.include({ port: 8888, host: '127.0.0.1' });
     expect(plain.graceMs).to.equal(10_000);
     expect((parseServerArgs(['start'], { PORT: '9000' }) as typeof plain).config.port).to.equal(9000);
@@ -29,9 +32,9 @@ describe('bin/server arguments', () => {
   });
 
   const bad: [string[], NodeJS.ProcessEnv, RegExp][] = [
-    [[], {}, /^missing command: use "bin\/server start"/],
+    [[], {}, /^missing command: use "slowlane start"/],
     [['stop'], {}, /^unknown command "stop"/],
-    [['start', '--bogus'], {}, /^Unknown option '--bogus' - see "bin\/server --help"$/],
+    [['start', '--bogus'], {}, /^Unknown option '--bogus' - see "slowlane --help"$/],
     [['start', '--port', '65536'], {}, /^--port must be a whole number from 0 to 65535, got "65536"$/],
     [['start', '--port', 'abc'], {}, /^--port must be/],
     [['start'], { PORT: 'x' }, /^PORT must be a whole number/],
@@ -47,13 +50,19 @@ describe('bin/server arguments', () => {
     });
   }
 
-  it('serverMain: --help prints usage and exits 0; a usage error is one line and exit 2', async () => {
+  it('serverMain: --help prints usage and --version the version, exit 0; a usage error is one line and exit 2', async () => {
     const help = io();
     expect(await serverMain(['--help'], help)).to.equal(0);
     expect(help.out.calledOnceWith(SERVER_USAGE)).to.equal(true);
+    const version = io();
+    expect(await serverMain(['--version'], version)).to.equal(0);
+    expect(version.out.calledOnceWith(PACKAGE_VERSION)).to.equal(true);
+    const nginxVersion = io();
+    expect(nginxConfigMain(['-v'], nginxVersion)).to.equal(0);
+    expect(nginxVersion.out.calledOnceWith(PACKAGE_VERSION)).to.equal(true);
     const wrong = io();
     expect(await serverMain(['start', '--port', 'x'], wrong)).to.equal(2);
-    expect(wrong.err.calledOnceWith('bin/server: --port must be a whole number from 0 to 65535, got "x"')).to.equal(true);
+    expect(wrong.err.calledOnceWith('slowlane: --port must be a whole number from 0 to 65535, got "x"')).to.equal(true);
   });
 
   it('listen failures say what to do next', () => {
@@ -72,6 +81,7 @@ describe('bin/call-multi arguments and summary', () => {
     });
     expect(parseCallMultiArgs(['slow'])).to.deep.equal({ baseUrl: 'http://localhost:8888', scenario: 'slow', slow: 3, fast: 20 });
     expect(parseCallMultiArgs(['-h'])).to.equal('help');
+    expect(parseCallMultiArgs(['--version'])).to.equal('version');
   });
 
   const bad: [string[], RegExp][] = [
@@ -128,7 +138,7 @@ describe('bin/call-multi arguments and summary', () => {
     const out = io();
     const get = sinon.stub().rejects(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
     expect(await callMultiMain(['slow'], out, get)).to.equal(1);
-    expect(out.err.calledOnceWith('bin/call-multi: cannot connect to http://localhost:8888 - is "bin/server start" running?')).to.equal(true);
+    expect(out.err.calledOnceWith('slowlane-call-multi: cannot connect to http://localhost:8888 - is "slowlane start" running?')).to.equal(true);
   });
 
   it('other network errors are printed per request', async () => {
@@ -141,7 +151,7 @@ describe('bin/call-multi arguments and summary', () => {
   it('exit 2 with usage on a bad scenario; --help exits 0', async () => {
     const out = io();
     expect(await callMultiMain(['nope'], out)).to.equal(2);
-    expect(out.err.firstCall.args[0]).to.equal('bin/call-multi: unknown scenario "nope": use one of slow, slow_threaded, slow_pool');
+    expect(out.err.firstCall.args[0]).to.equal('slowlane-call-multi: unknown scenario "nope": use one of slow, slow_threaded, slow_pool');
     expect(out.err.secondCall.args[0]).to.equal(CALL_MULTI_USAGE);
     const help = io();
     expect(await callMultiMain(['--help'], help)).to.equal(0);
@@ -171,13 +181,13 @@ describe('bin/server nginx-config arguments', () => {
     [['--fast', 'a:1', '--slow', 'b:2', '--listen', 'eighty'], '--listen takes a port or address:port, like 8080 or 127.0.0.1:8080; got "eighty"'],
     [['--fast', 'a:1', '--slow', 'b:2', '--run-dir', 'rel'], '--run-dir must be an absolute path, got "rel"'],
     [['--fast', 'a:99999', '--slow', 'b:2'], '--fast takes host:port entries separated by commas, like 127.0.0.1:8001,127.0.0.1:8002; got "a:99999"'],
-    [['--nope'], 'Unknown option \'--nope\' - see "bin/server nginx-config --help"'],
+    [['--nope'], 'Unknown option \'--nope\' - see "slowlane nginx-config --help"'],
   ];
   for (const [argv, message] of bad) {
     it(`refuses ${argv.join(' ')}`, () => {
       const out = io();
       expect(nginxConfigMain(argv, out)).to.equal(2);
-      expect(out.err.calledOnceWith(`bin/server nginx-config: ${message}`)).to.equal(true);
+      expect(out.err.calledOnceWith(`slowlane nginx-config: ${message}`)).to.equal(true);
     });
   }
 });

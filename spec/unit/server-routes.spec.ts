@@ -1,30 +1,30 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { createServer, type SlowlaneServer } from '../../lib/http/server.js';
-import type { Executor, ExecutorStats } from '../../lib/offload/executor.js';
-import { ExecutorClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/offload/errors.js';
+import { createServer, type DemoPool, type SlowlaneServer } from '../../lib/demo/server.js';
+import type { PoolStats } from '../../lib/pool/child-pool.js';
+import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import { request } from '../support/http.js';
 
-const idle: ExecutorStats = { running: 0, queued: 0, completed: 0, failed: 0, crashed: 0, timedOut: 0, aborted: 0, rejected: 0, children: 0 };
+const idle: PoolStats = { running: 0, queued: 0, completed: 0, failed: 0, crashed: 0, timedOut: 0, aborted: 0, rejected: 0, children: 0, idle: 0 };
 
-function fakeExecutor(): Executor & { run: sinon.SinonStub } {
-  return { run: sinon.stub().resolves(0.5), stats: () => idle, close: async () => {}, destroy: async () => {} };
+function fakePool(): DemoPool & { run: sinon.SinonStub } {
+  return { run: sinon.stub().resolves(0.5), stats: () => idle } as unknown as DemoPool & { run: sinon.SinonStub };
 }
 
-describe('HTTP server routes (faked executors)', () => {
+describe('demo server routes (faked pools)', () => {
   let server: SlowlaneServer;
   let base: string;
-  let fork: ReturnType<typeof fakeExecutor>;
-  let pool: ReturnType<typeof fakeExecutor>;
+  let fork: ReturnType<typeof fakePool>;
+  let pool: ReturnType<typeof fakePool>;
   let log: sinon.SinonSpy;
   let inlineWork: sinon.SinonStub;
 
   beforeEach(async () => {
-    fork = fakeExecutor();
-    pool = fakeExecutor();
+    fork = fakePool();
+    pool = fakePool();
     log = sinon.spy();
     inlineWork = sinon.stub().returns(1.23456);
-    server = createServer({ executors: { fork, pool }, accessLog: log, inlineWork });
+    server = createServer({ pools: { perRequest: fork, warm: pool }, accessLog: log, inlineWork });
     const { port } = await server.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${port}`;
   });
@@ -43,7 +43,7 @@ describe('HTTP server routes (faked executors)', () => {
     expect(inlineWork.calledOnceWith(2000)).to.equal(true);
   });
 
-  it('GET /slow_threaded and /slow_pool run heavyLifting(n) through their own executor', async () => {
+  it('GET /slow_threaded and /slow_pool run heavyLifting(n) through their own pool', async () => {
     expect((await request(`${base}/slow_threaded?id=a&n=10`)).body).to.equal('slow result a <--- 0.500 s\n');
     expect(fork.run.calledOnce).to.equal(true);
     expect(fork.run.firstCall.args.slice(0, 2)).to.deep.equal(['heavyLifting', [10]]);
@@ -83,7 +83,7 @@ describe('HTTP server routes (faked executors)', () => {
     expect((await request(`${base}/fast?id=${'x'.repeat(256)}`)).status).to.equal(200);
   });
 
-  it('bad input never reaches an executor', async () => {
+  it('bad input never reaches a pool', async () => {
     await request(`${base}/slow_pool?id=1&n=99999`);
     await request(`${base}/slow_threaded`);
     expect(fork.run.called || pool.run.called || inlineWork.called).to.equal(false);
@@ -104,7 +104,7 @@ describe('HTTP server routes (faked executors)', () => {
     ['TaskLoadError', new TaskLoadError('file:///t.js', 'SyntaxError: x'), 500, /^cannot load tasks module file:\/\/\/t.js: SyntaxError: x\n$/],
     ['TaskTimeoutError', new TaskTimeoutError('heavyLifting', 30000), 504, /^task "heavyLifting" timed out after 30000 ms/],
     ['QueueFullError', new QueueFullError('heavyLifting', 100), 503, /^server busy: too many slow requests are waiting; retry in a second\n$/],
-    ['ExecutorClosedError', new ExecutorClosedError(), 503, /^server is shutting down/],
+    ['PoolClosedError', new PoolClosedError(), 503, /^server is shutting down/],
     ['an unexpected error', new Error('secret internals'), 500, /^internal server error\n$/],
   ];
   for (const [name, error, status, body] of failures) {
@@ -148,14 +148,14 @@ describe('HTTP server routes (faked executors)', () => {
     expect(log.lastCall.args[0]).to.match(/^499 GET \/slow_pool\?id=1 /);
   });
 
-  it('GET /stats reports requests by status, executors and event-loop delay as JSON', async () => {
+  it('GET /stats reports requests by status, pools and event-loop delay as JSON', async () => {
     await request(`${base}/fast?id=1`);
     await request(`${base}/fast`);
     const answer = await request(`${base}/stats`);
     expect(answer.headers['content-type']).to.equal('application/json; charset=utf-8');
     const stats = JSON.parse(answer.body);
     expect(stats.requests).to.deep.equal({ 200: 1, 400: 1 });
-    expect(stats.executors).to.deep.equal({ fork: idle, pool: idle });
+    expect(stats.pools).to.deep.equal({ perRequest: idle, warm: idle });
     expect(stats.eventLoopDelayMs).to.have.all.keys('p50', 'p99', 'max');
     expect(stats.uptimeSeconds).to.be.a('number');
   });

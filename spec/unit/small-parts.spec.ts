@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { Backoff } from '../../lib/offload/backoff.js';
-import { TaskQueue } from '../../lib/offload/task-queue.js';
-import { serializeError } from '../../lib/offload/serialized-error.js';
-import { toModuleUrl } from '../../lib/offload/executor-options.js';
-import { isChildMessage } from '../../lib/offload/protocol.js';
-import { factorial, heavyLifting } from '../../lib/heavy-lifting.js';
+import { Backoff } from '../../lib/pool/backoff.js';
+import { TaskQueue } from '../../lib/pool/task-queue.js';
+import { serializeError } from '../../lib/pool/serialized-error.js';
+import { toModuleUrl } from '../../lib/pool/pool-options.js';
+import { isChildMessage } from '../../lib/pool/protocol.js';
+import { factorial, heavyLifting } from '../../lib/demo/heavy-lifting.js';
 
 describe('small parts', () => {
   it('Backoff doubles from its initial delay up to its cap, and resets', () => {

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { ForkOptions } from 'node:child_process';
 import { describeExit, TaskCrashedError, TaskError, TaskLoadError } from './errors.js';
 import type { Job } from './job.js';
-import { isChildMessage, type ChildMessage, type ChildMode, type RunMessage } from './protocol.js';
+import { isChildMessage, type ChildMessage, type RunMessage } from './protocol.js';
 
 /** The part of a ChildProcess a worker uses; lets unit tests hand in a fake. */
 export interface ChildLike extends EventEmitter {
@@ -25,7 +25,8 @@ export interface ChildWorkerDeps {
 export interface ChildWorkerSpec {
   entry: string;
   tasksUrl: string;
-  mode: ChildMode;
+  /** The child exits by itself after this many answers (Infinity: never). */
+  tasksPerChild: number;
   execArgv: readonly string[];
   niceness: number;
   /** How long a child may take to exit after SIGTERM before it gets SIGKILL. */
@@ -47,7 +48,7 @@ export interface WorkerExit {
 export interface ChildWorkerEvents {
   /** Loaded its tasks module; can take a job. */
   ready: [];
-  /** Answered its job (or could not be sent it); can take another. */
+  /** Answered its job (or could not be sent it); takes another unless it has served its tasksPerChild. */
   done: [];
   exit: [WorkerExit];
 }
@@ -60,11 +61,12 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   #loadError: TaskLoadError | undefined;
   #killed = false;
   #killTimer: NodeJS.Timeout | undefined;
+  #served = 0;
 
   constructor(spec: ChildWorkerSpec, deps: ChildWorkerDeps) {
     super();
     this.#spec = spec;
-    this.#child = deps.fork(spec.entry, [spec.tasksUrl, spec.mode], {
+    this.#child = deps.fork(spec.entry, [spec.tasksUrl, String(spec.tasksPerChild)], {
       serialization: 'advanced',
       execArgv: [...spec.execArgv],
       // Only the IPC channel is a pipe, so 'close' waits for it alone: every
@@ -91,7 +93,12 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     return this.#state === 'ready';
   }
 
-  /** Has a job, or was killed: either way it cannot take another. */
+  /** Tasks answered so far. */
+  get served(): number {
+    return this.#served;
+  }
+
+  /** Has a job, or was killed or retired: either way it cannot take another. */
   get busy(): boolean {
     return this.#job !== undefined || this.#killed || this.#state === 'exited';
   }
@@ -100,7 +107,6 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   run(job: Job): void {
     if (this.busy) throw new Error(`child ${this.pid} is busy`);
     this.#job = job;
-    job.start();
     if (this.#state === 'ready') this.#send(job);
   }
 
@@ -116,7 +122,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     if (signal !== 'SIGKILL') this.#armKillTimer();
   }
 
-  /** The child is expected to exit by itself now (a `once` child that answered); make sure it does. */
+  /** The child is expected to exit by itself now (it served its tasksPerChild); make sure it does. */
   retire(): void {
     if (this.#state === 'exited') return;
     this.#killed = true;
@@ -143,6 +149,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
       // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
       // the child's 'close' event then fails the job as a crash.
       this.#child.send(message, () => {});
+      job.start();
     } catch (error) {
       // Arguments the serializer cannot copy (a function, a socket) fail this job, not the child.
       this.#job = undefined;
@@ -168,9 +175,12 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         // An answer for a job that is not ours (one already timed out) is dropped.
         if (job === undefined || job.id !== message.id) return;
         this.#job = undefined;
+        this.#served += 1;
+        // The child leaves by itself after its last answer (child-entry.ts).
+        if (this.#served >= this.#spec.tasksPerChild) this.retire();
         if (message.ok) job.resolve(message.value);
         else job.fail(new TaskError(job.task, message.error), 'failed');
-        if (!this.#killed) this.emit('done');
+        this.emit('done');
         return;
       }
     }

@@ -2,7 +2,7 @@
 // them all at once, print each body as it arrives, then sum up whether every
 // fast answer beat the first slow one.
 import { performance } from 'node:perf_hooks';
-import { httpGet, type HttpGet } from './http-get.js';
+import { httpGet, type HttpGet } from '../client/http-get.js';
 
 export const SCENARIOS = ['slow', 'slow_threaded', 'slow_pool'] as const;
 export type Scenario = (typeof SCENARIOS)[number];

@@ -1,6 +1,6 @@
 // The query arguments of the fast and slow routes, checked before any work starts.
-import { DEFAULT_N } from '../heavy-lifting.js';
-import { HttpError } from './http-error.js';
+import { DEFAULT_N } from './heavy-lifting.js';
+import { HttpError } from '../http/http-error.js';
 
 export const MAX_ID_LENGTH = 256;
 export const MAX_N = 20000;

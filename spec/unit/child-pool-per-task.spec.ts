@@ -1,21 +1,22 @@
 import { expect } from 'chai';
-import { ForkExecutor } from '../../lib/offload/fork-executor.js';
-import { ExecutorClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/offload/errors.js';
+import { ChildPool } from '../../lib/pool/child-pool.js';
+import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
+import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import { flush, useFakeProcessesAndClock } from '../support/fake-child.js';
 
-describe('ForkExecutor (faked fork)', () => {
+describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
   const env = useFakeProcessesAndClock();
 
-  const make = (options: Partial<ConstructorParameters<typeof ForkExecutor>[0]> = {}) =>
-    new ForkExecutor({ tasks: '/tasks.js', spares: 0, ...options }, env.fakes.deps);
+  const make = (options: Partial<ChildPoolOptions> = {}) =>
+    new ChildPool({ tasks: '/tasks.js', tasksPerChild: 1, maxChildren: 4, spares: 0, ...options }, env.fakes.deps);
 
-  it('forks one child per task with the tasks module URL, once mode and advanced serialization', async () => {
+  it('forks one child per task with the tasks module URL, its task limit and advanced serialization', async () => {
     const executor = make();
     const result = executor.run('add', [1, 2]);
     expect(env.fakes.fork.callCount).to.equal(1);
     const [entry, args, options] = env.fakes.fork.firstCall.args;
     expect(entry).to.equal('/fake/child-entry.js');
-    expect(args).to.deep.equal(['file:///tasks.js', 'once']);
+    expect(args).to.deep.equal(['file:///tasks.js', '1']);
     expect(options.serialization).to.equal('advanced');
     const child = env.fakes.children[0]!;
     expect(child.sent, 'nothing is sent before the child is ready').to.deep.equal([]);
@@ -190,7 +191,7 @@ describe('ForkExecutor (faked fork)', () => {
     expect(env.fakes.fork.called).to.equal(false);
   });
 
-  it('keeps a spare child started ahead of demand, replaced once the child that took it exits', async () => {
+  it('keeps a spare child started ahead of demand, replaced after the answer, not when taken', async () => {
     const executor = make({ spares: 1, maxChildren: 2 });
     expect(env.fakes.children).to.have.length(1);
     const spare = env.fakes.children[0]!;
@@ -200,10 +201,11 @@ describe('ForkExecutor (faked fork)', () => {
     await env.clock.tickAsync(0);
     expect(env.fakes.children, 'no fork while the task waits for its answer').to.have.length(1);
     spare.answer(4);
+    expect(env.fakes.children, 'fork() waits until the answer has been handled').to.have.length(1);
     expect(await result).to.equal(4);
-    spare.exit(0);
+    await env.clock.tickAsync(0);
     expect(env.fakes.children, 'a new spare replaces it').to.have.length(2);
-    expect(env.fakes.children[1]!.mode).to.equal('once');
+    expect(env.fakes.children[1]!.mode).to.equal('1');
   });
 
   it('spares count within maxChildren', async () => {
@@ -226,7 +228,7 @@ describe('ForkExecutor (faked fork)', () => {
     expect(env.fakes.fork.callCount, 'at most a few restarts in a second').to.be.at.most(4);
   });
 
-  it('retires a once child after its answer: SIGKILL if it has not exited after the grace', async () => {
+  it('retires a child after its one answer: SIGKILL if it has not exited after the grace', async () => {
     const executor = make({ killGraceMs: 300 });
     const result = executor.run('add');
     const child = env.fakes.children[0]!;
@@ -245,7 +247,7 @@ describe('ForkExecutor (faked fork)', () => {
     const b = executor.run('b');
     let closed = false;
     const closing = executor.close().then(() => (closed = true));
-    expect((await executor.run('c').catch((e: unknown) => e))).to.be.instanceOf(ExecutorClosedError);
+    expect((await executor.run('c').catch((e: unknown) => e))).to.be.instanceOf(PoolClosedError);
     spare.answer('A');
     spare.exit(0);
     const next = env.fakes.children.at(-1)!;
@@ -268,8 +270,8 @@ describe('ForkExecutor (faked fork)', () => {
       child.exit(null, 'SIGKILL');
     }
     await destroyed;
-    expect(await running.catch((e: unknown) => e)).to.be.instanceOf(ExecutorClosedError);
-    expect(await queued.catch((e: unknown) => e)).to.be.instanceOf(ExecutorClosedError);
+    expect(await running.catch((e: unknown) => e)).to.be.instanceOf(PoolClosedError);
+    expect(await queued.catch((e: unknown) => e)).to.be.instanceOf(PoolClosedError);
     expect(executor.stats().children).to.equal(0);
   });
 

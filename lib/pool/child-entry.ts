@@ -1,14 +1,19 @@
 // The program every child runs. It loads the tasks module named on its
-// command line, says `ready`, and runs each task the parent sends. In `once`
-// mode it exits after its first answer; in `pool` mode it waits for more.
-// It exits as soon as its parent is gone, so it can never become an orphan.
+// command line, says `ready`, and runs each task the parent sends. After as
+// many answers as its tasks-per-child limit it exits by itself (the parent
+// counts too); it exits as soon as its parent is gone, so it is never an orphan.
 import process from 'node:process';
-import type { ChildMessage, ChildMode, RunMessage } from './protocol.js';
+import type { ChildMessage, RunMessage } from './protocol.js';
 import { serializeError } from './serialized-error.js';
 
 type TaskModule = Record<string, unknown>;
 
-const [tasksUrl, mode] = process.argv.slice(2) as [string | undefined, ChildMode | undefined];
+/** Exports the child calls itself, never as tasks (see LifecycleExport). */
+const LIFECYCLE = new Set(['setup', 'teardown']);
+
+const [tasksUrl, limit] = process.argv.slice(2) as [string | undefined, string | undefined];
+const tasksPerChild = limit === undefined ? Infinity : Number(limit);
+let answered = 0;
 
 function send(message: ChildMessage, then?: () => void): void {
   // The callback runs once the message is handed to the channel, so exiting
@@ -20,9 +25,9 @@ function send(message: ChildMessage, then?: () => void): void {
 }
 
 function findTask(tasks: TaskModule, name: string): (...args: unknown[]) => unknown {
-  const task = Object.hasOwn(tasks, name) ? tasks[name] : undefined;
+  const task = Object.hasOwn(tasks, name) && !LIFECYCLE.has(name) ? tasks[name] : undefined;
   if (typeof task !== 'function') {
-    const known = Object.keys(tasks).filter((key) => typeof tasks[key] === 'function');
+    const known = Object.keys(tasks).filter((key) => typeof tasks[key] === 'function' && !LIFECYCLE.has(key));
     const error = new Error(`no task "${name}" in ${tasksUrl}; it exports: ${known.join(', ') || '(nothing)'}`);
     error.name = 'UnknownTaskError';
     throw error;
@@ -38,7 +43,8 @@ async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promis
   } catch (error) {
     reply = { type: 'result', id, ok: false, error: serializeError(error) };
   }
-  const done = mode === 'once' ? () => process.exit(0) : undefined;
+  answered += 1;
+  const done = answered >= tasksPerChild ? () => process.exit(0) : undefined;
   try {
     send(reply, done);
   } catch (error) {
@@ -49,7 +55,7 @@ async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promis
 
 async function main(): Promise<void> {
   if (process.send === undefined || tasksUrl === undefined) {
-    console.error('slowlane child: start me through an executor (I need an IPC channel and a tasks module URL)');
+    console.error('slowlane child: start me through a ChildPool (I need an IPC channel and a tasks module URL)');
     process.exit(2);
   }
   // A child whose parent is gone has nobody to answer: leave at once.

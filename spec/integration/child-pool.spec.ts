@@ -2,52 +2,54 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { getPriority } from 'node:os';
-import { ForkExecutor } from '../../lib/offload/fork-executor.js';
-import { PoolExecutor } from '../../lib/offload/pool-executor.js';
-import { ExecutorClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/offload/errors.js';
-import type { Executor } from '../../lib/offload/executor.js';
+import { ChildPool } from '../../lib/pool/child-pool.js';
+import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
+import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
 import { eventually, isAlive, slowlaneChildren } from '../support/processes.js';
 
 const TASKS = new URL('../fixtures/tasks.js', import.meta.url);
 const BROKEN = new URL('../fixtures/broken-tasks.js', import.meta.url);
 
-const kinds: [string, (options?: object) => Executor][] = [
-  ['PoolExecutor', (options = {}) => new PoolExecutor({ tasks: TASKS, size: 2, ...options })],
-  ['ForkExecutor', (options = {}) => new ForkExecutor({ tasks: TASKS, maxChildren: 2, ...options })],
+type Make = (options?: Partial<ChildPoolOptions> & { size?: number }) => ChildPool;
+
+// The two shapes the demo server uses: warm children, and a fresh process per task.
+const kinds: [string, Make][] = [
+  ['ChildPool of warm children', ({ size = 2, ...options } = {}) => new ChildPool({ tasks: TASKS, minChildren: size, maxChildren: size, spares: 0, ...options })],
+  ['ChildPool with a process per task', ({ size: _size, ...options } = {}) => new ChildPool({ tasks: TASKS, tasksPerChild: 1, maxChildren: 2, ...options })],
 ];
 
 for (const [kind, make] of kinds) {
-  describe(`${kind} with real children`, function () {
-    let executor: Executor;
-    afterEach(() => executor?.destroy());
+  describe(`${kind}, real children`, function () {
+    let pool: ChildPool;
+    afterEach(() => pool?.destroy());
 
     it('1. a task that throws rejects with TaskError (name, message, stack, code) and the next task works', async () => {
-      executor = make();
-      const error = await executor.run('fail', ['no good']).catch((e: unknown) => e);
+      pool = make();
+      const error = await pool.run('fail', ['no good']).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TaskError);
       expect(error).to.include({ name: 'RangeError', message: 'no good', code: 'E_FIXTURE' });
       expect((error as TaskError)['detail']).to.deep.equal({ why: 'asked to' });
       expect((error as Error).stack).to.match(/RangeError: no good\n\s+at fail .*fixtures\/tasks\.js/);
-      expect(await executor.run('failLater').catch((e: unknown) => (e as Error).message)).to.equal('rejected later');
-      expect(await executor.run('add', [2, 3])).to.equal(5);
+      expect(await pool.run('failLater').catch((e: unknown) => (e as Error).message)).to.equal('rejected later');
+      expect(await pool.run('add', [2, 3])).to.equal(5);
     });
 
     it('2. a child that exits, is killed or runs out of memory rejects with TaskCrashedError; service goes on', async () => {
-      executor = make({ execArgv: ['--max-old-space-size=32'] });
-      const exited = await executor.run('exit', [7]).catch((e: unknown) => e);
+      pool = make({ execArgv: ['--max-old-space-size=32'] });
+      const exited = await pool.run('exit', [7]).catch((e: unknown) => e);
       expect(exited).to.be.instanceOf(TaskCrashedError);
       expect(exited).to.include({ exitCode: 7, signal: null });
-      const killed = await executor.run('killSelf', ['SIGKILL']).catch((e: unknown) => e);
+      const killed = await pool.run('killSelf', ['SIGKILL']).catch((e: unknown) => e);
       expect(killed).to.include({ signal: 'SIGKILL' });
-      const oom = await executor.run('allocateForever').catch((e: unknown) => e);
+      const oom = await pool.run('allocateForever').catch((e: unknown) => e);
       expect(oom).to.be.instanceOf(TaskCrashedError);
-      expect(await executor.run('add', [1, 1])).to.equal(2);
-      expect(executor.stats()).to.include({ crashed: 3, completed: 1 });
+      expect(await pool.run('add', [1, 1])).to.equal(2);
+      expect(pool.stats()).to.include({ crashed: 3, completed: 1 });
     });
 
     it('3. a tasks module that cannot load: a clear error naming it, and no restart storm', async () => {
-      executor = make({ tasks: BROKEN });
-      const error = await executor.run('anything').catch((e: unknown) => e);
+      pool = make({ tasks: BROKEN });
+      const error = await pool.run('anything').catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TaskLoadError);
       expect((error as Error).message).to.equal(`cannot load tasks module ${BROKEN.href}: Error: this module is broken on purpose`);
       const seen = new Set<number>();
@@ -60,39 +62,39 @@ for (const [kind, make] of kinds) {
     });
 
     it('4. a task that runs too long is killed at its timeout: TaskTimeoutError, and its pid is gone', async () => {
-      executor = make({ timeoutMs: 300, killGraceMs: 200 });
+      pool = make({ timeoutMs: 300, killGraceMs: 200 });
       const before = new Set(slowlaneChildren({ parent: process.pid }).map((c) => c.pid));
-      const error = await executor.run('spinForever').catch((e: unknown) => e);
+      const error = await pool.run('spinForever').catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TaskTimeoutError);
       const spun = slowlaneChildren({ parent: process.pid }).filter((c) => !before.has(c.pid)).map((c) => c.pid);
       const all = [...before, ...spun];
       expect(await eventually(() => all.filter(isAlive).length < all.length, 1500), 'the spinning child died').to.equal(true);
-      expect(await executor.run('add', [1, 2])).to.equal(3);
-      expect(executor.stats().timedOut).to.equal(1);
+      expect(await pool.run('add', [1, 2])).to.equal(3);
+      expect(pool.stats().timedOut).to.equal(1);
     });
 
     it('5. an aborted run kills its child within a second; an aborted waiting run never starts', async () => {
-      executor = make({ maxChildren: 1, size: 1 });
-      await executor.run('add', [0, 0]); // children are warm
+      pool = make({ maxChildren: 1, size: 1 });
+      await pool.run('add', [0, 0]); // children are warm
       const controller = new AbortController();
-      const running = executor.run<number>('sleep', [60_000], { signal: controller.signal });
+      const running = pool.run<number>('sleep', [60_000], { signal: controller.signal });
       const waiting = new AbortController();
-      const queued = executor.run('echo', ['never'], { signal: waiting.signal });
-      await eventually(() => executor.stats().running === 1, 2000);
+      const queued = pool.run('echo', ['never'], { signal: waiting.signal });
+      await eventually(() => pool.stats().running === 1, 2000);
       const busy = slowlaneChildren({ parent: process.pid }).map((c) => c.pid);
       waiting.abort();
       controller.abort();
       expect((await running.catch((e: unknown) => e) as Error).name).to.equal('AbortError');
       expect((await queued.catch((e: unknown) => e) as Error).name).to.equal('AbortError');
       expect(await eventually(() => busy.some((pid) => !isAlive(pid)), 1000), 'a child died within a second').to.equal(true);
-      expect(executor.stats()).to.include({ aborted: 2, running: 0, queued: 0 });
+      expect(pool.stats()).to.include({ aborted: 2, running: 0, queued: 0 });
     });
 
     it('6. never more children than allowed; beyond maxQueue the run gets QueueFullError', async () => {
-      executor = make({ maxQueue: 3, size: 2, maxChildren: 2 });
+      pool = make({ maxQueue: 3, size: 2, maxChildren: 2 });
       let most = 0;
       const sampler = setInterval(() => (most = Math.max(most, slowlaneChildren({ parent: process.pid }).length)), 10);
-      const results = await Promise.allSettled(Array.from({ length: 12 }, () => executor.run('sleep', [200])));
+      const results = await Promise.allSettled(Array.from({ length: 12 }, () => pool.run('sleep', [200])));
       clearInterval(sampler);
       const rejected = results.filter((r) => r.status === 'rejected');
       expect(rejected.length).to.equal(7);
@@ -101,7 +103,7 @@ for (const [kind, make] of kinds) {
     });
 
     it('9. results of every size and advanced type arrive whole, each to its own run', async () => {
-      executor = make();
+      pool = make();
       const value = {
         big: 2n ** 200n,
         map: new Map<string, unknown>([['a', 1], ['b', new Set([1, 2])]]),
@@ -110,47 +112,47 @@ for (const [kind, make] of kinds) {
         floats: new Float64Array([1.5, -2.25]),
         bytes: new Uint8Array([1, 2, 3]),
       };
-      const echoed = await executor.run<typeof value>('echo', [value]);
+      const echoed = await pool.run<typeof value>('echo', [value]);
       expect(echoed.big).to.equal(value.big);
       expect(echoed.map).to.deep.equal(value.map);
       expect(echoed.date.getTime()).to.equal(value.date.getTime());
       expect(Buffer.from(echoed.buffer).toString()).to.equal('héllo');
       expect([...echoed.floats]).to.deep.equal([1.5, -2.25]);
       expect(echoed.floats).to.be.instanceOf(Float64Array);
-      const big = await executor.run<Uint8Array>('bigBuffer', [8 * 1024 * 1024 + 7]);
+      const big = await pool.run<Uint8Array>('bigBuffer', [8 * 1024 * 1024 + 7]);
       expect(big.length).to.equal(8 * 1024 * 1024 + 7);
       expect(big[8 * 1024 * 1024 + 6]).to.equal((8 * 1024 * 1024 + 6) % 251);
-      const many = await Promise.all(Array.from({ length: 20 }, (_, i) => executor.run('echo', [`answer ${i}`])));
+      const many = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run('echo', [`answer ${i}`])));
       expect(many).to.deep.equal(Array.from({ length: 20 }, (_, i) => `answer ${i}`));
-      const unsendable = await executor.run('unsendable').catch((e: unknown) => e);
+      const unsendable = await pool.run('unsendable').catch((e: unknown) => e);
       expect(unsendable).to.be.instanceOf(TaskError);
       expect((unsendable as Error).message).to.match(/could not be cloned/);
-      const noSuchTask = await executor.run('constructor').catch((e: unknown) => e);
+      const noSuchTask = await pool.run('constructor').catch((e: unknown) => e);
       expect((noSuchTask as Error).name).to.equal('UnknownTaskError');
     });
 
     it('10. children run at the niceness asked for (default 19)', async () => {
-      executor = make();
-      const pid = await executor.run<number>('whoAmI');
+      pool = make();
+      const pid = await pool.run<number>('whoAmI');
       expect(getPriority(pid)).to.equal(19);
     });
 
     it('destroy() ends every child now and rejects pending runs', async () => {
-      executor = make();
-      const pending = executor.run('sleep', [60_000]);
-      await eventually(() => executor.stats().running === 1, 2000);
+      pool = make();
+      const pending = pool.run('sleep', [60_000]);
+      await eventually(() => pool.stats().running === 1, 2000);
       const pids = slowlaneChildren({ parent: process.pid }).map((c) => c.pid);
       expect(pids.length).to.be.at.least(1);
-      await executor.destroy();
-      expect(await pending.catch((e: unknown) => e)).to.be.instanceOf(ExecutorClosedError);
+      await pool.destroy();
+      expect(await pending.catch((e: unknown) => e)).to.be.instanceOf(PoolClosedError);
       for (const pid of pids) expect(() => process.kill(pid, 0), `pid ${pid}`).to.throw();
-      expect(await executor.run('add').catch((e: unknown) => e)).to.be.instanceOf(ExecutorClosedError);
+      expect(await pool.run('add').catch((e: unknown) => e)).to.be.instanceOf(PoolClosedError);
     });
 
     it('close() finishes the tasks it has, then no child is left', async () => {
-      executor = make({ maxChildren: 1, size: 1 });
-      const results = [executor.run('sleep', [100]), executor.run('add', [4, 4])];
-      await executor.close();
+      pool = make({ maxChildren: 1, size: 1 });
+      const results = [pool.run('sleep', [100]), pool.run('add', [4, 4])];
+      await pool.close();
       expect((await Promise.all(results))[1]).to.equal(8);
       expect(slowlaneChildren({ parent: process.pid })).to.deep.equal([]);
     });
@@ -160,10 +162,9 @@ for (const [kind, make] of kinds) {
 describe('7. orphans', () => {
   it('children of a parent killed with SIGKILL exit within a second', async function () {
     const script = `
-      const { PoolExecutor } = await import(${JSON.stringify(new URL('../../lib/offload/pool-executor.js', import.meta.url).href)});
-      const { ForkExecutor } = await import(${JSON.stringify(new URL('../../lib/offload/fork-executor.js', import.meta.url).href)});
-      const pool = new PoolExecutor({ tasks: ${JSON.stringify(TASKS.href)}, size: 2 });
-      const fork = new ForkExecutor({ tasks: ${JSON.stringify(TASKS.href)}, spares: 1 });
+      const { ChildPool } = await import(${JSON.stringify(new URL('../../lib/pool/child-pool.js', import.meta.url).href)});
+      const pool = new ChildPool({ tasks: ${JSON.stringify(TASKS.href)}, minChildren: 2, maxChildren: 2, spares: 0 });
+      const fork = new ChildPool({ tasks: ${JSON.stringify(TASKS.href)}, tasksPerChild: 1, spares: 1 });
       await pool.run('add', [1, 1]);
       console.log('ready');
       setInterval(() => {}, 1000);

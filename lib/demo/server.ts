@@ -1,18 +1,28 @@
-// slowlane's HTTP server, on node:http alone. It knows the routes and what an
-// executor promises, nothing of how children are managed.
+// The demo server, on node:http alone: the prototype's routes on top of the
+// library. /slow_threaded and /slow_pool are offload() handlers; the server
+// knows its pools only through their public interface.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { heavyLifting } from '../heavy-lifting.js';
-import type { Executor } from '../offload/executor.js';
+import { failureResponse } from '../http/failure-response.js';
+import { HttpError } from '../http/http-error.js';
+import { offload, type RequestHandler } from '../http/offload.js';
+import type { PoolStats } from '../pool/child-pool.js';
+import type { TaskRunner } from '../pool/task-types.js';
 import { accessLogLine, clientAddress, CLIENT_CLOSED, forwardedClient } from './access-log.js';
-import { HttpError } from './http-error.js';
-import { failureResponse } from './failure-response.js';
+import { heavyLifting } from './heavy-lifting.js';
 import { ServerStats } from './server-stats.js';
 import { optionalN, requireId } from './slow-args.js';
 
+export type DemoTasks = typeof import('./tasks.js');
+
+/** What the demo needs of a pool: to run its tasks and to report its counters. */
+export interface DemoPool extends TaskRunner<DemoTasks> {
+  stats(): PoolStats;
+}
+
 export interface ServerOptions {
-  /** `fork` serves /slow_threaded, `pool` serves /slow_pool. */
-  executors: { fork: Executor; pool: Executor };
+  /** `perRequest` serves /slow_threaded (a fresh process per request), `warm` serves /slow_pool. */
+  pools: { perRequest: DemoPool; warm: DemoPool };
   /** Receives one access-log line per request; omit to log nothing. */
   accessLog?: ((line: string) => void) | undefined;
   /** Peer addresses (your reverse proxy) whose X-Forwarded-For header names the client. */
@@ -35,30 +45,39 @@ interface Reply {
   contentType?: string;
 }
 
-interface RouteContext {
-  /** Aborted when the client goes away before the answer. */
-  readonly signal: AbortSignal;
-}
+/** A route answers with a Reply, or takes the response over itself (an offloaded route). */
+type Route = (query: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => Reply | typeof HANDLED;
 
-type Route = (query: URLSearchParams, context: RouteContext) => Reply | Promise<Reply>;
-
+const HANDLED = Symbol('handled');
 const TEXT = 'text/plain; charset=utf-8';
 const NO_HEADERS: Record<string, string> = Object.freeze({});
-export const OFFLOADED_TASK = 'heavyLifting';
 
-const slowBody = (id: string, seconds: number): string => `slow result ${id} <--- ${seconds.toFixed(3)} s`;
+const slowBody = (id: string, seconds: number): string => `slow result ${id} <--- ${seconds.toFixed(3)} s\n`;
+
+function queryOf(url: string | undefined): URLSearchParams {
+  const at = url?.indexOf('?') ?? -1;
+  return new URLSearchParams(at === -1 ? '' : url!.slice(at + 1));
+}
+
+/** The prototype's slow route, offloaded: checked input, the work in a child, the answer on the loop. */
+function slowRoute(pool: DemoPool): RequestHandler {
+  return offload(pool, 'heavyLifting', (req) => {
+    const query = queryOf(req.url);
+    requireId(query);
+    return [optionalN(query)];
+  }, { render: (seconds, req) => slowBody(requireId(queryOf(req.url)), seconds) });
+}
 
 export function createServer(options: ServerOptions): SlowlaneServer {
-  const { executors, accessLog } = options;
+  const { pools, accessLog } = options;
   const inlineWork = options.inlineWork ?? heavyLifting;
   const stats = new ServerStats();
   const trusted = new Set(options.trustProxy ?? []);
   let closing = false;
 
-  const offloaded = (executor: Executor): Route => async (query, { signal }) => {
-    const id = requireId(query);
-    const seconds = await executor.run<number>(OFFLOADED_TASK, [optionalN(query)], { signal });
-    return { body: slowBody(id, seconds) };
+  const handed = (handler: RequestHandler): Route => (_query, req, res) => {
+    handler(req, res);
+    return HANDLED;
   };
 
   const routes = new Map<string, Route>([
@@ -68,10 +87,10 @@ export function createServer(options: ServerOptions): SlowlaneServer {
       const id = requireId(query);
       return { body: slowBody(id, inlineWork(optionalN(query))) };
     }],
-    ['/slow_threaded', offloaded(executors.fork)],
-    ['/slow_pool', offloaded(executors.pool)],
+    ['/slow_threaded', handed(slowRoute(pools.perRequest))],
+    ['/slow_pool', handed(slowRoute(pools.warm))],
     ['/stats', () => ({
-      body: `${JSON.stringify(stats.snapshot({ fork: executors.fork.stats(), pool: executors.pool.stats() }), null, 2)}\n`,
+      body: `${JSON.stringify(stats.snapshot({ perRequest: pools.perRequest.stats(), warm: pools.warm.stats() }), null, 2)}\n`,
       contentType: 'application/json; charset=utf-8',
     })],
   ]);
@@ -80,9 +99,7 @@ export function createServer(options: ServerOptions): SlowlaneServer {
   function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = NO_HEADERS, contentType = TEXT): boolean {
     if (res.headersSent || res.destroyed) return false;
     const payload = body.endsWith('\n') ? body : `${body}\n`;
-    const head: Record<string, string | number> = { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(payload) };
-    if (closing) head['connection'] = 'close';
-    res.writeHead(status, head);
+    res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
     res.end(payload); // node:http leaves the body out for HEAD
     return true;
   }
@@ -91,55 +108,34 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     const started = process.hrtime.bigint();
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
-    let logged = false;
     const finish = (status: number): void => {
-      if (logged) return;
-      logged = true;
       stats.count(status);
       if (accessLog === undefined) return;
       const peer = clientAddress(req.socket.remoteAddress);
       const client = trusted.has(peer) ? (forwardedClient(req.headers['x-forwarded-for']) ?? peer) : peer;
       accessLog(accessLogLine(status, method, url, client, Number(process.hrtime.bigint() - started) / 1e6));
     };
-    // Logged when the answer is handed to node:http, as Tornado logs at finish().
-    // No listener on the response for that: one cost about 5 us of CPU per
-    // request here, a fifth of what a bare node:http /fast answer costs.
-    const respond = (status: number, body: string, headers?: Record<string, string>, contentType?: string): void => {
-      finish(send(res, status, body, headers, contentType) ? status : CLIENT_CLOSED);
-    };
-    // Only routes that wait ask for a signal, and only they watch for the client leaving.
-    let aborter: AbortController | undefined;
-    const context: RouteContext = {
-      get signal() {
-        if (aborter === undefined) {
-          const controller = new AbortController();
-          aborter = controller;
-          res.once('close', () => {
-            if (res.writableFinished) return;
-            // Closed before the answer was written: the client left, so its work is cancelled.
-            controller.abort();
-            finish(CLIENT_CLOSED);
-          });
-        }
-        return aborter.signal;
-      },
-    };
-    const fail = (error: unknown): void => {
-      if (aborter?.signal.aborted) return; // nobody is listening for the answer
-      const failure = failureResponse(error);
-      respond(failure.status, failure.message, failure.headers);
-    };
+    // While draining, answers tell keep-alive clients to reconnect elsewhere.
+    if (closing) res.setHeader('connection', 'close');
     try {
       const queryAt = url.indexOf('?');
       const path = queryAt === -1 ? url : url.slice(0, queryAt);
       const route = routes.get(path);
       if (route === undefined) throw new HttpError(404, `not found: ${path.slice(0, 100)}; the routes are ${[...routes.keys()].join(', ')}`);
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `method ${method} not allowed; use GET or HEAD`, { allow: 'GET, HEAD' });
-      const reply = route(new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)), context);
-      if (reply instanceof Promise) reply.then((done) => respond(200, done.body, {}, done.contentType), fail);
-      else respond(200, reply.body, {}, reply.contentType);
+      const reply = route(new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)), req, res);
+      if (reply === HANDLED) {
+        // A route that waits: logged when its response closes, 499 if the client left first.
+        res.once('close', () => finish(res.writableFinished ? res.statusCode : CLIENT_CLOSED));
+        return;
+      }
+      // Logged when the answer is handed to node:http, as Tornado logs at finish().
+      // No listener on the response for that: one cost about 5 us of CPU per
+      // request here, a fifth of what a bare node:http /fast answer costs.
+      finish(send(res, 200, reply.body, NO_HEADERS, reply.contentType) ? 200 : CLIENT_CLOSED);
     } catch (error) {
-      fail(error);
+      const failure = failureResponse(error);
+      finish(send(res, failure.status, failure.body, failure.headers) ? failure.status : CLIENT_CLOSED);
     }
   }
 

@@ -1,18 +1,19 @@
 import { expect } from 'chai';
-import { PoolExecutor } from '../../lib/offload/pool-executor.js';
-import { ExecutorClosedError, TaskCrashedError, TaskLoadError } from '../../lib/offload/errors.js';
+import { ChildPool } from '../../lib/pool/child-pool.js';
+import { PoolClosedError, TaskCrashedError, TaskLoadError } from '../../lib/pool/errors.js';
+import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
 import { flush, useFakeProcessesAndClock } from '../support/fake-child.js';
 
-describe('PoolExecutor (faked fork)', () => {
+describe('ChildPool, warm children (minChildren = maxChildren, faked fork)', () => {
   const env = useFakeProcessesAndClock();
 
-  const make = (options: Partial<ConstructorParameters<typeof PoolExecutor>[0]> = {}) =>
-    new PoolExecutor({ tasks: 'file:///tasks.js', size: 2, ...options }, env.fakes.deps);
+  const make = ({ size = 2, ...options }: Partial<ChildPoolOptions> & { size?: number } = {}) =>
+    new ChildPool({ tasks: 'file:///tasks.js', minChildren: size, maxChildren: size, spares: 0, ...options }, env.fakes.deps);
   const readyAll = () => env.fakes.children.forEach((child) => child.ready());
 
-  it('starts size warm children in pool mode at construction', () => {
+  it('starts minChildren warm children with no task limit at construction', () => {
     make({ size: 3 });
-    expect(env.fakes.children.map((child) => child.mode)).to.deep.equal(['pool', 'pool', 'pool']);
+    expect(env.fakes.children.map((child) => child.mode)).to.deep.equal(['Infinity', 'Infinity', 'Infinity']);
   });
 
   it('runs one task per child at a time, the rest FIFO, and reuses children', async () => {
@@ -49,6 +50,7 @@ describe('PoolExecutor (faked fork)', () => {
     const error = await result.catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TaskCrashedError);
     expect(error).to.include({ exitCode: 137, signal: null });
+    await env.clock.tickAsync(0);
     expect(env.fakes.children).to.have.length(2);
     env.fakes.children[1]!.ready();
     const next = pool.run('b');
@@ -99,6 +101,7 @@ describe('PoolExecutor (faked fork)', () => {
     await env.clock.tickAsync(100);
     await slow.catch(() => {});
     env.fakes.children[0]!.exit(null, 'SIGTERM');
+    await env.clock.tickAsync(0);
     const replacement = env.fakes.children[1]!;
     replacement.ready();
     expect(replacement.sent[0]!.task).to.equal('next');
@@ -141,8 +144,8 @@ describe('PoolExecutor (faked fork)', () => {
     const destroyed = pool.destroy();
     env.fakes.children[0]!.exit(null, 'SIGKILL');
     await destroyed;
-    expect(await a.catch((e: unknown) => e)).to.be.instanceOf(ExecutorClosedError);
-    expect(await b.catch((e: unknown) => e)).to.be.instanceOf(ExecutorClosedError);
+    expect(await a.catch((e: unknown) => e)).to.be.instanceOf(PoolClosedError);
+    expect(await b.catch((e: unknown) => e)).to.be.instanceOf(PoolClosedError);
     await flush();
     expect(env.fakes.children).to.have.length(1);
     expect(await pool.destroy()).to.equal(undefined);

@@ -1,8 +1,6 @@
 // The messages a parent and a child exchange over the IPC channel.
 import type { SerializedError } from './serialized-error.js';
 
-export type ChildMode = 'once' | 'pool';
-
 export interface RunMessage {
   type: 'run';
   id: number;

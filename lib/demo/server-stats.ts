@@ -1,12 +1,12 @@
-// What /stats reports: requests by status, each executor's counters and the
+// What /stats reports: requests by status, each pool's counters and the
 // event loop's delay, the one number that shows whether fast requests wait.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { ExecutorStats } from '../offload/executor.js';
+import type { PoolStats } from '../pool/child-pool.js';
 
 export interface StatsSnapshot {
   uptimeSeconds: number;
   requests: Record<string, number>;
-  executors: Record<string, ExecutorStats>;
+  pools: Record<string, PoolStats>;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
@@ -25,12 +25,12 @@ export class ServerStats {
     this.#byStatus.set(status, (this.#byStatus.get(status) ?? 0) + 1);
   }
 
-  snapshot(executors: Record<string, ExecutorStats>): StatsSnapshot {
+  snapshot(pools: Record<string, PoolStats>): StatsSnapshot {
     const h = this.#loopDelay;
     return {
       uptimeSeconds: Math.round((process.uptime() - this.#started) * 1000) / 1000,
       requests: Object.fromEntries([...this.#byStatus].sort(([a], [b]) => a - b).map(([status, n]) => [String(status), n])),
-      executors,
+      pools,
       eventLoopDelayMs: { p50: msFromNs(h.percentile(50)), p99: msFromNs(h.percentile(99)), max: msFromNs(h.max) },
     };
   }

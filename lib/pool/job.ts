@@ -8,7 +8,8 @@ export type Outcome = 'completed' | 'failed' | 'crashed' | 'timedOut' | 'aborted
 export interface JobInit {
   task: string;
   args: readonly unknown[];
-  timeoutMs: number | undefined;
+  /** ms from the moment a ready child gets the task; Infinity for none. */
+  timeoutMs: number;
   signal: AbortSignal | undefined;
   /** Called once, when the job settles, to count it. */
   onEnd: (job: Job, outcome: Outcome) => void;
@@ -45,10 +46,10 @@ export class Job {
     return this.#settled;
   }
 
-  /** The job reached a child: its timeout starts now, not while it waited in the queue. */
+  /** A ready child has the task: its timeout starts now, not while it waited for a child or for one to start. */
   start(): void {
     const { timeoutMs } = this.#init;
-    if (this.#settled || timeoutMs === undefined || timeoutMs === Infinity) return;
+    if (this.#settled || timeoutMs === Infinity || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => this.#cancel(new TaskTimeoutError(this.task, timeoutMs), 'timedOut'), timeoutMs);
   }
 

@@ -1,4 +1,4 @@
-// Every error an executor can reject a run with. Each has a stable `code`, like
+// Every error a pool can reject a run with. Each has a stable `code`, like
 // Node's own errors, so callers can branch without string matching.
 
 /** The task threw (or rejected) inside the child. Keeps the remote name, message, stack and own properties. */
@@ -62,12 +62,12 @@ export class TaskLoadError extends Error {
   }
 }
 
-/** The executor is closing or destroyed and takes no more work. */
-export class ExecutorClosedError extends Error {
-  readonly code = 'ERR_EXECUTOR_CLOSED';
-  override readonly name = 'ExecutorClosedError';
+/** The pool is closing or destroyed and takes no more work. */
+export class PoolClosedError extends Error {
+  readonly code = 'ERR_POOL_CLOSED';
+  override readonly name = 'PoolClosedError';
 
-  constructor(message = 'executor is closed and takes no more tasks') {
+  constructor(message = 'pool is closed and takes no more tasks') {
     super(message);
   }
 }

@@ -1,5 +1,6 @@
 // Delays restarts of children that die at start (a broken tasks module, a bad
 // flag), so a pool never restarts more than a few children a second.
+import { BACKOFF_DEFAULTS } from '../defaults.js';
 
 export interface BackoffOptions {
   initialMs?: number;
@@ -11,7 +12,7 @@ export class Backoff {
   readonly #maxMs: number;
   #failures = 0;
 
-  constructor({ initialMs = 200, maxMs = 5000 }: BackoffOptions = {}) {
+  constructor({ initialMs = BACKOFF_DEFAULTS.initialMs, maxMs = BACKOFF_DEFAULTS.maxMs }: BackoffOptions = {}) {
     this.#initialMs = initialMs;
     this.#maxMs = maxMs;
   }

@@ -1,0 +1,62 @@
+// Every default slowlane has, in one place: the library, the demo server and
+// the CLIs all read them from here. Each says why it has that value.
+import { availableParallelism } from 'node:os';
+
+const cores = availableParallelism();
+
+/** ChildPool's options, when left out. */
+export const POOL_DEFAULTS = Object.freeze({
+  /** One child per core: CPU-bound tasks gain nothing from more, and each child costs ~45 MiB. */
+  maxChildren: cores,
+  /** No child is kept warm unless asked: a pool that is never used costs nothing. */
+  minChildren: 0,
+  /** One idle child started ahead of demand hides Node's start-up (~45 ms here) from the next task. */
+  spares: 1,
+  /** A child serves tasks until the pool ends it, as a classic pool does; 1 is a process per task. */
+  tasksPerChild: Infinity,
+  /** Past 100 waiting tasks, an answer comes later than most clients wait; refuse instead (QueueFullError). */
+  maxQueue: 100,
+  /** No limit: only the caller knows how long its tasks may take. */
+  timeoutMs: Infinity,
+  /** The lowest CPU priority: make bench measured /fast p99 at 12.5x idle for 0, 2.4x for 10, 1.07x for 19. */
+  niceness: 19,
+  /** Long enough for a child to run its exit handlers, short enough that a stuck one does not linger. */
+  killGraceMs: 500,
+});
+
+/** Largest maxChildren accepted: far past what one machine can run, small enough to catch a typo. */
+export const MAX_CHILDREN_LIMIT = 1024;
+
+/** Restart back-off for children that die before they are ready (a broken tasks module). */
+export const BACKOFF_DEFAULTS = Object.freeze({
+  /** First retry soon: a transient failure (EAGAIN) often clears within a moment. */
+  initialMs: 200,
+  /** Doubling stops here, so a fixed module is picked up within seconds. */
+  maxMs: 5000,
+});
+
+/** The demo server (`slowlane start`). */
+export const SERVER_DEFAULTS = Object.freeze({
+  /** The prototype's port. */
+  port: 8888,
+  /** Loopback only: a demo should not be reachable from the network unless asked. */
+  host: '127.0.0.1',
+  /** /slow_threaded: a process per request, up to two per core, as the prototype forked one per request. */
+  forkMaxChildren: 2 * cores,
+  /** /slow_threaded: one spare keeps Node's start-up off the next request. */
+  forkSpares: 1,
+  /** /slow_pool: one warm child per core. */
+  poolSize: cores,
+  /** A slow request that runs past 30 s is stuck, not slow: 504. */
+  timeoutMs: 30_000,
+  /** SIGTERM or Ctrl-C: up to 10 s to answer requests already received. */
+  graceMs: 10_000,
+});
+
+/** The prototype's client (`slowlane-call-multi`). */
+export const CALL_MULTI_DEFAULTS = Object.freeze({
+  url: 'http://localhost:8888',
+  /** The prototype's 3 slow requests, then 20 fast ones. */
+  slow: 3,
+  fast: 20,
+});

@@ -1,0 +1,94 @@
+// offload(): a node:http handler (and so an Express one) that runs a route's
+// work in a pool's child and writes the answer on the event loop when the
+// child's message arrives, as the `unblock` decorator did for Tornado. It
+// knows the pool only as a TaskRunner.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RunOptions } from '../pool/run-options.js';
+import type { TaskArgs, TaskName, TaskResult, TaskRunner } from '../pool/task-types.js';
+import { failureResponse } from './failure-response.js';
+
+/** Reads the task's arguments from the request; throw an HttpError (or any error with a 4xx `status`) for bad input. */
+export type ArgsFrom<A, Req extends IncomingMessage = IncomingMessage> = (req: Req) => A | Promise<A>;
+
+export interface OffloadOptions<R = unknown> {
+  /** This route's timeout in ms, from the moment a ready child gets the task. Default: the pool's timeoutMs. */
+  timeoutMs?: number;
+  /** The answer's content type. Default: text/plain for a string, application/octet-stream for bytes, application/json otherwise. */
+  contentType?: string;
+  /** Turns the task's result into the body (runs on the event loop). Default: the result as it is. */
+  render?: (result: R, req: IncomingMessage) => unknown;
+}
+
+export type RequestHandler<Req extends IncomingMessage = IncomingMessage> = (req: Req, res: ServerResponse) => void;
+
+const TEXT = 'text/plain; charset=utf-8';
+const BYTES = 'application/octet-stream';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
+
+// A is inferred from argsFrom's return value; the `[]` in its constraint is
+// what makes TypeScript infer `[n]` as a tuple there rather than number[].
+// Req lets argsFrom take a framework's request type (Express's, with req.query).
+export function offload<
+  M,
+  K extends TaskName<M>,
+  A extends TaskArgs<M, K> | ([] extends TaskArgs<M, K> ? [] : never),
+  Req extends IncomingMessage = IncomingMessage,
+>(
+  pool: TaskRunner<M>,
+  task: K,
+  argsFrom: ArgsFrom<A, Req>,
+  options: OffloadOptions<TaskResult<M, K>> = {},
+): RequestHandler<Req> {
+  if (typeof argsFrom !== 'function') throw new TypeError('offload(pool, task, argsFrom): argsFrom must be a function that returns the task\'s arguments');
+  // Within offload the module's type is generic; run() is the same function either way.
+  const run = pool.run as unknown as LooseRun;
+  const { timeoutMs, contentType, render } = options;
+  return (req, res) => {
+    const controller = new AbortController();
+    // Closed before the answer was written: the client left, so its work is cancelled.
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const runOptions: RunOptions = { signal: controller.signal, timeoutMs };
+    Promise.resolve(req)
+      .then(argsFrom)
+      .then((args) => run.call(pool, task, args, runOptions))
+      .then((result) => {
+        const body = render === undefined ? result : render(result as TaskResult<M, K>, req);
+        writeBody(res, body, contentType);
+      })
+      .catch((error: unknown) => {
+        if (controller.signal.aborted) return; // nobody is listening for the answer
+        const failure = failureResponse(error);
+        write(res, failure.status, failure.body, TEXT, failure.headers);
+      });
+  };
+}
+
+/** Writes a task's value as the answer: bytes and strings as they are, undefined as 204, anything else as JSON. */
+export function writeBody(res: ServerResponse, body: unknown, contentType?: string): void {
+  if (body === undefined) return write(res, 204, undefined, contentType);
+  if (typeof body === 'string') return write(res, 200, body, contentType ?? TEXT);
+  if (body instanceof Uint8Array) return write(res, 200, body, contentType ?? BYTES);
+  let json: string;
+  try {
+    json = `${JSON.stringify(body)}\n`;
+  } catch {
+    // A BigInt or a cycle: the task answered, but not in a form JSON can carry.
+    return write(res, 500, 'task result cannot be sent as JSON; return plain data or set the render option\n', TEXT);
+  }
+  write(res, 200, json, contentType ?? JSON_TYPE);
+}
+
+function write(res: ServerResponse, status: number, body: string | Uint8Array | undefined, contentType: string | undefined, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const head: Record<string, string | number> = { ...headers };
+  if (body !== undefined) {
+    head['content-type'] = contentType ?? TEXT;
+    head['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  }
+  res.writeHead(status, head);
+  res.end(body); // node:http leaves the body out for HEAD
+}

@@ -1,0 +1,95 @@
+// ChildPool's options: what each means, and the checks that turn a bad value
+// into a one-line error at construction instead of a surprise later.
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MAX_CHILDREN_LIMIT, POOL_DEFAULTS } from '../defaults.js';
+
+/** Defaults are in lib/defaults.ts (POOL_DEFAULTS), each with its reason. */
+export interface ChildPoolOptions {
+  /** Path or file URL of the ES module whose exported functions are the tasks. Required. */
+  tasks: string | URL;
+  /** Children alive at most, busy or idle. Default: one per core. */
+  maxChildren?: number;
+  /** Children kept started even when idle. Default 0. */
+  minChildren?: number;
+  /** Idle children started ahead of demand, within maxChildren. Default 1. */
+  spares?: number;
+  /** A child leaves after this many tasks: 1 is a fresh process per task. Default Infinity. */
+  tasksPerChild?: number;
+  /** Tasks that may wait for a child; beyond it run() rejects with QueueFullError. Default 100. */
+  maxQueue?: number;
+  /** A task running longer (counted from when a ready child gets it) is killed. Default Infinity. */
+  timeoutMs?: number;
+  /** Children's CPU niceness, 0 to 19, so the parent's event loop wins a busy CPU. Default 19. */
+  niceness?: number;
+  /** Node flags for the children. Default: the parent's module-loading flags (--import, --loader, --require, --experimental-*). */
+  execArgv?: readonly string[];
+  /** Between SIGTERM and SIGKILL when a child must go. Default 500 ms. */
+  killGraceMs?: number;
+}
+
+export interface ResolvedPoolOptions {
+  tasksUrl: string;
+  maxChildren: number;
+  minChildren: number;
+  spares: number;
+  tasksPerChild: number;
+  maxQueue: number;
+  timeoutMs: number;
+  niceness: number;
+  execArgv: readonly string[] | undefined;
+  killGraceMs: number;
+}
+
+/** setTimeout's own limit: a longer delay fires at once (TimeoutOverflowWarning). */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+export function toModuleUrl(tasks: string | URL): string {
+  if (tasks instanceof URL) return tasks.href;
+  if (typeof tasks !== 'string' || tasks === '') throw new TypeError('option tasks is required: the path or file URL of your tasks module');
+  if (tasks.startsWith('file:')) return new URL(tasks).href;
+  return pathToFileURL(isAbsolute(tasks) ? tasks : resolve(tasks)).href;
+}
+
+/** A whole number in [min, max]; Infinity passes only where `infinite` says so. */
+export function checkCount(name: string, value: unknown, min: number, max: number, infinite = false): number {
+  if (infinite && value === Infinity) return value;
+  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`option ${name} must be a whole number from ${min} to ${max}${infinite ? ' or Infinity' : ''}, got ${value}`);
+  }
+  return value;
+}
+
+/** A timeout in ms: above 0 and at most MAX_TIMEOUT_MS, or Infinity for none. */
+export function checkTimeout(name: string, value: unknown): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number of ms, got ${typeof value}`);
+  if (value === Infinity) return value;
+  if (!(value > 0 && value <= MAX_TIMEOUT_MS)) {
+    throw new RangeError(`${name} must be above 0 and at most ${MAX_TIMEOUT_MS} ms (about 24.8 days), or Infinity for none; got ${value}`);
+  }
+  return value;
+}
+
+export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('ChildPool needs options: { tasks: path or file URL of your tasks module }');
+  const d = POOL_DEFAULTS;
+  const maxChildren = checkCount('maxChildren', options.maxChildren ?? d.maxChildren, 1, MAX_CHILDREN_LIMIT);
+  const minChildren = checkCount('minChildren', options.minChildren ?? Math.min(d.minChildren, maxChildren), 0, maxChildren);
+  const execArgv = options.execArgv;
+  if (execArgv !== undefined && (!Array.isArray(execArgv) || execArgv.some((flag) => typeof flag !== 'string'))) {
+    throw new TypeError('option execArgv must be an array of strings, e.g. ["--max-old-space-size=64"]');
+  }
+  return {
+    tasksUrl: toModuleUrl(options.tasks),
+    maxChildren,
+    minChildren,
+    spares: checkCount('spares', options.spares ?? Math.min(d.spares, maxChildren), 0, maxChildren),
+    tasksPerChild: checkCount('tasksPerChild', options.tasksPerChild ?? d.tasksPerChild, 1, Number.MAX_SAFE_INTEGER, true),
+    maxQueue: checkCount('maxQueue', options.maxQueue ?? d.maxQueue, 0, Number.MAX_SAFE_INTEGER, true),
+    timeoutMs: checkTimeout('option timeoutMs', options.timeoutMs ?? d.timeoutMs),
+    niceness: checkCount('niceness', options.niceness ?? d.niceness, 0, 19),
+    execArgv,
+    killGraceMs: checkCount('killGraceMs', options.killGraceMs ?? d.killGraceMs, 0, MAX_TIMEOUT_MS),
+  };
+}
