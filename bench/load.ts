@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
+import { httpRequest, type HttpAnswer } from '../lib/client/http-get.js';
 
 export interface Timed {
   /** ms since the load started */
@@ -27,23 +28,7 @@ export function fastLoad(base: string, seconds: number, connections = 4): Promis
   });
 }
 
-export interface Answer {
-  status: number;
-  body: string;
-}
-
-export function get(url: string, agent: http.Agent | false = false): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.setTimeout(120_000, () => req.destroy(new Error('no answer in 120 s')));
-    req.on('error', reject);
-  });
-}
+export const get = (url: string, agent: http.Agent | false = false): Promise<HttpAnswer> => httpRequest(url, { agent });
 
 /** Keeps k slow requests in flight, re-issuing each as it finishes, until stopped. */
 export function keepSlowInFlight(base: string, route: string, k: number, n: number): { stop: () => Promise<number> } {

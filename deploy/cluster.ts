@@ -6,19 +6,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { renderNginxConfig } from '../lib/deploy/nginx-config.js';
+import { startServerProcess, type ServerProcess } from '../tools/server-process.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface Instance {
   role: 'fast' | 'slow';
   address: string;
   url: string;
-  child: ChildProcess;
+  server: ServerProcess;
   /** The instance's access log so far. */
   log(): string;
-  exited: Promise<void>;
 }
 
 export interface Cluster {
@@ -45,20 +43,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-function startInstance(role: 'fast' | 'slow', args: readonly string[]): Promise<Instance> {
-  const child = spawn(`${ROOT}bin/server`, ['start', '--port', '0', '--trust-proxy', '127.0.0.1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const found = /listening on http:\/\/(\S+)/.exec(out);
-      if (found) resolve({ role, address: found[1]!, url: `http://${found[1]!}`, child, log: () => log, exited });
-    });
-    void exited.then(() => reject(new Error(`a ${role} instance exited before listening: ${log}`)));
-  });
+async function startInstance(role: 'fast' | 'slow', args: readonly string[]): Promise<Instance> {
+  const server = await startServerProcess(['--trust-proxy', '127.0.0.1', ...args]);
+  return { role, address: new URL(server.url).host, url: server.url, server, log: server.stderr };
 }
 
 async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
@@ -88,7 +75,7 @@ export async function startCluster(options: { fast?: number; slow?: number; args
   let nginxExited: Promise<void> = Promise.resolve();
   const stop = async (): Promise<void> => {
     if (nginx) await stopProcess(nginx, nginxExited);
-    await Promise.all(instances.map((instance) => stopProcess(instance.child, instance.exited)));
+    await Promise.all(instances.map((instance) => instance.server.stop(12_000)));
     rmSync(runDir, { recursive: true, force: true });
   };
   try {

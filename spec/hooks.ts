@@ -1,6 +1,6 @@
 // Root hook: after the whole suite, no child process any test started may be alive.
 import { expect } from 'chai';
-import { eventually, slowlaneChildren } from './support/processes.js';
+import { eventually, slowlaneChildren } from '../tools/proc.js';
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {

@@ -68,10 +68,10 @@ export async function callMulti({ baseUrl, scenario, slow, fast, print, get = ht
           // Only answers count as arrivals: a quick 503 is not a slow result.
           tally.arrivals.push(performance.now() - started);
           tally.ok += 1;
-          print(body);
+          print(body.trimEnd());
         } else {
           tally.failed += 1;
-          print(`${status} from ${url}: ${body}`);
+          print(`${status} from ${url}: ${body.trimEnd()}`);
         }
       } catch (error) {
         tally.failed += 1;

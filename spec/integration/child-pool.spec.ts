@@ -5,7 +5,7 @@ import { getPriority } from 'node:os';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
-import { eventually, isAlive, slowlaneChildren } from '../support/processes.js';
+import { eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
 
 const TASKS = new URL('../fixtures/tasks.js', import.meta.url);
 const BROKEN = new URL('../fixtures/broken-tasks.js', import.meta.url);

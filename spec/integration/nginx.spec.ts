@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { findNginx, startCluster, type Cluster } from '../../deploy/cluster.js';
 import { renderNginxConfig } from '../../lib/deploy/nginx-config.js';
 import { burst, request } from '../support/http.js';
-import { eventually, isAlive, slowlaneChildren } from '../support/processes.js';
-import { BIN_SERVER, runCommand } from '../support/server-process.js';
+import { eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
+import { BIN_SERVER, runCommand } from '../../tools/server-process.js';
 
 const routesIn = (log: string) => [...new Set([...log.matchAll(/ GET (\/[a-z_]+)/g)].map((m) => m[1]))].sort();
 
@@ -86,8 +86,8 @@ describe('behind nginx', function () {
 
     it('with one slow instance killed, every slow request is answered by the other', async () => {
       const [victim, survivor] = slowOnes();
-      victim!.child.kill('SIGKILL');
-      await victim!.exited;
+      victim!.server.child.kill('SIGKILL');
+      await victim!.server.exited;
       const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => request(`${cluster.url}/slow_pool?id=k${i}&n=10`)));
       expect(answers.map((a) => a.status)).to.deep.equal(new Array(6).fill(200));
       await eventually(() => (survivor!.log().match(/slow_pool\?id=k/g) ?? []).length === 6, 2000);
@@ -96,8 +96,8 @@ describe('behind nginx', function () {
 
     it('with every slow instance down, fast requests are answered and slow ones get a clear 503', async () => {
       const [, survivor] = slowOnes();
-      survivor!.child.kill('SIGKILL');
-      await survivor!.exited;
+      survivor!.server.child.kill('SIGKILL');
+      await survivor!.server.exited;
       const slow = await request(`${cluster.url}/slow_threaded?id=1`);
       expect(slow.status).to.equal(503);
       expect(slow.body).to.equal('no slow instance is reachable; retry in a second\n');
@@ -107,8 +107,8 @@ describe('behind nginx', function () {
     });
 
     it('stop() ends nginx, every instance and their children', async () => {
-      const pids = [cluster.nginx.pid!, ...cluster.instances.map((i) => i.child.pid!)];
-      const children = cluster.instances.flatMap((i) => slowlaneChildren({ parent: i.child.pid! }).map((c) => c.pid));
+      const pids = [cluster.nginx.pid!, ...cluster.instances.map((i) => i.server.pid!)];
+      const children = cluster.instances.flatMap((i) => slowlaneChildren({ parent: i.server.pid! }).map((c) => c.pid));
       await cluster.stop();
       await eventually(() => [...pids, ...children].every((pid) => !isAlive(pid)), 2000);
       expect([...pids, ...children].filter(isAlive)).to.deep.equal([]);

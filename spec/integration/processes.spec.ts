@@ -6,8 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../support/http.js';
-import { eventually, isAlive, slowlaneChildren } from '../support/processes.js';
-import { BIN_CALL_MULTI, BIN_SERVER, ROOT, runCommand, startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
+import { BIN_CALL_MULTI, BIN_SERVER, ROOT, runCommand, startServerProcess, type ServerProcess } from '../../tools/server-process.js';
 
 describe('bin/server and bin/call-multi as processes', () => {
   let server: ServerProcess | undefined;

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { startSlowlane, type RunningSlowlane, type SlowlaneConfig } from '../../lib/demo/start.js';
 import { EXITS, HANGS, THROWS } from '../fixtures/server-tasks.js';
 import { burst, request } from '../support/http.js';
-import { eventually, isAlive, slowlaneChildren } from '../support/processes.js';
+import { eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
 
 const TASKS = new URL('../fixtures/server-tasks.js', import.meta.url);
 

@@ -1,24 +1,10 @@
-// A tiny HTTP client for tests: one connection per request, nothing pooled.
-import http from 'node:http';
+// The tests' HTTP client: the one the prototype's client uses, plus a burst.
+import { httpRequest, type HttpAnswer } from '../../lib/client/http-get.js';
 
-export interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
+export type Answer = HttpAnswer;
 
 export function request(url: string, options: { method?: string; signal?: AbortSignal } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', agent: false, signal: options.signal }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.setTimeout(30_000, () => req.destroy(new Error(`no answer from ${url} within 30 s`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return httpRequest(url, { ...options, timeoutMs: 30_000 });
 }
 
 /** Sends every request at once and returns the answers in arrival order. */

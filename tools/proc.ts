@@ -1,8 +1,9 @@
-// Finds the child processes slowlane starts, by their command line, so tests
-// can check that none outlives what should end it.
+// Reads /proc: slowlane's children by their command line (so tests can check
+// that none outlives what should end it), a process's children and memory.
 import { readdirSync, readFileSync } from 'node:fs';
 
-const ENTRY = 'dist/lib/pool/child-entry.js';
+/** The child program of this checkout's build, so another checkout's children are never counted. */
+const ENTRY = new URL('../lib/pool/child-entry.js', import.meta.url).pathname;
 
 export interface ProcInfo {
   pid: number;
@@ -28,7 +29,7 @@ export function slowlaneChildren(filter: { parent?: number; mode?: 'per-task' | 
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const info = readProc(Number(name));
-    if (info === undefined || !info.args.some((arg) => arg.endsWith(ENTRY))) continue;
+    if (info === undefined || !info.args.includes(ENTRY)) continue;
     if (filter.parent !== undefined && info.ppid !== filter.parent) continue;
     if (filter.mode !== undefined && (info.args.at(-1) === '1') !== (filter.mode === 'per-task')) continue;
     found.push(info);
@@ -59,4 +60,30 @@ export async function eventually(check: () => boolean, withinMs: number): Promis
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Pids whose parent is `pid`. */
+export function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    if (readProc(Number(name))?.ppid === pid) found.push(Number(name));
+  }
+  return found;
+}
+
+function rssKb(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** RSS of a process and its direct children, in MiB. */
+export function treeRssMb(pid: number): { total: number; server: number; children: number[] } {
+  const server = rssKb(pid) / 1024;
+  const children = childrenOf(pid).map((child) => rssKb(child) / 1024);
+  return { total: server + children.reduce((a, b) => a + b, 0), server, children };
 }

@@ -1,0 +1,26 @@
+// The README's two examples, run as a user runs them: their own server, their
+// own tasks module, importing 'slowlane' by name.
+import { expect } from 'chai';
+import { request } from '../support/http.js';
+import { slowlaneChildren } from '../../tools/proc.js';
+import { ROOT, startListening } from '../../tools/server-process.js';
+
+for (const example of ['http-server.mjs', 'express-server.mjs']) {
+  describe(`examples/${example}`, () => {
+    it('answers the hash route with 200, bad input with 400, and stops cleanly on SIGTERM', async () => {
+      const server = await startListening(process.execPath, [`${ROOT}examples/${example}`], { env: { ...process.env, PORT: '0' } });
+      try {
+        const answer = await request(`${server.url}/hash?text=hi`);
+        expect(answer.status).to.equal(200);
+        expect(answer.body).to.match(/^[0-9a-f]{64}$/);
+        const bad = await request(`${server.url}/hash?nothing=1`);
+        expect(bad).to.include({ status: 400, body: 'missing query argument: text\n' });
+        server.child.kill('SIGTERM');
+        expect(await server.exited).to.deep.equal({ code: 0, signal: null });
+        expect(slowlaneChildren({ parent: server.pid })).to.deep.equal([]);
+      } finally {
+        await server.stop(2000);
+      }
+    });
+  });
+}

@@ -1,0 +1,134 @@
+// offload() and failureResponse() over a faked pool, through a real node:http server.
+import { expect } from 'chai';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sinon from 'sinon';
+import { failureResponse } from '../../lib/http/failure-response.js';
+import { HttpError } from '../../lib/http/http-error.js';
+import { offload, type RequestHandler } from '../../lib/http/offload.js';
+import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
+import type { TaskRunner } from '../../lib/pool/task-types.js';
+import { request } from '../support/http.js';
+
+describe('offload() (faked pool)', () => {
+  let server: http.Server;
+  let base: string;
+  let run: sinon.SinonStub;
+  let handler: RequestHandler;
+  const pool = (): TaskRunner => ({ run } as unknown as TaskRunner);
+
+  beforeEach(async () => {
+    run = sinon.stub();
+    server = http.createServer((req, res) => handler(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(() => new Promise((resolve) => server.close(resolve)));
+
+  it('runs the task with the arguments argsFrom reads from the request, with a signal and the route\'s timeout', async () => {
+    run.resolves('hello\n');
+    handler = offload(pool(), 'greet', (req) => [new URL(req.url!, 'http://x').searchParams.get('name')], { timeoutMs: 1234 });
+    const answer = await request(`${base}/?name=ada`);
+    expect(answer).to.include({ status: 200, body: 'hello\n' });
+    expect(answer.headers['content-type']).to.equal('text/plain; charset=utf-8');
+    const [task, args, options] = run.firstCall.args;
+    expect([task, args]).to.deep.equal(['greet', ['ada']]);
+    expect(options.signal).to.be.instanceOf(AbortSignal);
+    expect(options.timeoutMs).to.equal(1234);
+  });
+
+  const bodies: [string, unknown, number, string | undefined, string][] = [
+    ['a string as text/plain', 'text', 200, 'text/plain; charset=utf-8', 'text'],
+    ['a Buffer as octet-stream', Buffer.from('bytes'), 200, 'application/octet-stream', 'bytes'],
+    ['an object as JSON', { a: 1, b: [true, null] }, 200, 'application/json; charset=utf-8', '{"a":1,"b":[true,null]}\n'],
+    ['a number as JSON', 42, 200, 'application/json; charset=utf-8', '42\n'],
+    ['undefined as 204 with no body', undefined, 204, undefined, ''],
+    ['a BigInt as a 500 that says what to do', 10n, 500, 'text/plain; charset=utf-8', 'task result cannot be sent as JSON; return plain data or set the render option\n'],
+  ];
+  for (const [what, value, status, type, body] of bodies) {
+    it(`answers ${what}`, async () => {
+      run.resolves(value);
+      handler = offload(pool(), 't', () => []);
+      const answer = await request(base);
+      expect(answer.status).to.equal(status);
+      expect(answer.headers['content-type']).to.equal(type);
+      expect(answer.body).to.equal(body);
+    });
+  }
+
+  it('render shapes the body on the loop; contentType overrides the type', async () => {
+    run.resolves(0.5);
+    handler = offload(pool(), 't', () => [], { render: (seconds, req) => `${req.url} took ${String(seconds)} s\n`, contentType: 'text/x-report' });
+    const answer = await request(`${base}/r`);
+    expect(answer.body).to.equal('/r took 0.5 s\n');
+    expect(answer.headers['content-type']).to.equal('text/x-report');
+  });
+
+  it('bad input: an HttpError from argsFrom answers its status and line, and the task never runs', async () => {
+    handler = offload(pool(), 't', () => {
+      throw new HttpError(400, 'missing argument: id');
+    });
+    const answer = await request(base);
+    expect(answer).to.include({ status: 400, body: 'missing argument: id\n' });
+    expect(run.called).to.equal(false);
+  });
+
+  it('takes errors from other libraries that carry a status (http-errors style), async argsFrom too', async () => {
+    handler = offload(pool(), 't', async () => {
+      throw Object.assign(new Error('I am a teapot'), { status: 418 });
+    });
+    expect(await request(base)).to.include({ status: 418, body: 'I am a teapot\n' });
+    handler = offload(pool(), 't', () => {
+      throw Object.assign(new Error('db password wrong'), { statusCode: 502, expose: false });
+    });
+    expect(await request(base), 'a 5xx keeps its message to itself').to.include({ status: 502, body: 'internal server error\n' });
+  });
+
+  it('a task failure answers through failureResponse, with its headers', async () => {
+    run.rejects(new QueueFullError('t', 5));
+    handler = offload(pool(), 't', () => []);
+    const answer = await request(base);
+    expect(answer.status).to.equal(503);
+    expect(answer.headers['retry-after']).to.equal('1');
+  });
+
+  it('a client that goes away aborts the run, and nothing is written', async () => {
+    let signal: AbortSignal | undefined;
+    run.callsFake((_task: string, _args: unknown[], options: { signal: AbortSignal }) => {
+      signal = options.signal;
+      return new Promise((_resolve, reject) => signal!.addEventListener('abort', () => reject(signal!.reason)));
+    });
+    handler = offload(pool(), 't', () => []);
+    const controller = new AbortController();
+    const pending = request(base, { signal: controller.signal }).catch((e: unknown) => e);
+    while (signal === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(signal.aborted).to.equal(false);
+    controller.abort();
+    expect(((await pending) as Error).name).to.equal('AbortError');
+    while (!signal.aborted) await new Promise((resolve) => setTimeout(resolve, 5));
+  });
+
+  it('refuses an argsFrom that is not a function at once', () => {
+    expect(() => offload(pool(), 't', 'nope' as never)).to.throw(TypeError, /argsFrom must be a function/);
+  });
+});
+
+describe('failureResponse()', () => {
+  const cases: [string, unknown, number, string, Record<string, string>][] = [
+    ['TaskError', new TaskError('t', { name: 'TypeError', message: 'bad\nthing', props: {} }), 500, 'task "t" failed: TypeError: bad thing\n', {}],
+    ['TaskCrashedError', new TaskCrashedError('t', 7, 9, null), 500, 'task "t" crashed: child process 7 exited with code 9 before answering\n', {}],
+    ['TaskLoadError', new TaskLoadError('file:///x.js', 'Error: no'), 500, 'cannot load tasks module file:///x.js: Error: no\n', {}],
+    ['TaskTimeoutError', new TaskTimeoutError('t', 50), 504, 'task "t" timed out after 50 ms; its child process was killed\n', {}],
+    ['QueueFullError', new QueueFullError('t', 1), 503, 'server busy: too many slow requests are waiting; retry in a second\n', { 'retry-after': '1' }],
+    ['PoolClosedError', new PoolClosedError(), 503, 'server is shutting down; retry on another instance\n', { 'retry-after': '1' }],
+    ['HttpError', new HttpError(503, 'down for\nmaintenance', { 'retry-after': '60' }), 503, 'down for maintenance\n', { 'retry-after': '60' }],
+    ['anything else', new Error('secret'), 500, 'internal server error\n', {}],
+    ['a thrown string', 'oops', 500, 'internal server error\n', {}],
+    ['a status out of range', Object.assign(new Error('x'), { status: 200 }), 500, 'internal server error\n', {}],
+  ];
+  for (const [name, error, status, body, headers] of cases) {
+    it(`${name} -> ${status}`, () => {
+      expect(failureResponse(error)).to.deep.equal({ status, body, headers });
+    });
+  }
+});
