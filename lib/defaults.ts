@@ -18,10 +18,14 @@ export const POOL_DEFAULTS = Object.freeze({
   maxQueue: 100,
   /** No limit: only the caller knows how long its tasks may take. */
   timeoutMs: Infinity,
+  /** No limit on waiting either, for the same reason; servers should set one (the demo uses its --timeout). */
+  deadlineMs: Infinity,
   /** The lowest CPU priority: make bench measured /fast p99 at 12.5x idle for 0, 2.4x for 10, 1.07x for 19. */
   niceness: 19,
   /** Long enough for a child to run its exit handlers, short enough that a stuck one does not linger. */
   killGraceMs: 500,
+  /** A child starts in ~0.1 s; one not ready after 30 s (a top-level await that never settles) never will be. */
+  startTimeoutMs: 30_000,
 });
 
 /** Largest maxChildren accepted: far past what one machine can run, small enough to catch a typo. */

@@ -1,4 +1,5 @@
 // Argument checks shared by the CLIs: each failure is one line and exit 2.
+import type { LogStream } from '../demo/log-writer.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -7,6 +8,8 @@ export class UsageError extends Error {
 export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Where the server's access log goes (process.stderr); without it, lines go through err. */
+  logStream?: LogStream;
 }
 
 export function wholeNumber(flag: string, raw: string | undefined, min: number, max: number): number | undefined {
@@ -16,10 +19,11 @@ export function wholeNumber(flag: string, raw: string | undefined, min: number, 
   return value;
 }
 
+/** Seconds from 0.001 (1 ms, the smallest timer) to one day. */
 export function positiveSeconds(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
-  if (!(value > 0 && value <= 86_400)) throw new UsageError(`--${flag} must be a number of seconds above 0, got "${raw}"`);
+  if (!(value >= 0.001 && value <= 86_400)) throw new UsageError(`--${flag} must be a number of seconds from 0.001 to 86400, got "${raw}"`);
   return value;
 }
 

@@ -14,11 +14,12 @@ Options:
   --slow LIST        slow instances, e.g. 127.0.0.1:8101,127.0.0.1:8102 (required)
   --listen PORT      port or address:port nginx listens on (default 8080)
   --timeout SECONDS  the instances' --timeout; nginx waits 5 s longer (default 30)
-  --run-dir DIR      nginx's pid, logs and temp files (default /var/lib/slowlane-nginx)
+  --run-dir DIR      nginx's pid, logs and temp files; it must exist (default /var/lib/slowlane-nginx)
   -h, --help         show this help
   -v, --version      print slowlane's version
 
-Example: slowlane nginx-config --fast 127.0.0.1:8001 --slow 127.0.0.1:8101 > slowlane.conf
+Example: mkdir -p /var/lib/slowlane-nginx
+         slowlane nginx-config --fast 127.0.0.1:8001 --slow 127.0.0.1:8101 > slowlane.conf
          nginx -t -c "$PWD/slowlane.conf"`;
 
 export function nginxConfigMain(argv: readonly string[], io: Io): number {
@@ -53,6 +54,8 @@ export function nginxConfigMain(argv: readonly string[], io: Io): number {
     if (!/^([\w.-]+:|\[[0-9a-fA-F:]+\]:)?\d{1,5}$/.test(listen)) throw new UsageError(`--listen takes a port or address:port, like 8080 or 127.0.0.1:8080; got "${listen}"`);
     const runDir = v['run-dir'] ?? '/var/lib/slowlane-nginx';
     if (!runDir.startsWith('/')) throw new UsageError(`--run-dir must be an absolute path, got "${runDir}"`);
+    // It is written into the config as it is: nothing in it may end a directive or open a block.
+    if (/[;{}'"\s\\$#]/.test(runDir)) throw new UsageError(`--run-dir may not hold spaces, quotes, ; { } $ # or backslashes, got ${JSON.stringify(runDir)}`);
     io.out(renderNginxConfig({
       fast: parseInstances('fast', v.fast),
       slow: parseInstances('slow', v.slow),

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { MAX_CHILDREN_LIMIT, POOL_DEFAULTS, SERVER_DEFAULTS } from '../defaults.js';
+import type { LogStream } from '../demo/log-writer.js';
 import { startSlowlane, type SlowlaneConfig } from '../demo/start.js';
 import { packageVersion } from '../package-info.js';
 import { nginxConfigMain } from './nginx-config-cli.js';
@@ -137,7 +138,8 @@ export async function serverMain(argv: readonly string[], io: Io, proc: NodeJS.P
   const { config, graceMs, quiet } = command;
   let running;
   try {
-    running = await startSlowlane({ ...config, accessLog: quiet ? undefined : io.err });
+    const lines: LogStream = { write: (chunk) => (io.err(chunk.trimEnd()), true), once: () => undefined };
+    running = await startSlowlane({ ...config, logTo: quiet ? undefined : (io.logStream ?? lines) });
   } catch (error) {
     io.err(`slowlane: ${listenFailure(error, config.host, config.port)}`);
     return 1;
@@ -157,7 +159,8 @@ export async function serverMain(argv: readonly string[], io: Io, proc: NodeJS.P
   };
   proc.once('SIGINT', again);
   proc.once('SIGTERM', again);
-  const clean = await running.shutdown(graceMs);
-  if (!clean) io.err(`slowlane: the ${graceMs / 1000} s grace period ran out; requests still running were cut off`);
-  return clean ? 0 : 1;
+  const { clean, lost } = await running.shutdown(graceMs);
+  if (lost > 0) io.err(`slowlane: the ${graceMs / 1000} s grace period ran out; ${lost} request(s) still running were cut off`);
+  else if (!clean) io.err(`slowlane: the ${graceMs / 1000} s grace period ran out; no request was lost`);
+  return lost > 0 ? 1 : 0;
 }

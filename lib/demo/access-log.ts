@@ -1,20 +1,36 @@
 // One line per request, as Tornado writes it: `200 GET /fast?id=1 (127.0.0.1) 0.41ms`.
+// Whatever a client sends is escaped and capped before it reaches the log, so
+// no request can write a line of its own or fill the disk with one URL.
+import { isIP } from 'node:net';
 
 /** Status logged for a request whose client left before the answer (nginx's convention). */
 export const CLIENT_CLOSED = 499;
+
+/** Longest URL the log prints; the rest is cut and marked. */
+export const MAX_LOGGED_URL = 512;
 
 export function clientAddress(remoteAddress: string | undefined): string {
   if (remoteAddress === undefined) return '-';
   return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
 }
 
-export function accessLogLine(status: number, method: string, url: string, address: string, elapsedMs: number): string {
-  return `${status} ${method} ${url} (${address}) ${elapsedMs.toFixed(2)}ms`;
+/** Control characters (a newline, an escape sequence) as \xNN; a long text cut at `max` with a marker. */
+export function forLog(text: string, max = MAX_LOGGED_URL): string {
+  const cut = text.length > max ? `${text.slice(0, max)}...(${text.length - max} more)` : text;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped
+  return cut.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-/** The address a trusted proxy appended last to X-Forwarded-For: the client it saw. */
+export function accessLogLine(status: number, method: string, url: string, address: string, elapsedMs: number, detail?: string): string {
+  const line = `${status} ${forLog(method, 32)} ${forLog(url)} (${address}) ${elapsedMs.toFixed(2)}ms`;
+  return detail === undefined ? line : `${line} ${forLog(detail, 1000)}`;
+}
+
+/** The address a trusted proxy appended last to X-Forwarded-For: the client it saw; undefined unless it is an IP address. */
 export function forwardedClient(header: string | string[] | undefined): string | undefined {
   const value = Array.isArray(header) ? header.join(',') : header;
   const last = value?.split(',').map((entry) => entry.trim()).filter(Boolean).at(-1);
-  return last === undefined ? undefined : clientAddress(last);
+  if (last === undefined) return undefined;
+  const address = clientAddress(last);
+  return isIP(address) === 0 ? undefined : address;
 }

@@ -8,14 +8,21 @@ export interface StatsSnapshot {
   requests: Record<string, number>;
   pools: Record<string, PoolStats>;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /** Access-log lines written and dropped (dropped: the log's reader was too slow). */
+  log?: { written: number; dropped: number } | undefined;
 }
 
-const msFromNs = (ns: number): number => Math.round(ns / 1e4) / 100;
+/** The sampling interval, in ms: short enough to see a blocked loop, long enough to cost nothing. */
+const RESOLUTION_MS = 10;
+
+// Node's histogram records the time between samples, its own interval
+// included (an idle loop shows ~10 ms): what is left after it is the delay.
+const delayMs = (ns: number): number => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
 
 export class ServerStats {
   readonly #started = process.uptime();
   readonly #byStatus = new Map<number, number>();
-  readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 
   constructor() {
     this.#loopDelay.enable();
@@ -25,13 +32,14 @@ export class ServerStats {
     this.#byStatus.set(status, (this.#byStatus.get(status) ?? 0) + 1);
   }
 
-  snapshot(pools: Record<string, PoolStats>): StatsSnapshot {
+  snapshot(pools: Record<string, PoolStats>, log?: { written: number; dropped: number }): StatsSnapshot {
     const h = this.#loopDelay;
     return {
       uptimeSeconds: Math.round((process.uptime() - this.#started) * 1000) / 1000,
       requests: Object.fromEntries([...this.#byStatus].sort(([a], [b]) => a - b).map(([status, n]) => [String(status), n])),
       pools,
-      eventLoopDelayMs: { p50: msFromNs(h.percentile(50)), p99: msFromNs(h.percentile(99)), max: msFromNs(h.max) },
+      eventLoopDelayMs: { p50: delayMs(h.percentile(50)), p99: delayMs(h.percentile(99)), max: delayMs(h.max) },
+      log,
     };
   }
 

@@ -2,7 +2,7 @@
 // library. /slow_threaded and /slow_pool are offload() handlers; the server
 // knows its pools only through their public interface.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { failureResponse } from '../http/failure-response.js';
 import { HttpError } from '../http/http-error.js';
 import { offload, type RequestHandler } from '../http/offload.js';
@@ -11,7 +11,7 @@ import type { TaskRunner } from '../pool/task-types.js';
 import { accessLogLine, clientAddress, CLIENT_CLOSED, forwardedClient } from './access-log.js';
 import { heavyLifting } from './heavy-lifting.js';
 import { ServerStats } from './server-stats.js';
-import { optionalN, requireId } from './slow-args.js';
+import { MAX_INLINE_N, optionalN, requireId } from './slow-args.js';
 
 export type DemoTasks = typeof import('./tasks.js');
 
@@ -25,6 +25,8 @@ export interface ServerOptions {
   pools: { perRequest: DemoPool; warm: DemoPool };
   /** Receives one access-log line per request; omit to log nothing. */
   accessLog?: ((line: string) => void) | undefined;
+  /** The log's own counters, for /stats. */
+  logStats?: (() => { written: number; dropped: number }) | undefined;
   /** Peer addresses (your reverse proxy) whose X-Forwarded-For header names the client. */
   trustProxy?: readonly string[] | undefined;
   /** The work /slow runs on the event loop; a parameter so tests can swap it. */
@@ -34,10 +36,15 @@ export interface ServerOptions {
 export interface SlowlaneServer {
   readonly http: http.Server;
   listen(port: number, host: string): Promise<AddressInfo>;
-  /** Stops accepting, answers every request already received, then resolves. */
+  /**
+   * Stops accepting, ends connections that carry no request (idle, silent,
+   * or with half a request), answers every request already received, then resolves.
+   */
   close(): Promise<void>;
   /** Drops every connection now. */
   destroy(): void;
+  /** Requests received and not yet answered: the ones a forced stop would lose. */
+  waiting(): number;
 }
 
 interface Reply {
@@ -54,26 +61,47 @@ const NO_HEADERS: Record<string, string> = Object.freeze({});
 
 const slowBody = (id: string, seconds: number): string => `slow result ${id} <--- ${seconds.toFixed(3)} s\n`;
 
-function queryOf(url: string | undefined): URLSearchParams {
-  const at = url?.indexOf('?') ?? -1;
-  return new URLSearchParams(at === -1 ? '' : url!.slice(at + 1));
+/**
+ * The request target as origin-form (`/path?query`). RFC 9112 has servers
+ * accept the absolute form too (`http://host/path?query`, what a proxy is
+ * sent); anything else is not a path this server has.
+ */
+export function originForm(target: string): string {
+  if (target.startsWith('/')) return target;
+  const scheme = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (scheme === null) throw new HttpError(400, 'bad request target: use a path such as /fast?id=1');
+  const rest = target.slice(scheme[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+function queryOf(req: http.IncomingMessage): URLSearchParams {
+  const target = originForm(req.url ?? '/');
+  const at = target.indexOf('?');
+  return new URLSearchParams(at === -1 ? '' : target.slice(at + 1));
 }
 
 /** The prototype's slow route, offloaded: checked input, the work in a child, the answer on the loop. */
-function slowRoute(pool: DemoPool): RequestHandler {
+function slowRoute(pool: DemoPool, onFailure: (error: unknown, req: http.IncomingMessage) => void): RequestHandler {
   return offload(pool, 'heavyLifting', (req) => {
-    const query = queryOf(req.url);
+    const query = queryOf(req);
     requireId(query);
     return [optionalN(query)];
-  }, { render: (seconds, req) => slowBody(requireId(queryOf(req.url)), seconds) });
+  }, { render: (seconds, req) => slowBody(requireId(queryOf(req)), seconds), onFailure });
 }
 
 export function createServer(options: ServerOptions): SlowlaneServer {
-  const { pools, accessLog } = options;
+  const { pools, accessLog, logStats } = options;
   const inlineWork = options.inlineWork ?? heavyLifting;
   const stats = new ServerStats();
   const trusted = new Set(options.trustProxy ?? []);
   let closing = false;
+  /** Every open connection, with the answers it still waits for; what close() needs to end each at the right time. */
+  const connections = new Map<Socket, Set<http.ServerResponse>>();
+  /** Why an offloaded request failed, in full, for its log line (the client gets one short line). */
+  const failures = new WeakMap<http.IncomingMessage, string>();
+  const noteFailure = (error: unknown, req: http.IncomingMessage): void => {
+    failures.set(req, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  };
 
   const handed = (handler: RequestHandler): Route => (_query, req, res) => {
     handler(req, res);
@@ -85,12 +113,12 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     // Blocks the event loop on purpose: the problem slowlane exists to solve.
     ['/slow', (query) => {
       const id = requireId(query);
-      return { body: slowBody(id, inlineWork(optionalN(query))) };
+      return { body: slowBody(id, inlineWork(optionalN(query, MAX_INLINE_N))) };
     }],
-    ['/slow_threaded', handed(slowRoute(pools.perRequest))],
-    ['/slow_pool', handed(slowRoute(pools.warm))],
+    ['/slow_threaded', handed(slowRoute(pools.perRequest, noteFailure))],
+    ['/slow_pool', handed(slowRoute(pools.warm, noteFailure))],
     ['/stats', () => ({
-      body: `${JSON.stringify(stats.snapshot({ perRequest: pools.perRequest.stats(), warm: pools.warm.stats() }), null, 2)}\n`,
+      body: `${JSON.stringify(stats.snapshot({ perRequest: pools.perRequest.stats(), warm: pools.warm.stats() }, logStats?.()), null, 2)}\n`,
       contentType: 'application/json; charset=utf-8',
     })],
   ]);
@@ -108,25 +136,34 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     const started = process.hrtime.bigint();
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
-    const finish = (status: number): void => {
+    // Read now: once a client has left, its socket no longer knows the address.
+    const peer = clientAddress(req.socket.remoteAddress);
+    const finish = (status: number, detail?: string): void => {
       stats.count(status);
       if (accessLog === undefined) return;
-      const peer = clientAddress(req.socket.remoteAddress);
       const client = trusted.has(peer) ? (forwardedClient(req.headers['x-forwarded-for']) ?? peer) : peer;
-      accessLog(accessLogLine(status, method, url, client, Number(process.hrtime.bigint() - started) / 1e6));
+      accessLog(accessLogLine(status, method, url, client, Number(process.hrtime.bigint() - started) / 1e6, detail));
     };
     // While draining, answers tell keep-alive clients to reconnect elsewhere.
     if (closing) res.setHeader('connection', 'close');
     try {
-      const queryAt = url.indexOf('?');
-      const path = queryAt === -1 ? url : url.slice(0, queryAt);
+      const target = originForm(url);
+      const queryAt = target.indexOf('?');
+      const path = queryAt === -1 ? target : target.slice(0, queryAt);
       const route = routes.get(path);
       if (route === undefined) throw new HttpError(404, `not found: ${path.slice(0, 100)}; the routes are ${[...routes.keys()].join(', ')}`);
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `method ${method} not allowed; use GET or HEAD`, { allow: 'GET, HEAD' });
-      const reply = route(new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)), req, res);
+      const reply = route(new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1)), req, res);
       if (reply === HANDLED) {
         // A route that waits: logged when its response closes, 499 if the client left first.
-        res.once('close', () => finish(res.writableFinished ? res.statusCode : CLIENT_CLOSED));
+        const socket = req.socket;
+        const waitingHere = connections.get(socket);
+        waitingHere?.add(res);
+        res.once('close', () => {
+          waitingHere?.delete(res);
+          if (closing && waitingHere?.size === 0) socket.destroySoon();
+          finish(res.writableFinished ? res.statusCode : CLIENT_CLOSED, failures.get(req));
+        });
         return;
       }
       // Logged when the answer is handed to node:http, as Tornado logs at finish().
@@ -140,6 +177,10 @@ export function createServer(options: ServerOptions): SlowlaneServer {
   }
 
   const server = http.createServer(handle);
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, new Set());
+    socket.once('close', () => connections.delete(socket));
+  });
 
   return {
     http: server,
@@ -154,6 +195,11 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     },
     close() {
       closing = true;
+      for (const [socket, answers] of connections) {
+        // Nothing to answer on it (idle, silent, or half a request): end it now.
+        if (answers.size === 0) socket.destroySoon();
+        for (const res of answers) if (!res.headersSent) res.setHeader('connection', 'close');
+      }
       return new Promise((resolve) => {
         if (!server.listening) {
           stats.stop();
@@ -164,14 +210,19 @@ export function createServer(options: ServerOptions): SlowlaneServer {
           stats.stop();
           resolve();
         });
-        server.closeIdleConnections();
       });
     },
     destroy() {
       closing = true;
       server.closeAllConnections();
+      for (const socket of connections.keys()) socket.destroy();
       if (server.listening) server.close();
       stats.stop();
+    },
+    waiting() {
+      let count = 0;
+      for (const answers of connections.values()) count += answers.size;
+      return count;
     },
   };
 }

@@ -4,6 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import { SERVER_DEFAULTS } from '../defaults.js';
 import { ChildPool } from '../pool/child-pool.js';
+import { LogWriter, type LogStream } from './log-writer.js';
 import { createServer, type DemoTasks, type SlowlaneServer } from './server.js';
 
 export interface SlowlaneConfig {
@@ -15,7 +16,8 @@ export interface SlowlaneConfig {
   spares?: number | undefined;
   timeoutMs?: number | undefined;
   niceness?: number | undefined;
-  accessLog?: ((line: string) => void) | undefined;
+  /** Where the access log goes, through a bounded buffer (LogWriter); omit to log nothing. */
+  logTo?: LogStream | undefined;
   /** Proxies whose X-Forwarded-For names the client in the access log. */
   trustProxy?: readonly string[] | undefined;
   /** Another tasks module exporting `heavyLifting`; tests use it to inject failures. */
@@ -26,8 +28,12 @@ export interface RunningSlowlane {
   readonly address: AddressInfo;
   readonly server: SlowlaneServer;
   readonly pools: { perRequest: ChildPool<DemoTasks>; warm: ChildPool<DemoTasks> };
-  /** Finishes every request already received, then ends every child. False if graceMs ran out first and everything was cut off. */
-  shutdown(graceMs: number): Promise<boolean>;
+  /**
+   * Finishes every request already received, then ends every child. If graceMs
+   * runs out first, everything is cut off; `lost` counts the requests that
+   * then went unanswered (0 when only connections or children were slow to go).
+   */
+  shutdown(graceMs: number): Promise<{ clean: boolean; lost: number }>;
   /** Ends every connection and child now. */
   destroy(): Promise<void>;
 }
@@ -36,10 +42,14 @@ export const DEMO_TASKS = new URL('./tasks.js', import.meta.url);
 
 export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlowlane> {
   const d = SERVER_DEFAULTS;
+  const timeoutMs = config.timeoutMs ?? d.timeoutMs;
   const common = {
     tasks: config.tasks ?? DEMO_TASKS,
     maxQueue: config.maxQueue,
-    timeoutMs: config.timeoutMs ?? d.timeoutMs,
+    timeoutMs,
+    // A request's whole time counts, waiting for a child included: one that
+    // cannot start in time gets 503 instead of waiting behind the queue.
+    deadlineMs: timeoutMs,
     niceness: config.niceness,
   };
   const poolSize = config.poolSize ?? d.poolSize;
@@ -49,7 +59,8 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     // Warm children that serve task after task.
     warm: new ChildPool<DemoTasks>({ ...common, minChildren: poolSize, maxChildren: poolSize, spares: 0 }),
   };
-  const server = createServer({ pools, accessLog: config.accessLog, trustProxy: config.trustProxy });
+  const log = config.logTo === undefined ? undefined : new LogWriter(config.logTo);
+  const server = createServer({ pools, accessLog: log?.line, logStats: log === undefined ? undefined : () => log.stats(), trustProxy: config.trustProxy });
   const destroy = async (): Promise<void> => {
     server.destroy();
     await Promise.all([pools.perRequest.destroy(), pools.warm.destroy()]);
@@ -62,7 +73,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     throw error;
   }
 
-  async function shutdown(graceMs: number): Promise<boolean> {
+  async function shutdown(graceMs: number): Promise<{ clean: boolean; lost: number }> {
     let timer: NodeJS.Timeout | undefined;
     const ranOut = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), graceMs);
@@ -74,8 +85,9 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     })();
     const clean = await Promise.race([finished, ranOut]);
     clearTimeout(timer);
+    const lost = clean ? 0 : server.waiting();
     if (!clean) await destroy();
-    return clean;
+    return { clean, lost };
   }
 
   return { address, server, pools, shutdown, destroy };

@@ -1,7 +1,7 @@
 // Turns a failed run into the answer a client gets: a status, one line and
 // the headers it needs, never a stack trace. offload() and the demo server
 // both answer through it.
-import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../pool/errors.js';
+import { ChildStartError, DeadlineError, describeExit, PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../pool/errors.js';
 
 export interface FailureResponse {
   status: number;
@@ -29,17 +29,34 @@ function ownStatus(error: unknown): FailureResponse | undefined {
   // Client errors say what was wrong; server errors keep their message to the log unless marked safe.
   const show = typeof expose === 'boolean' ? expose : code < 500;
   const text = show && typeof message === 'string' && message !== '' ? message : code < 500 ? 'bad request' : 'internal server error';
-  const extra = typeof headers === 'object' && headers !== null ? (headers as Record<string, string>) : {};
+  const extra: Record<string, string> = {};
+  if (typeof headers === 'object' && headers !== null) {
+    for (const [name, value] of Object.entries(headers)) if (typeof value === 'string' && !/[\r\n]/.test(value)) extra[name] = value;
+  }
   return answer(code, text, extra);
 }
 
+/** Absolute paths and file URLs say how the server is laid out: the client gets `<path>` instead. */
+export function withoutPaths(text: string): string {
+  return text.replace(/file:\/\/\S+|(?<![\w.:/-])\/(?:[\w.@+-]+\/)+[\w.@+-]*/g, '<path>');
+}
+
+const RETRY = { 'retry-after': '1' };
+
+/**
+ * The answer for a failed run. Bodies say what happened and what to do, never
+ * a stack, a path or a pid; log the error itself on the server side.
+ */
 export function failureResponse(error: unknown): FailureResponse {
-  const own = ownStatus(error);
-  if (own !== undefined) return own;
-  if (error instanceof QueueFullError) return answer(503, 'server busy: too many slow requests are waiting; retry in a second', { 'retry-after': '1' });
-  if (error instanceof PoolClosedError) return answer(503, 'server is shutting down; retry on another instance', { 'retry-after': '1' });
+  if (error instanceof QueueFullError) return answer(503, 'server busy: too many slow requests are waiting; retry in a second', RETRY);
+  if (error instanceof DeadlineError) return answer(503, 'server busy: no child was free before the request\'s deadline; retry in a second', RETRY);
+  if (error instanceof ChildStartError) return answer(503, 'server busy: it cannot start another process right now; retry in a second', RETRY);
+  if (error instanceof PoolClosedError) return answer(503, 'server is shutting down; retry on another instance', RETRY);
   if (error instanceof TaskTimeoutError) return answer(504, error.message);
-  if (error instanceof TaskCrashedError || error instanceof TaskLoadError) return answer(500, error.message);
-  if (error instanceof TaskError) return answer(500, `task "${error.task}" failed: ${error.name}: ${error.message}`);
-  return answer(500, 'internal server error');
+  if (error instanceof TaskCrashedError) return answer(500, `task "${error.task}" crashed: its child process ${describeExit(error.exitCode, error.signal)} before answering`);
+  if (error instanceof TaskLoadError) return answer(500, 'the server cannot load its tasks module; see its log');
+  // A task that threw is a 500 whatever its error says: a `status` copied from
+  // inside the child (an HTTP client's error) is not this server's answer.
+  if (error instanceof TaskError) return answer(500, withoutPaths(`task "${error.task}" failed: ${error.name}: ${error.message}`));
+  return ownStatus(error) ?? answer(500, 'internal server error');
 }

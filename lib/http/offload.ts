@@ -3,6 +3,7 @@
 // child's message arrives, as the `unblock` decorator did for Tornado. It
 // knows the pool only as a TaskRunner.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { RunOptions } from '../pool/run-options.js';
 import type { TaskArgs, TaskName, TaskResult, TaskRunner } from '../pool/task-types.js';
 import { failureResponse } from './failure-response.js';
@@ -17,6 +18,8 @@ export interface OffloadOptions<R = unknown> {
   contentType?: string;
   /** Turns the task's result into the body (runs on the event loop). Default: the result as it is. */
   render?: (result: R, req: IncomingMessage) => unknown;
+  /** Sees every failure in full (the client gets only failureResponse's line): log it here. */
+  onFailure?: (error: unknown, req: IncomingMessage) => void;
 }
 
 export type RequestHandler<Req extends IncomingMessage = IncomingMessage> = (req: Req, res: ServerResponse) => void;
@@ -44,27 +47,62 @@ export function offload<
   if (typeof argsFrom !== 'function') throw new TypeError('offload(pool, task, argsFrom): argsFrom must be a function that returns the task\'s arguments');
   // Within offload the module's type is generic; run() is the same function either way.
   const run = pool.run as unknown as LooseRun;
-  const { timeoutMs, contentType, render } = options;
+  const { timeoutMs, contentType, render, onFailure } = options;
   return (req, res) => {
     const controller = new AbortController();
-    // Closed before the answer was written: the client left, so its work is cancelled.
-    res.once('close', () => {
+    const leftEarly = (): void => {
+      // Closed before the answer was written: the client left, so its work is cancelled.
       if (!res.writableFinished) controller.abort();
+    };
+    const socket = req.socket;
+    watchSocket(socket, leftEarly);
+    res.once('close', () => {
+      unwatchSocket(socket, leftEarly);
+      leftEarly();
     });
     const runOptions: RunOptions = { signal: controller.signal, timeoutMs };
     Promise.resolve(req)
       .then(argsFrom)
-      .then((args) => run.call(pool, task, args, runOptions))
+      .then((args) => {
+        // A body nobody reads stops the socket being read, and then a client
+        // that leaves is never noticed: discard what argsFrom left unread.
+        req.resume();
+        return run.call(pool, task, args, runOptions);
+      })
       .then((result) => {
         const body = render === undefined ? result : render(result as TaskResult<M, K>, req);
         writeBody(res, body, contentType);
       })
       .catch((error: unknown) => {
         if (controller.signal.aborted) return; // nobody is listening for the answer
+        onFailure?.(error, req);
         const failure = failureResponse(error);
         write(res, failure.status, failure.body, TEXT, failure.headers);
       });
   };
+}
+
+// A pipelined request's response is not attached to the socket yet and sees
+// no 'close' of its own when the client leaves; the socket does. One
+// listener per socket, however many requests wait on it.
+const waiting = new WeakMap<Socket, Set<() => void>>();
+
+function watchSocket(socket: Socket, onClose: () => void): void {
+  let callbacks = waiting.get(socket);
+  if (callbacks === undefined) {
+    const set = new Set<() => void>();
+    callbacks = set;
+    waiting.set(socket, set);
+    socket.once('close', () => {
+      waiting.delete(socket);
+      for (const callback of set) callback();
+    });
+  }
+  callbacks.add(onClose);
+}
+
+function unwatchSocket(socket: Socket, onClose: () => void): void {
+  waiting.get(socket)?.delete(onClose);
 }
 
 /** Writes a task's value as the answer: bytes and strings as they are, undefined as 204, anything else as JSON. */
@@ -89,6 +127,12 @@ function write(res: ServerResponse, status: number, body: string | Uint8Array | 
     head['content-type'] = contentType ?? TEXT;
     head['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   }
-  res.writeHead(status, head);
+  try {
+    res.writeHead(status, head);
+  } catch {
+    // A header node:http refuses (a bad contentType option): drop the connection rather than the server.
+    res.destroy();
+    return;
+  }
   res.end(body); // node:http leaves the body out for HEAD
 }

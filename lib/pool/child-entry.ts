@@ -14,6 +14,9 @@ const LIFECYCLE = new Set(['setup', 'teardown']);
 const [tasksUrl, limit] = process.argv.slice(2) as [string | undefined, string | undefined];
 const tasksPerChild = limit === undefined ? Infinity : Number(limit);
 let answered = 0;
+/** Runs received and not yet answered. */
+const started = new Set<number>();
+let exiting = false;
 
 function send(message: ChildMessage, then?: () => void): void {
   // The callback runs once the message is handed to the channel, so exiting
@@ -36,6 +39,10 @@ function findTask(tasks: TaskModule, name: string): (...args: unknown[]) => unkn
 }
 
 async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promise<void> {
+  // A run that arrives after this child decided to leave is not begun: the
+  // parent hands it to another child.
+  if (exiting) return;
+  started.add(id);
   let reply: ChildMessage;
   try {
     const value = await findTask(tasks, task)(...args);
@@ -43,6 +50,7 @@ async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promis
   } catch (error) {
     reply = { type: 'result', id, ok: false, error: serializeError(error) };
   }
+  started.delete(id);
   answered += 1;
   const done = answered >= tasksPerChild ? () => process.exit(0) : undefined;
   try {
@@ -53,6 +61,21 @@ async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promis
   }
 }
 
+// An error no task caught (a rejection left behind, a throw in a timer) may
+// have broken this child's state: say which runs had begun, so the parent
+// retries only the others elsewhere, then leave; the pool starts another.
+function leave(error: unknown): void {
+  if (exiting) return;
+  exiting = true;
+  const reason = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`slowlane child ${process.pid}: uncaught ${reason}\nslowlane child ${process.pid}: leaving; the pool replaces it\n`);
+  try {
+    send({ type: 'exiting', started: [...started] }, () => process.exit(1));
+  } catch {
+    process.exit(1); // the channel is gone: nobody to tell
+  }
+}
+
 async function main(): Promise<void> {
   if (process.send === undefined || tasksUrl === undefined) {
     console.error('slowlane child: start me through a ChildPool (I need an IPC channel and a tasks module URL)');
@@ -60,6 +83,8 @@ async function main(): Promise<void> {
   }
   // A child whose parent is gone has nobody to answer: leave at once.
   process.on('disconnect', () => process.exit(0));
+  process.on('uncaughtException', leave);
+  process.on('unhandledRejection', leave);
   let tasks: TaskModule;
   try {
     tasks = (await import(tasksUrl)) as TaskModule;

@@ -7,8 +7,9 @@ import { fork as nodeFork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { Backoff } from './backoff.js';
 import { ChildWorker, type ChildWorkerDeps, type ForkFn, type WorkerExit } from './child-worker.js';
-import { PoolClosedError, QueueFullError, type TaskLoadError } from './errors.js';
+import { PoolClosedError, QueueFullError, TaskCrashedError, type TaskLoadError } from './errors.js';
 import { loaderFlags } from './exec-argv.js';
+import { parentDeathLauncher } from './parent-death.js';
 import { Job, type Outcome } from './job.js';
 import { checkTimeout, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 import type { RunOptions } from './run-options.js';
@@ -24,6 +25,8 @@ export interface PoolStats {
   failed: number;
   crashed: number;
   timedOut: number;
+  /** Their deadline passed before a child could begin them. */
+  expired: number;
   aborted: number;
   /** Refused because the queue was full. */
   rejected: number;
@@ -46,6 +49,7 @@ export const defaultDeps: PoolDeps = {
   setPriority,
   entry: new URL('./child-entry.js', import.meta.url).pathname,
   parentExecArgv: process.execArgv,
+  launcher: parentDeathLauncher(),
 };
 
 type Counts = Record<Exclude<Outcome, 'closed'>, number>;
@@ -60,7 +64,8 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   /**
    * Runs `task` (a function exported by the tasks module) with `args` in a
    * child. Rejects with TaskError, TaskCrashedError, TaskTimeoutError,
-   * QueueFullError, TaskLoadError or PoolClosedError, or the signal's reason.
+   * DeadlineError, QueueFullError, TaskLoadError, ChildStartError or
+   * PoolClosedError, or the signal's reason.
    */
   readonly run: RunTask<M> = ((task: string, args?: readonly unknown[], options?: RunOptions) => this.#run(task, args, options)) as RunTask<M>;
   readonly options: Readonly<ResolvedPoolOptions>;
@@ -69,7 +74,9 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   readonly #queue: TaskQueue<Job>;
   readonly #workers = new Set<ChildWorker>();
   readonly #running = new Map<Job, ChildWorker>();
-  readonly #counts: Counts = { completed: 0, failed: 0, crashed: 0, timedOut: 0, aborted: 0, rejected: 0 };
+  readonly #counts: Counts = { completed: 0, failed: 0, crashed: 0, timedOut: 0, expired: 0, aborted: 0, rejected: 0 };
+  /** One 'abort' listener per signal, however many runs share it. */
+  readonly #watched = new WeakMap<AbortSignal, Set<Job>>();
   readonly #backoff = new Backoff();
   #state: 'open' | 'closing' | 'destroyed' = 'open';
   /** Why the last child could not start; cleared when one becomes ready. */
@@ -102,6 +109,8 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   ready(): Promise<void> {
     if (this.#state !== 'open') return Promise.reject(new PoolClosedError());
     if (this.#readyCount() >= this.#readyTarget) return Promise.resolve();
+    const broken = this.#unavailable();
+    if (broken !== undefined) return Promise.reject(broken);
     return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
@@ -140,13 +149,17 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     if (typeof task !== 'string' || task === '') return Promise.reject(new TypeError('task must be the name of a function the tasks module exports'));
     if (!Array.isArray(args)) return Promise.reject(new TypeError("args must be an array of the task's arguments"));
     if (this.#state !== 'open') return Promise.reject(new PoolClosedError());
+    if (typeof options !== 'object' || options === null) return Promise.reject(new TypeError('run options must be an object: { signal, timeoutMs, deadlineMs }'));
     let timeoutMs: number;
+    let deadlineMs: number;
     try {
       timeoutMs = options.timeoutMs === undefined ? this.options.timeoutMs : checkTimeout('run option timeoutMs', options.timeoutMs);
+      deadlineMs = options.deadlineMs === undefined ? this.options.deadlineMs : checkTimeout('run option deadlineMs', options.deadlineMs);
     } catch (error) {
       return Promise.reject(error);
     }
     const { signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) return Promise.reject(new TypeError('run option signal must be an AbortSignal'));
     if (signal?.aborted) {
       this.#counts.aborted += 1;
       return Promise.reject(signal.reason);
@@ -155,10 +168,14 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
       task,
       args,
       timeoutMs,
-      signal,
-      onEnd: (ended, outcome) => this.#onJobEnd(ended, outcome),
+      deadlineMs,
+      onEnd: (ended, outcome) => {
+        if (signal !== undefined) this.#unwatch(signal, ended);
+        this.#onJobEnd(ended, outcome);
+      },
       onCancel: (cancelled) => this.#onJobCancel(cancelled),
     });
+    if (signal !== undefined) this.#watch(signal, job);
     const broken = this.#unavailable();
     if (broken !== undefined) job.fail(broken, 'failed');
     else if (this.#queue.size > 0 || !this.#tryStart(job)) {
@@ -190,7 +207,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
 
   #readyCount(): number {
     let ready = 0;
-    for (const worker of this.#workers) if (worker.ready) ready += 1;
+    for (const worker of this.#workers) if (worker.ready && !worker.leaving) ready += 1;
     return ready;
   }
 
@@ -201,8 +218,8 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   }
 
   #startChild(): ChildWorker {
-    const { tasksUrl, tasksPerChild, niceness, killGraceMs } = this.options;
-    const worker = new ChildWorker({ entry: this.#deps.entry, tasksUrl, tasksPerChild, execArgv: this.#execArgv, niceness, killGraceMs }, this.#deps);
+    const { tasksUrl, tasksPerChild, niceness, killGraceMs, startTimeoutMs } = this.options;
+    const worker = new ChildWorker({ entry: this.#deps.entry, tasksUrl, tasksPerChild, execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs }, this.#deps);
     this.#workers.add(worker);
     worker.on('ready', () => {
       this.#loadError = undefined;
@@ -220,16 +237,29 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
 
   #onWorkerExit(worker: ChildWorker, exit: WorkerExit): void {
     this.#workers.delete(worker);
+    const { unstarted } = exit;
+    if (unstarted !== undefined) {
+      // The child left before it began this run: it goes first to another child, once.
+      this.#running.delete(unstarted);
+      if (unstarted.retried) unstarted.fail(new TaskCrashedError(unstarted.task, worker.pid, exit.exitCode, exit.signal), 'crashed');
+      else {
+        unstarted.retried = true;
+        this.#queue.pushFront(unstarted);
+      }
+    }
     if (!exit.wasKilled && (!exit.wasReady || !exit.hadJob)) {
       // It died by itself, not of a task: before it was ready (a broken tasks
       // module, a bad flag) or while idle. Restarts wait out a back-off, so
       // such a module cannot make the pool fork in a loop.
       if (!exit.wasReady && exit.loadError !== undefined) {
         this.#loadError = exit.loadError;
-        for (const waiting of this.#queue.drain()) waiting.fail(exit.loadError, 'failed');
-        for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(exit.loadError);
+        // Only when no child is ready: one that is can still serve the queue.
+        if (this.#unavailable() !== undefined) {
+          for (const waiting of this.#queue.drain()) waiting.fail(exit.loadError, 'failed');
+          for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(exit.loadError);
+        }
       }
-      this.#scheduleRestart(this.#backoff.fail());
+      this.#scheduleRestart();
     }
     // Killed (timeout, abort, retired) or crashed by its task: replaced at once.
     this.#pump();
@@ -271,12 +301,13 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     if (this.#loadError !== undefined && this.#workers.size === 0) this.#startChild();
   }
 
-  #scheduleRestart(delayMs: number): void {
+  /** One back-off step per timer, however many children died meanwhile. */
+  #scheduleRestart(): void {
     if (this.#state !== 'open' || this.#restartTimer !== undefined) return;
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
       this.#maintain();
-    }, delayMs);
+    }, this.#backoff.fail());
     this.#restartTimer.unref();
   }
 
@@ -292,7 +323,32 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   }
 
   #onJobCancel(job: Job): void {
-    if (!this.#queue.remove(job)) this.#running.get(job)?.kill();
+    if (this.#queue.remove(job)) return;
+    const worker = this.#running.get(job);
+    if (worker === undefined) return;
+    // Not sent yet (its child is still starting): the child stays, free for the next run.
+    if (worker.unassign(job)) {
+      this.#running.delete(job);
+      this.#pump();
+    } else worker.kill();
+  }
+
+  #watch(signal: AbortSignal, job: Job): void {
+    let jobs = this.#watched.get(signal);
+    if (jobs === undefined) {
+      const watching = new Set<Job>();
+      jobs = watching;
+      this.#watched.set(signal, watching);
+      signal.addEventListener('abort', () => {
+        this.#watched.delete(signal);
+        for (const each of [...watching]) each.abort(signal.reason);
+      }, { once: true });
+    }
+    jobs.add(job);
+  }
+
+  #unwatch(signal: AbortSignal, job: Job): void {
+    this.#watched.get(signal)?.delete(job);
   }
 
   #shutdown(): void {

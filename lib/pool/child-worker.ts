@@ -4,7 +4,8 @@
 // change is a Node event.
 import { EventEmitter } from 'node:events';
 import type { ForkOptions } from 'node:child_process';
-import { describeExit, TaskCrashedError, TaskError, TaskLoadError } from './errors.js';
+import { ChildStartError, describeExit, TaskCrashedError, TaskError, TaskLoadError } from './errors.js';
+import type { Launcher } from './parent-death.js';
 import type { Job } from './job.js';
 import { isChildMessage, type ChildMessage, type RunMessage } from './protocol.js';
 
@@ -20,6 +21,8 @@ export type ForkFn = (modulePath: string, args: readonly string[], options: Fork
 export interface ChildWorkerDeps {
   fork: ForkFn;
   setPriority: (pid: number, priority: number) => void;
+  /** Starts node so that the child dies with its parent; undefined: plain node. */
+  launcher: Launcher | undefined;
 }
 
 export interface ChildWorkerSpec {
@@ -31,6 +34,8 @@ export interface ChildWorkerSpec {
   niceness: number;
   /** How long a child may take to exit after SIGTERM before it gets SIGKILL. */
   killGraceMs: number;
+  /** How long it may take to say ready. */
+  startTimeoutMs: number;
 }
 
 export interface WorkerExit {
@@ -43,6 +48,10 @@ export interface WorkerExit {
   /** It died while running a job (that job has been failed as crashed). */
   hadJob: boolean;
   loadError: TaskLoadError | undefined;
+  /** No child process could be started at all (EMFILE, EAGAIN): the machine is out of something. */
+  startError: ChildStartError | undefined;
+  /** A job it was handed but never began (it said so as it left): not failed, for the pool to run elsewhere. */
+  unstarted: Job | undefined;
 }
 
 export interface ChildWorkerEvents {
@@ -53,6 +62,9 @@ export interface ChildWorkerEvents {
   exit: [WorkerExit];
 }
 
+/** Errors of fork() that mean the machine is out of processes, files or memory: overload, not a broken module. */
+const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
+
 export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   readonly #child: ChildLike;
   readonly #spec: ChildWorkerSpec;
@@ -61,14 +73,23 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   #loadError: TaskLoadError | undefined;
   #killed = false;
   #killTimer: NodeJS.Timeout | undefined;
+  #startTimer: NodeJS.Timeout | undefined;
   #served = 0;
+  /** The runs the child had begun when it announced it was leaving; undefined until then. */
+  #leavingWith: readonly number[] | undefined;
+  #startError: ChildStartError | undefined;
 
   constructor(spec: ChildWorkerSpec, deps: ChildWorkerDeps) {
     super();
     this.#spec = spec;
+    const { launcher } = deps;
     this.#child = deps.fork(spec.entry, [spec.tasksUrl, String(spec.tasksPerChild)], {
       serialization: 'advanced',
-      execArgv: [...spec.execArgv],
+      ...(launcher === undefined ? { execArgv: [...spec.execArgv] } : { execPath: launcher.execPath, execArgv: [...launcher.args, ...spec.execArgv] }),
+      // Its own process group: a terminal's Ctrl-C (SIGINT to the foreground
+      // group) reaches the server, which drains, and not the children, which
+      // end when the server ends them.
+      detached: true,
       // Only the IPC channel is a pipe, so 'close' waits for it alone: every
       // message the child sent arrives before we handle its death.
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -79,6 +100,13 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
       } catch {
         // Lowering priority is best effort (the child may already be gone).
       }
+    }
+    if (spec.startTimeoutMs !== Infinity) {
+      this.#startTimer = setTimeout(() => {
+        this.#loadError ??= new TaskLoadError(spec.tasksUrl, `child process ${this.pid} was not ready ${spec.startTimeoutMs} ms after it started (does the module await something that never settles?)`);
+        this.#signal('SIGKILL');
+      }, spec.startTimeoutMs);
+      this.#startTimer.unref();
     }
     this.#child.on('message', (message: unknown) => this.#onMessage(message));
     this.#child.on('error', (error: Error) => this.#onError(error));
@@ -98,9 +126,14 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     return this.#served;
   }
 
-  /** Has a job, or was killed or retired: either way it cannot take another. */
+  /** Killed, retired or leaving by itself: it will take no job again. */
+  get leaving(): boolean {
+    return this.#killed || this.#leavingWith !== undefined;
+  }
+
+  /** Has a job, or was killed, retired or is leaving: either way it cannot take another. */
   get busy(): boolean {
-    return this.#job !== undefined || this.#killed || this.#state === 'exited';
+    return this.#job !== undefined || this.#killed || this.#leavingWith !== undefined || this.#state === 'exited';
   }
 
   /** Hands the child a job; a starting child gets it as soon as it is ready. */
@@ -108,6 +141,13 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     if (this.busy) throw new Error(`child ${this.pid} is busy`);
     this.#job = job;
     if (this.#state === 'ready') this.#send(job);
+  }
+
+  /** Takes back a job not yet sent (the child is still starting); false if the child has it already. */
+  unassign(job: Job): boolean {
+    if (this.#job !== job || this.#state !== 'starting') return false;
+    this.#job = undefined;
+    return true;
   }
 
   /**
@@ -163,12 +203,17 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     const message: ChildMessage = raw;
     switch (message.type) {
       case 'ready':
+        clearTimeout(this.#startTimer);
         this.#state = 'ready';
         if (this.#job !== undefined) this.#send(this.#job);
         this.emit('ready');
         return;
       case 'load-error':
         this.#loadError = new TaskLoadError(this.#spec.tasksUrl, `${message.error.name}: ${message.error.message}`);
+        return;
+      case 'exiting':
+        this.#leavingWith = message.started;
+        this.#armKillTimer();
         return;
       case 'result': {
         const job = this.#job;
@@ -189,7 +234,9 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   #onError(error: Error): void {
     // A child that never started emits 'error' and maybe no 'close'.
     if (this.#child.pid === undefined) {
-      this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, `cannot start a child process: ${error.message}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== undefined && OUT_OF_RESOURCES.has(code)) this.#startError = new ChildStartError(code, error.message);
+      else this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, `cannot start a child process: ${error.message}`);
       this.#onClose(null, null);
     }
   }
@@ -198,16 +245,29 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     if (this.#state === 'exited') return;
     const wasReady = this.#state === 'ready';
     this.#state = 'exited';
-    if (!wasReady && !this.#killed) {
+    if (!wasReady && !this.#killed && this.#startError === undefined) {
       this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, `child process ${this.pid} ${describeExit(exitCode, signal)} before it was ready`);
     }
     clearTimeout(this.#killTimer);
+    clearTimeout(this.#startTimer);
     const job = this.#job;
     this.#job = undefined;
-    if (job !== undefined) {
-      if (this.#loadError !== undefined) job.fail(this.#loadError, 'failed');
+    // Handed back only when the child said, as it left, that it never began this run.
+    const unstarted = job !== undefined && this.#leavingWith !== undefined && !this.#leavingWith.includes(job.id) ? job : undefined;
+    if (job !== undefined && unstarted === undefined) {
+      if (this.#startError !== undefined) job.fail(this.#startError, 'failed');
+      else if (this.#loadError !== undefined) job.fail(this.#loadError, 'failed');
       else job.fail(new TaskCrashedError(job.task, this.pid, exitCode, signal), 'crashed');
     }
-    this.emit('exit', { exitCode, signal, wasReady, wasKilled: this.#killed, hadJob: job !== undefined, loadError: this.#loadError });
+    this.emit('exit', {
+      exitCode,
+      signal,
+      wasReady,
+      wasKilled: this.#killed || this.#leavingWith !== undefined,
+      hadJob: job !== undefined && unstarted === undefined,
+      loadError: this.#loadError,
+      startError: this.#startError,
+      unstarted,
+    });
   }
 }

@@ -32,13 +32,25 @@ export class TaskCrashedError extends Error {
   }
 }
 
-/** The task ran longer than its timeout; its child was killed. */
+/** The task ran longer than its timeout (or past its deadline); its child was killed. */
 export class TaskTimeoutError extends Error {
   readonly code = 'ERR_TASK_TIMEOUT';
   override readonly name = 'TaskTimeoutError';
 
-  constructor(readonly task: string, readonly timeoutMs: number) {
-    super(`task "${task}" timed out after ${timeoutMs} ms; its child process was killed`);
+  constructor(readonly task: string, readonly timeoutMs: number, readonly limit: 'timeout' | 'deadline' = 'timeout') {
+    super(limit === 'timeout'
+      ? `task "${task}" timed out after ${timeoutMs} ms; its child process was killed`
+      : `task "${task}" passed its deadline of ${timeoutMs} ms (waiting included); its child process was killed`);
+  }
+}
+
+/** The run's deadline passed before any child could begin it. Overload: retry later. */
+export class DeadlineError extends Error {
+  readonly code = 'ERR_DEADLINE';
+  override readonly name = 'DeadlineError';
+
+  constructor(readonly task: string, readonly deadlineMs: number) {
+    super(`task "${task}" could not start within its deadline of ${deadlineMs} ms: every child was busy; try again later`);
   }
 }
 
@@ -59,6 +71,16 @@ export class TaskLoadError extends Error {
 
   constructor(readonly moduleUrl: string, reason: string) {
     super(`cannot load tasks module ${moduleUrl}: ${reason}`);
+  }
+}
+
+/** No child process could be started: the machine is out of processes, file descriptors or memory. Overload: retry later. */
+export class ChildStartError extends Error {
+  readonly code = 'ERR_CHILD_START';
+  override readonly name = 'ChildStartError';
+
+  constructor(readonly errno: string, reason: string) {
+    super(`cannot start a child process (${errno}): the machine is out of processes, files or memory; retry later (${reason})`);
   }
 }
 

@@ -4,7 +4,10 @@
 // --max-old-space-size (which would clash or mislead) stay with the parent.
 
 /** Flags that take a value, alone or as the next argument. */
-const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
+const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r', '--conditions', '-C']);
+
+/** Boolean flags and prefixes that decide whether a module may load at all (the permission model). */
+const PERMISSION_PREFIXES = ['--experimental-', '--no-experimental-', '--allow-', '--permission'];
 
 export function loaderFlags(execArgv: readonly string[]): string[] {
   const kept: string[] = [];
@@ -15,7 +18,7 @@ export function loaderFlags(execArgv: readonly string[]): string[] {
       kept.push(arg);
       // `--import tsx` carries its value in the next argument.
       if (!arg.includes('=') && i + 1 < execArgv.length) kept.push(execArgv[(i += 1)]!);
-    } else if (name.startsWith('--experimental-') || name.startsWith('--no-experimental-')) {
+    } else if (PERMISSION_PREFIXES.some((prefix) => name.startsWith(prefix))) {
       kept.push(arg);
     }
   }

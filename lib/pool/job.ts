@@ -1,19 +1,20 @@
-// One call to run(): its promise, its timeout and its abort signal. A job
-// settles exactly once; whatever comes after (a late answer, the child's
-// death after a kill) is ignored.
-import { TaskTimeoutError } from './errors.js';
+// One call to run(): its promise, its timeout, its deadline. A job settles
+// exactly once; whatever comes after (a late answer, the child's death after
+// a kill) is ignored.
+import { DeadlineError, TaskTimeoutError } from './errors.js';
 
-export type Outcome = 'completed' | 'failed' | 'crashed' | 'timedOut' | 'aborted' | 'rejected' | 'closed';
+export type Outcome = 'completed' | 'failed' | 'crashed' | 'timedOut' | 'expired' | 'aborted' | 'rejected' | 'closed';
 
 export interface JobInit {
   task: string;
   args: readonly unknown[];
   /** ms from the moment a ready child gets the task; Infinity for none. */
   timeoutMs: number;
-  signal: AbortSignal | undefined;
+  /** ms from the run() call to the answer, waiting included; Infinity for none. */
+  deadlineMs: number;
   /** Called once, when the job settles, to count it. */
   onEnd: (job: Job, outcome: Outcome) => void;
-  /** Called after a timeout or an abort: take the job out of the queue or kill its child. */
+  /** Called after a timeout, deadline or abort: take the job out of the queue or away from its child. */
   onCancel: (job: Job) => void;
 }
 
@@ -24,12 +25,15 @@ export class Job {
   readonly task: string;
   readonly args: readonly unknown[];
   readonly promise: Promise<unknown>;
+  /** Handed back once by a child that left before beginning it; a second time it fails. */
+  retried = false;
   #resolve!: (value: unknown) => void;
   #reject!: (reason: unknown) => void;
   readonly #init: JobInit;
+  readonly #deadlineAt: number;
   #timer: NodeJS.Timeout | undefined;
+  #started = false;
   #settled = false;
-  readonly #onAbort = (): void => this.#cancel(this.#init.signal?.reason, 'aborted');
 
   constructor(init: JobInit) {
     this.#init = init;
@@ -39,7 +43,12 @@ export class Job {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    init.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    const { deadlineMs } = init;
+    this.#deadlineAt = performance.now() + deadlineMs;
+    if (deadlineMs !== Infinity) {
+      // Until a child has it, the deadline is the only clock running.
+      this.#timer = setTimeout(() => this.#cancel(new DeadlineError(this.task, deadlineMs), 'expired'), deadlineMs);
+    }
   }
 
   get settled(): boolean {
@@ -48,9 +57,21 @@ export class Job {
 
   /** A ready child has the task: its timeout starts now, not while it waited for a child or for one to start. */
   start(): void {
-    const { timeoutMs } = this.#init;
-    if (this.#settled || timeoutMs === Infinity || this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => this.#cancel(new TaskTimeoutError(this.task, timeoutMs), 'timedOut'), timeoutMs);
+    if (this.#settled || this.#started) return;
+    this.#started = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const { timeoutMs, deadlineMs } = this.#init;
+    const left = this.#deadlineAt - performance.now();
+    if (timeoutMs === Infinity && left === Infinity) return;
+    const limitedByDeadline = left < timeoutMs;
+    const error = limitedByDeadline ? new TaskTimeoutError(this.task, deadlineMs, 'deadline') : new TaskTimeoutError(this.task, timeoutMs);
+    this.#timer = setTimeout(() => this.#cancel(error, 'timedOut'), Math.max(0, limitedByDeadline ? left : timeoutMs));
+  }
+
+  /** The caller's signal fired: out of the queue, or its child is killed. */
+  abort(reason: unknown): void {
+    this.#cancel(reason, 'aborted');
   }
 
   resolve(value: unknown): void {
@@ -61,9 +82,9 @@ export class Job {
     if (this.#end(outcome)) this.#reject(error);
   }
 
-  #cancel(reason: unknown, outcome: 'aborted' | 'timedOut'): void {
+  #cancel(reason: unknown, outcome: 'aborted' | 'timedOut' | 'expired'): void {
     if (this.#settled) return;
-    // Cancel first, while the executor still knows where the job is.
+    // Cancel first, while the pool still knows where the job is.
     this.#init.onCancel(this);
     this.fail(reason, outcome);
   }
@@ -72,7 +93,6 @@ export class Job {
     if (this.#settled) return false;
     this.#settled = true;
     clearTimeout(this.#timer);
-    this.#init.signal?.removeEventListener('abort', this.#onAbort);
     this.#init.onEnd(this, outcome);
     return true;
   }

@@ -20,12 +20,16 @@ export interface ChildPoolOptions {
   maxQueue?: number;
   /** A task running longer (counted from when a ready child gets it) is killed. Default Infinity. */
   timeoutMs?: number;
+  /** The most a run may take from the run() call to its answer, waiting for a child included. Default Infinity. */
+  deadlineMs?: number;
   /** Children's CPU niceness, 0 to 19, so the parent's event loop wins a busy CPU. Default 19. */
   niceness?: number;
   /** Node flags for the children. Default: the parent's module-loading flags (--import, --loader, --require, --experimental-*). */
   execArgv?: readonly string[];
   /** Between SIGTERM and SIGKILL when a child must go. Default 500 ms. */
   killGraceMs?: number;
+  /** A child not ready this long after it was started is killed, as a tasks module that cannot load. Default 30 s. */
+  startTimeoutMs?: number;
 }
 
 export interface ResolvedPoolOptions {
@@ -36,9 +40,11 @@ export interface ResolvedPoolOptions {
   tasksPerChild: number;
   maxQueue: number;
   timeoutMs: number;
+  deadlineMs: number;
   niceness: number;
   execArgv: readonly string[] | undefined;
   killGraceMs: number;
+  startTimeoutMs: number;
 }
 
 /** setTimeout's own limit: a longer delay fires at once (TimeoutOverflowWarning). */
@@ -88,8 +94,10 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
     tasksPerChild: checkCount('tasksPerChild', options.tasksPerChild ?? d.tasksPerChild, 1, Number.MAX_SAFE_INTEGER, true),
     maxQueue: checkCount('maxQueue', options.maxQueue ?? d.maxQueue, 0, Number.MAX_SAFE_INTEGER, true),
     timeoutMs: checkTimeout('option timeoutMs', options.timeoutMs ?? d.timeoutMs),
+    deadlineMs: checkTimeout('option deadlineMs', options.deadlineMs ?? d.deadlineMs),
     niceness: checkCount('niceness', options.niceness ?? d.niceness, 0, 19),
     execArgv,
     killGraceMs: checkCount('killGraceMs', options.killGraceMs ?? d.killGraceMs, 0, MAX_TIMEOUT_MS),
+    startTimeoutMs: checkTimeout('option startTimeoutMs', options.startTimeoutMs ?? d.startTimeoutMs),
   };
 }

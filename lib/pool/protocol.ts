@@ -11,6 +11,8 @@ export interface RunMessage {
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'load-error'; error: SerializedError }
+  /** The child hit an uncaught error outside any answer and leaves; `started` are the runs it had begun. */
+  | { type: 'exiting'; started: number[] }
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; error: SerializedError };
 

@@ -19,6 +19,14 @@ export class TaskQueue<T> {
     this.#items.add(item);
   }
 
+  /** Puts an item at the head, even past maxSize: it was already accepted once (a run handed back by a child). */
+  pushFront(item: T): void {
+    const rest = [...this.#items];
+    this.#items.clear();
+    this.#items.add(item);
+    for (const other of rest) this.#items.add(other);
+  }
+
   peek(): T | undefined {
     return this.#items.values().next().value;
   }

@@ -75,7 +75,9 @@ for (const [kind, make] of kinds) {
 
     it('5. an aborted run kills its child within a second; an aborted waiting run never starts', async () => {
       pool = make({ maxChildren: 1, size: 1 });
-      await pool.run('add', [0, 0]); // children are warm
+      await pool.run('add', [0, 0]);
+      // A ready child takes the task at once; a run aborted while its child still starts leaves that child be.
+      await pool.ready();
       const controller = new AbortController();
       const running = pool.run<number>('sleep', [60_000], { signal: controller.signal });
       const waiting = new AbortController();

@@ -71,6 +71,7 @@ describe('offload() in an Express app, real children', function () {
   });
 
   it('a client that disconnects gets its child killed; Express keeps serving', async () => {
+    await pool.ready(); // a child that is ready takes the task at once
     const controller = new AbortController();
     const pending = request(`${base}/sleep`, { signal: controller.signal }).catch((e: unknown) => e);
     await eventually(() => pool.stats().running === 1, 3000);

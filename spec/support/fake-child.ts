@@ -63,7 +63,7 @@ export function fakeProcesses(): FakeProcesses {
     return child;
   }) as ForkFn);
   const setPriority = sinon.spy();
-  return { deps: { fork, setPriority, entry: '/fake/child-entry.js', parentExecArgv: [] }, children, fork, setPriority };
+  return { deps: { fork, setPriority, entry: '/fake/child-entry.js', parentExecArgv: [], launcher: undefined }, children, fork, setPriority };
 }
 
 /** Fresh fake processes and a sinon fake clock around each test of the calling suite. */

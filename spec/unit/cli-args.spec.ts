@@ -40,9 +40,10 @@ describe('slowlane (bin/server) arguments', () => {
     [['start'], { PORT: 'x' }, /^PORT must be a whole number/],
     [['start', '--pool-size', '0'], {}, /^--pool-size must be a whole number from 1/],
     [['start', '--niceness', '20'], {}, /^--niceness must be a whole number from 0 to 19/],
-    [['start', '--timeout', '0'], {}, /^--timeout must be a number of seconds above 0/],
+    [['start', '--timeout', '0.0001'], {}, /^--timeout must be a number of seconds from 0.001 to 86400, got "0.0001"$/],
+    [['start', '--timeout', '0'], {}, /^--timeout must be a number of seconds from 0.001 to 86400, got "0"$/],
     [['start', '--trust-proxy', 'nginx'], {}, /^--trust-proxy takes IP addresses separated by commas, like 127.0.0.1; got "nginx"$/],
-    [['start', '--grace=-1'], {}, /^--grace must be a number of seconds above 0, got "-1"$/],
+    [['start', '--grace=-1'], {}, /^--grace must be a number of seconds from 0.001 to 86400, got "-1"$/],
   ];
   for (const [argv, env, message] of bad) {
     it(`refuses ${argv.join(' ') || '(nothing)'} ${Object.keys(env).length ? JSON.stringify(env) : ''}`, () => {

@@ -6,7 +6,7 @@ import sinon from 'sinon';
 import { failureResponse } from '../../lib/http/failure-response.js';
 import { HttpError } from '../../lib/http/http-error.js';
 import { offload, type RequestHandler } from '../../lib/http/offload.js';
-import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
+import { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import type { TaskRunner } from '../../lib/pool/task-types.js';
 import { request } from '../support/http.js';
 
@@ -116,8 +116,13 @@ describe('offload() (faked pool)', () => {
 describe('failureResponse()', () => {
   const cases: [string, unknown, number, string, Record<string, string>][] = [
     ['TaskError', new TaskError('t', { name: 'TypeError', message: 'bad\nthing', props: {} }), 500, 'task "t" failed: TypeError: bad thing\n', {}],
-    ['TaskCrashedError', new TaskCrashedError('t', 7, 9, null), 500, 'task "t" crashed: child process 7 exited with code 9 before answering\n', {}],
-    ['TaskLoadError', new TaskLoadError('file:///x.js', 'Error: no'), 500, 'cannot load tasks module file:///x.js: Error: no\n', {}],
+    ['TaskCrashedError, without its pid', new TaskCrashedError('t', 7, 9, null), 500, 'task "t" crashed: its child process exited with code 9 before answering\n', {}],
+    ['TaskLoadError, without its path', new TaskLoadError('file:///srv/app/x.js', 'Error: no'), 500, 'the server cannot load its tasks module; see its log\n', {}],
+    ['TaskError, without paths', new TaskError('t', { name: 'Error', message: "ENOENT: no such file or directory, open '/srv/app/data/x.json'", props: {} }), 500, 'task "t" failed: Error: ENOENT: no such file or directory, open \'<path>\'\n', {}],
+    ['TaskError carrying a status', new TaskError('t', { name: 'HTTPError', message: 'upstream said 404', props: { status: 404, headers: { location: '/x' } } }), 500, 'task "t" failed: HTTPError: upstream said 404\n', {}],
+    ['DeadlineError', new DeadlineError('t', 2000), 503, 'server busy: no child was free before the request\'s deadline; retry in a second\n', { 'retry-after': '1' }],
+    ['ChildStartError (EMFILE, EAGAIN)', new ChildStartError('EMFILE', 'spawn EMFILE'), 503, 'server busy: it cannot start another process right now; retry in a second\n', { 'retry-after': '1' }],
+    ['an error with unsafe headers', Object.assign(new Error('nope'), { status: 409, headers: { 'x-ok': 'yes', 'x-bad': 'a\nb', 'x-num': 3 } }), 409, 'nope\n', { 'x-ok': 'yes' }],
     ['TaskTimeoutError', new TaskTimeoutError('t', 50), 504, 'task "t" timed out after 50 ms; its child process was killed\n', {}],
     ['QueueFullError', new QueueFullError('t', 1), 503, 'server busy: too many slow requests are waiting; retry in a second\n', { 'retry-after': '1' }],
     ['PoolClosedError', new PoolClosedError(), 503, 'server is shutting down; retry on another instance\n', { 'retry-after': '1' }],

@@ -5,7 +5,7 @@ import type { PoolStats } from '../../lib/pool/child-pool.js';
 import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import { request } from '../support/http.js';
 
-const idle: PoolStats = { running: 0, queued: 0, completed: 0, failed: 0, crashed: 0, timedOut: 0, aborted: 0, rejected: 0, children: 0, idle: 0 };
+const idle: PoolStats = { running: 0, queued: 0, completed: 0, failed: 0, crashed: 0, timedOut: 0, expired: 0, aborted: 0, rejected: 0, children: 0, idle: 0 };
 
 function fakePool(): DemoPool & { run: sinon.SinonStub } {
   return { run: sinon.stub().resolves(0.5), stats: () => idle } as unknown as DemoPool & { run: sinon.SinonStub };
@@ -66,9 +66,10 @@ describe('demo server routes (faked pools)', () => {
     [`/fast?id=${'x'.repeat(257)}`, 400, 'argument id is too long: at most 256 characters'],
     ['/slow_pool?id=1&n=abc', 400, 'argument n must be a whole number from 0 to 20000'],
     ['/slow_threaded?id=1&n=-1', 400, 'argument n must be a whole number from 0 to 20000'],
-    ['/slow?id=1&n=1.5', 400, 'argument n must be a whole number from 0 to 20000'],
-    ['/slow?id=1&n=20001', 400, 'argument n must be a whole number from 0 to 20000'],
-    ['/slow?id=1&n=', 400, 'argument n must be a whole number from 0 to 20000'],
+    ['/slow?id=1&n=1.5', 400, 'argument n must be a whole number from 0 to 5000 on /slow, which blocks the server; /slow_threaded and /slow_pool take up to 20000'],
+    ['/slow?id=1&n=5001', 400, 'argument n must be a whole number from 0 to 5000 on /slow, which blocks the server; /slow_threaded and /slow_pool take up to 20000'],
+    ['/slow?id=1&n=', 400, 'argument n must be a whole number from 0 to 5000 on /slow, which blocks the server; /slow_threaded and /slow_pool take up to 20000'],
+    ['/slow_pool?id=1&n=20001', 400, 'argument n must be a whole number from 0 to 20000'],
     ['/nope', 404, 'not found: /nope; the routes are /fast, /slow, /slow_threaded, /slow_pool, /stats'],
   ];
   for (const [path, status, message] of badInput) {
@@ -100,8 +101,8 @@ describe('demo server routes (faked pools)', () => {
 
   const failures: [string, Error, number, RegExp][] = [
     ['TaskError', new TaskError('heavyLifting', { name: 'TypeError', message: 'bad\nthing', stack: 'TypeError: bad\n    at secret.js:1', props: {} }), 500, /^task "heavyLifting" failed: TypeError: bad thing\n$/],
-    ['TaskCrashedError', new TaskCrashedError('heavyLifting', 42, null, 'SIGKILL'), 500, /^task "heavyLifting" crashed: child process 42 was killed by SIGKILL before answering\n$/],
-    ['TaskLoadError', new TaskLoadError('file:///t.js', 'SyntaxError: x'), 500, /^cannot load tasks module file:\/\/\/t.js: SyntaxError: x\n$/],
+    ['TaskCrashedError', new TaskCrashedError('heavyLifting', 42, null, 'SIGKILL'), 500, /^task "heavyLifting" crashed: its child process was killed by SIGKILL before answering\n$/],
+    ['TaskLoadError', new TaskLoadError('file:///t.js', 'SyntaxError: x'), 500, /^the server cannot load its tasks module; see its log\n$/],
     ['TaskTimeoutError', new TaskTimeoutError('heavyLifting', 30000), 504, /^task "heavyLifting" timed out after 30000 ms/],
     ['QueueFullError', new QueueFullError('heavyLifting', 100), 503, /^server busy: too many slow requests are waiting; retry in a second\n$/],
     ['PoolClosedError', new PoolClosedError(), 503, /^server is shutting down/],

@@ -1,0 +1,71 @@
+// The access log's way out: lines gathered in a bounded buffer and written
+// once per turn of the event loop, never more than the stream takes. When the
+// reader stalls (a full pipe), lines beyond the bound are dropped and counted:
+// the server's answers never wait for the log, and its memory stays bounded.
+
+/** The part of a stream the writer uses. */
+export interface LogStream {
+  write(chunk: string): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+export interface LogStats {
+  written: number;
+  dropped: number;
+  /** Bytes waiting for the stream right now. */
+  bufferedBytes: number;
+}
+
+/** A stalled reader costs at most this much memory here (plus one chunk inside the stream). */
+export const LOG_BUFFER_BYTES = 1024 * 1024;
+
+export class LogWriter {
+  readonly #stream: LogStream;
+  readonly #maxBytes: number;
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  #scheduled = false;
+  #waitingForDrain = false;
+  #written = 0;
+  #dropped = 0;
+
+  constructor(stream: LogStream, maxBytes = LOG_BUFFER_BYTES) {
+    this.#stream = stream;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Queues one line (a newline is added). */
+  readonly line = (text: string): void => {
+    const entry = `${text}\n`;
+    if (this.#pendingBytes + entry.length > this.#maxBytes) {
+      this.#dropped += 1;
+      return;
+    }
+    this.#pending.push(entry);
+    this.#pendingBytes += entry.length;
+    if (!this.#scheduled && !this.#waitingForDrain) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+  };
+
+  stats(): LogStats {
+    return { written: this.#written, dropped: this.#dropped, bufferedBytes: this.#pendingBytes };
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    if (this.#waitingForDrain || this.#pending.length === 0) return;
+    const chunk = this.#pending.join('');
+    this.#written += this.#pending.length;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (!this.#stream.write(chunk)) {
+      this.#waitingForDrain = true;
+      this.#stream.once('drain', () => {
+        this.#waitingForDrain = false;
+        this.#flush();
+      });
+    }
+  };
+}
