@@ -62,6 +62,25 @@ export async function eventually(check: () => boolean, withinMs: number): Promis
   }
 }
 
+/** CPU time the process has used so far, in clock ticks (utime + stime). */
+export function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** True when `pid` descends from `ancestor` (its parent, its parent's parent, ...). */
+export function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let current = readProc(pid)?.ppid, hops = 0; current !== undefined && current > 1 && hops < 64; current = readProc(current)?.ppid, hops += 1) {
+    if (current === ancestor) return true;
+  }
+  return false;
+}
+
 /** Pids whose parent is `pid`. */
 export function childrenOf(pid: number): number[] {
   const found: number[] = [];

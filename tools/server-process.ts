@@ -26,16 +26,20 @@ export interface ServerProcess {
 }
 
 export interface StartOptions {
-  /** 'pipe' keeps stderr for stderr(); 'inherit' shows it (make bench). Default 'pipe'. */
-  stderr?: 'pipe' | 'inherit';
+  /** 'pipe' keeps stderr for stderr(); 'inherit' shows it (make bench); 'stall' is a pipe nobody reads. Default 'pipe'. */
+  stderr?: 'pipe' | 'inherit' | 'stall';
   env?: NodeJS.ProcessEnv;
+  /** Its own process group, so a test can signal the group as a terminal does. */
+  detached?: boolean;
 }
 
 /** Spawns `command` and resolves once it prints `listening on http://...`; rejects if it exits first. */
 export function startListening(command: string, args: readonly string[], options: StartOptions = {}): Promise<ServerProcess> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'], env: options.env ?? process.env });
+  const stderr = options.stderr ?? 'pipe';
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', stderr === 'inherit' ? 'inherit' : 'pipe'], env: options.env ?? process.env, detached: options.detached ?? false });
   let err = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  if (stderr === 'pipe') child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  else child.stderr?.pause();
   const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const stop = async (killAfterMs = 15_000): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;

@@ -10,10 +10,13 @@ export interface LogStream {
 }
 
 export interface LogStats {
+  /** Lines handed to the stream. */
   written: number;
+  /** Lines dropped because the buffer was full. */
   dropped: number;
-  /** Bytes waiting for the stream right now. */
-  bufferedBytes: number;
+  /** Lines waiting in the buffer, and their bytes. */
+  pending: number;
+  pendingBytes: number;
 }
 
 /** A stalled reader costs at most this much memory here (plus one chunk inside the stream). */
@@ -50,7 +53,7 @@ export class LogWriter {
   };
 
   stats(): LogStats {
-    return { written: this.#written, dropped: this.#dropped, bufferedBytes: this.#pendingBytes };
+    return { written: this.#written, dropped: this.#dropped, pending: this.#pending.length, pendingBytes: this.#pendingBytes };
   }
 
   readonly #flush = (): void => {

@@ -9,7 +9,7 @@ export interface StatsSnapshot {
   pools: Record<string, PoolStats>;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** Access-log lines written and dropped (dropped: the log's reader was too slow). */
-  log?: { written: number; dropped: number } | undefined;
+  log?: { written: number; dropped: number; pending: number; pendingBytes: number } | undefined;
 }
 
 /** The sampling interval, in ms: short enough to see a blocked loop, long enough to cost nothing. */
@@ -32,7 +32,7 @@ export class ServerStats {
     this.#byStatus.set(status, (this.#byStatus.get(status) ?? 0) + 1);
   }
 
-  snapshot(pools: Record<string, PoolStats>, log?: { written: number; dropped: number }): StatsSnapshot {
+  snapshot(pools: Record<string, PoolStats>, log?: StatsSnapshot['log']): StatsSnapshot {
     const h = this.#loopDelay;
     return {
       uptimeSeconds: Math.round((process.uptime() - this.#started) * 1000) / 1000,

@@ -26,7 +26,7 @@ export interface ServerOptions {
   /** Receives one access-log line per request; omit to log nothing. */
   accessLog?: ((line: string) => void) | undefined;
   /** The log's own counters, for /stats. */
-  logStats?: (() => { written: number; dropped: number }) | undefined;
+  logStats?: (() => { written: number; dropped: number; pending: number; pendingBytes: number }) | undefined;
   /** Peer addresses (your reverse proxy) whose X-Forwarded-For header names the client. */
   trustProxy?: readonly string[] | undefined;
   /** The work /slow runs on the event loop; a parameter so tests can swap it. */

@@ -2,7 +2,9 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { getPriority } from 'node:os';
-import { ChildPool } from '../../lib/pool/child-pool.js';
+import { fork as nodeFork } from 'node:child_process';
+import { ChildPool, type PoolDeps } from '../../lib/pool/child-pool.js';
+import type { ForkFn } from '../../lib/pool/child-worker.js';
 import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
 import { eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
@@ -10,12 +12,15 @@ import { eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
 const TASKS = new URL('../fixtures/tasks.js', import.meta.url);
 const BROKEN = new URL('../fixtures/broken-tasks.js', import.meta.url);
 
-type Make = (options?: Partial<ChildPoolOptions> & { size?: number }) => ChildPool;
+type Make = (options?: Partial<ChildPoolOptions> & { size?: number }, deps?: Partial<PoolDeps>) => ChildPool;
+
+// V8 prints a page of GC history when a child runs out of memory on purpose; keep it out of the test log.
+const quietFork: ForkFn = (modulePath, args, options) => nodeFork(modulePath, [...args], { ...options, stdio: ['ignore', 'inherit', 'ignore', 'ipc'] });
 
 // The two shapes the demo server uses: warm children, and a fresh process per task.
 const kinds: [string, Make][] = [
-  ['ChildPool of warm children', ({ size = 2, ...options } = {}) => new ChildPool({ tasks: TASKS, minChildren: size, maxChildren: size, spares: 0, ...options })],
-  ['ChildPool with a process per task', ({ size: _size, ...options } = {}) => new ChildPool({ tasks: TASKS, tasksPerChild: 1, maxChildren: 2, ...options })],
+  ['ChildPool of warm children', ({ size = 2, ...options } = {}, deps = {}) => new ChildPool({ tasks: TASKS, minChildren: size, maxChildren: size, spares: 0, ...options }, deps)],
+  ['ChildPool with a process per task', ({ size: _size, ...options } = {}, deps = {}) => new ChildPool({ tasks: TASKS, tasksPerChild: 1, maxChildren: 2, ...options }, deps)],
 ];
 
 for (const [kind, make] of kinds) {
@@ -35,7 +40,7 @@ for (const [kind, make] of kinds) {
     });
 
     it('2. a child that exits, is killed or runs out of memory rejects with TaskCrashedError; service goes on', async () => {
-      pool = make({ execArgv: ['--max-old-space-size=32'] });
+      pool = make({ execArgv: ['--max-old-space-size=32'] }, { fork: quietFork });
       const exited = await pool.run('exit', [7]).catch((e: unknown) => e);
       expect(exited).to.be.instanceOf(TaskCrashedError);
       expect(exited).to.include({ exitCode: 7, signal: null });
@@ -63,6 +68,8 @@ for (const [kind, make] of kinds) {
 
     it('4. a task that runs too long is killed at its timeout: TaskTimeoutError, and its pid is gone', async () => {
       pool = make({ timeoutMs: 300, killGraceMs: 200 });
+      // Ready children have exec'd node: before that, /proc shows them as a copy of this process.
+      await pool.ready();
       const before = new Set(slowlaneChildren({ parent: process.pid }).map((c) => c.pid));
       const error = await pool.run('spinForever').catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TaskTimeoutError);
@@ -141,12 +148,13 @@ for (const [kind, make] of kinds) {
 
     it('destroy() ends every child now and rejects pending runs', async () => {
       pool = make();
-      const pending = pool.run('sleep', [60_000]);
+      await pool.ready();
+      const pending = pool.run('sleep', [60_000]).catch((e: unknown) => e);
       await eventually(() => pool.stats().running === 1, 2000);
       const pids = slowlaneChildren({ parent: process.pid }).map((c) => c.pid);
       expect(pids.length).to.be.at.least(1);
       await pool.destroy();
-      expect(await pending.catch((e: unknown) => e)).to.be.instanceOf(PoolClosedError);
+      expect(await pending).to.be.instanceOf(PoolClosedError);
       for (const pid of pids) expect(() => process.kill(pid, 0), `pid ${pid}`).to.throw();
       expect(await pool.run('add').catch((e: unknown) => e)).to.be.instanceOf(PoolClosedError);
     });

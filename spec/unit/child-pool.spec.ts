@@ -3,7 +3,9 @@
 // timeout's start, inherited loader flags and option checks.
 import { expect } from 'chai';
 import { ChildPool } from '../../lib/pool/child-pool.js';
-import { PoolClosedError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
+import { getEventListeners } from 'node:events';
+import { ChildStartError, DeadlineError, PoolClosedError, TaskCrashedError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
+import { parentDeathLauncher } from '../../lib/pool/parent-death.js';
 import { loaderFlags } from '../../lib/pool/exec-argv.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
 import { flush, useFakeProcessesAndClock } from '../support/fake-child.js';
@@ -179,5 +181,157 @@ describe('ChildPool (faked fork)', () => {
     const fixed = pool.run('c');
     env.fakes.children[1]!.answer('ok');
     expect(await fixed).to.equal('ok');
+  });
+});
+
+describe('ChildPool faults (faked fork)', () => {
+  const env = useFakeProcessesAndClock();
+  const make = (options: Partial<ChildPoolOptions> = {}, deps = {}) => new ChildPool({ tasks: '/tasks.js', ...options }, { ...env.fakes.deps, ...deps });
+
+  it('a run handed to a child that leaves before beginning it goes to another child, once', async () => {
+    const pool = make({ minChildren: 1, maxChildren: 1, spares: 0 });
+    const first = env.fakes.children[0]!;
+    first.ready();
+    const result = pool.run('add', [1, 2]);
+    expect(first.sent).to.have.length(1);
+    // A stray rejection from an earlier task: the child says it began nothing, and leaves.
+    first.emit('message', { type: 'exiting', started: [] });
+    first.exit(1);
+    await env.clock.tickAsync(0);
+    const second = env.fakes.children[1]!;
+    second.ready();
+    expect(second.sent[0]!.task).to.equal('add');
+    second.emit('message', { type: 'exiting', started: [] });
+    second.exit(1);
+    const error = await result.catch((e: unknown) => e);
+    expect(error, 'a second hand-back fails the run').to.be.instanceOf(TaskCrashedError);
+  });
+
+  it('a run the leaving child had begun is never run again: it fails as crashed', async () => {
+    const pool = make({ minChildren: 1, maxChildren: 1, spares: 0 });
+    const child = env.fakes.children[0]!;
+    child.ready();
+    const result = pool.run('add', [1, 2]);
+    child.emit('message', { type: 'exiting', started: [child.sent[0]!.id] });
+    child.exit(1);
+    expect(await result.catch((e: unknown) => e)).to.be.instanceOf(TaskCrashedError);
+    await env.clock.tickAsync(0);
+    expect(env.fakes.children.slice(1).flatMap((c) => c.sent)).to.deep.equal([]);
+  });
+
+  it('a child that announced it is leaving takes no new run', async () => {
+    const pool = make({ minChildren: 1, maxChildren: 2, spares: 0 });
+    const child = env.fakes.children[0]!;
+    child.ready();
+    child.emit('message', { type: 'exiting', started: [] });
+    void pool.run('add', [1, 1]);
+    expect(child.sent).to.deep.equal([]);
+    expect(env.fakes.children, 'a new child for it instead').to.have.length(2);
+  });
+
+  it('spawn EMFILE or EAGAIN fails the run with ChildStartError (overload), not a load error', async () => {
+    const fork = (..._args: unknown[]) => {
+      const child = env.fakes.fork(...(_args as [string, string[], object]));
+      Object.defineProperty(child, 'pid', { value: undefined });
+      setImmediate(() => child.emit('error', Object.assign(new Error('spawn EMFILE'), { code: 'EMFILE' })));
+      return child;
+    };
+    const pool = make({ spares: 0 }, { fork });
+    const error = await Promise.all([pool.run('a'), env.clock.tickAsync(0)]).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(ChildStartError);
+    expect(error).to.include({ errno: 'EMFILE', code: 'ERR_CHILD_START' });
+  });
+
+  it('a child not ready within startTimeoutMs is killed, and its run fails as a load error', async () => {
+    const pool = make({ spares: 0, startTimeoutMs: 1000 });
+    const result = pool.run('a');
+    const child = env.fakes.children[0]!;
+    await env.clock.tickAsync(1000);
+    expect(child.kill.calledWith('SIGKILL')).to.equal(true);
+    child.exit(null, 'SIGKILL');
+    const error = await result.catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(TaskLoadError);
+    expect((error as Error).message).to.match(/was not ready 1000 ms after it started/);
+  });
+
+  describe('deadlineMs: waiting counts', () => {
+    it('a run that cannot start before its deadline fails with DeadlineError and never reaches a child', async () => {
+      const pool = make({ minChildren: 1, maxChildren: 1, spares: 0, deadlineMs: 2000 });
+      const child = env.fakes.children[0]!;
+      child.ready();
+      const running = pool.run('slow');
+      const waiting = pool.run('short');
+      await env.clock.tickAsync(1999);
+      expect(pool.stats()).to.include({ running: 1, queued: 1 });
+      await env.clock.tickAsync(1);
+      expect(await waiting.catch((e: unknown) => e)).to.be.instanceOf(DeadlineError);
+      const error = await running.catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(TaskTimeoutError);
+      expect(error).to.include({ limit: 'deadline', timeoutMs: 2000 });
+      expect(child.sent.map((m) => m.task)).to.deep.equal(['slow']);
+      expect(pool.stats()).to.include({ expired: 1, timedOut: 1, queued: 0 });
+    });
+
+    it('a run started late gets only what is left of its deadline; a tighter timeoutMs wins when it is tighter', async () => {
+      const pool = make({ minChildren: 1, maxChildren: 1, spares: 0, deadlineMs: 3000, timeoutMs: 2800 });
+      const child = env.fakes.children[0]!;
+      child.ready();
+      const first = pool.run('first');
+      const second = pool.run('second');
+      await env.clock.tickAsync(2800);
+      expect(await first.catch((e: unknown) => e), 'the timeout is tighter').to.include({ limit: 'timeout', timeoutMs: 2800 });
+      child.exit(null, 'SIGTERM');
+      await env.clock.tickAsync(0);
+      env.fakes.children[1]!.ready();
+      await env.clock.tickAsync(199);
+      expect(pool.stats().running).to.equal(1);
+      await env.clock.tickAsync(1);
+      expect(await second.catch((e: unknown) => e), 'only 200 ms of its deadline were left').to.include({ limit: 'deadline' });
+    });
+  });
+
+  it('a bad signal rejects like any bad argument', async () => {
+    const pool = make({ spares: 0 });
+    expect(await pool.run('a', [], { signal: 'stop' as unknown as AbortSignal }).catch((e: unknown) => e)).to.be.instanceOf(TypeError);
+    expect(await pool.run('a', [], null as unknown as object).catch((e: unknown) => e)).to.be.instanceOf(TypeError);
+  });
+
+  it('many runs sharing one AbortSignal add one listener to it, and all abort together', async () => {
+    const pool = make({ maxChildren: 1, spares: 0, maxQueue: 100 });
+    const controller = new AbortController();
+    const runs = Array.from({ length: 20 }, () => pool.run('a', [], { signal: controller.signal }).catch((e: unknown) => (e as Error).name));
+    expect(getEventListeners(controller.signal, 'abort')).to.have.length(1);
+    controller.abort();
+    expect(await Promise.all(runs)).to.deep.equal(new Array(20).fill('AbortError'));
+    expect(pool.stats()).to.include({ aborted: 20, queued: 0, running: 0 });
+  });
+
+  it('a run aborted while its child is still starting leaves the child for the next run', async () => {
+    const pool = make({ maxChildren: 1, spares: 0 });
+    const controller = new AbortController();
+    const aborted = pool.run('a', [], { signal: controller.signal });
+    controller.abort();
+    expect((await aborted.catch((e: unknown) => e) as Error).name).to.equal('AbortError');
+    const child = env.fakes.children[0]!;
+    expect(child.kill.called).to.equal(false);
+    const next = pool.run('b');
+    child.ready();
+    expect(child.sent.map((m) => m.task)).to.deep.equal(['b']);
+    child.answer('B');
+    expect(await next).to.equal('B');
+  });
+
+  it('children are started through the parent-death launcher when there is one, in their own process group', () => {
+    make({ spares: 1 }, { launcher: { execPath: '/usr/bin/setpriv', args: ['--pdeathsig', 'KILL', '--', '/usr/bin/node'] }, parentExecArgv: ['--import', 'tsx'] });
+    const options = env.fakes.fork.lastCall.args[2];
+    expect(options.execPath).to.equal('/usr/bin/setpriv');
+    expect(options.execArgv).to.deep.equal(['--pdeathsig', 'KILL', '--', '/usr/bin/node', '--import', 'tsx']);
+    expect(options.detached).to.equal(true);
+  });
+
+  it('parentDeathLauncher: setpriv on Linux when it exists, nothing elsewhere', () => {
+    expect(parentDeathLauncher('linux', () => true, '/n')).to.deep.equal({ execPath: '/usr/bin/setpriv', args: ['--pdeathsig', 'KILL', '--', '/n'] });
+    expect(parentDeathLauncher('linux', () => false)).to.equal(undefined);
+    expect(parentDeathLauncher('darwin', () => true)).to.equal(undefined);
   });
 });

@@ -181,6 +181,9 @@ describe('bin/server nginx-config arguments', () => {
   const bad: [string[], string][] = [
     [['--fast', 'a:1', '--slow', 'b:2', '--listen', 'eighty'], '--listen takes a port or address:port, like 8080 or 127.0.0.1:8080; got "eighty"'],
     [['--fast', 'a:1', '--slow', 'b:2', '--run-dir', 'rel'], '--run-dir must be an absolute path, got "rel"'],
+    [['--fast', 'a:1', '--slow', 'b:2', '--run-dir', '/tmp/x; } http { include /etc/passwd'], '--run-dir may not hold spaces, quotes, ; { } $ # or backslashes, got "/tmp/x; } http { include /etc/passwd"'],
+    [['--fast', 'a:1', '--slow', 'b:2', '--run-dir', '/tmp/a"b'], '--run-dir may not hold spaces, quotes, ; { } $ # or backslashes, got "/tmp/a\\"b"'],
+    [['--fast', 'a:1', '--slow', 'b:2', '--run-dir', '/tmp/a\nb'], '--run-dir may not hold spaces, quotes, ; { } $ # or backslashes, got "/tmp/a\\nb"'],
     [['--fast', 'a:99999', '--slow', 'b:2'], '--fast takes host:port entries separated by commas, like 127.0.0.1:8001,127.0.0.1:8002; got "a:99999"'],
     [['--nope'], 'Unknown option \'--nope\' - see "slowlane nginx-config --help"'],
   ];

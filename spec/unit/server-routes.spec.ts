@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import http from 'node:http';
 import sinon from 'sinon';
 import { createServer, type DemoPool, type SlowlaneServer } from '../../lib/demo/server.js';
 import type { PoolStats } from '../../lib/pool/child-pool.js';
@@ -146,7 +147,23 @@ describe('demo server routes (faked pools)', () => {
     controller.abort();
     await pending;
     while (!signal.aborted || log.callCount === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(log.lastCall.args[0]).to.match(/^499 GET \/slow_pool\?id=1 /);
+    expect(log.lastCall.args[0]).to.match(/^499 GET \/slow_pool\?id=1 \(127\.0\.0\.1\) /);
+  });
+
+  it('behind a trusted proxy, an X-Forwarded-For that is not an IP address is ignored: the log names the peer', async () => {
+    const proxied = createServer({ pools: { perRequest: fork, warm: pool }, accessLog: log, inlineWork, trustProxy: ['127.0.0.1'] });
+    const { port } = await proxied.listen(0, '127.0.0.1');
+    try {
+      const send = (xff: string) => new Promise<void>((resolve, reject) => {
+        http.get(`http://127.0.0.1:${port}/fast?id=1`, { headers: { 'x-forwarded-for': xff }, agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject);
+      });
+      await send('not-an-ip) 0.01ms FAKE 200 GET /admin (9.9.9.9');
+      await send('10.0.0.1, 203.0.113.7');
+      expect(log.firstCall.args[0]).to.match(/^200 GET \/fast\?id=1 \(127\.0\.0\.1\) \d+\.\d\dms$/);
+      expect(log.secondCall.args[0]).to.match(/^200 GET \/fast\?id=1 \(203\.0\.113\.7\) /);
+    } finally {
+      await proxied.close();
+    }
   });
 
   it('GET /stats reports requests by status, pools and event-loop delay as JSON', async () => {

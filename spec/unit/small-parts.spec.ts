@@ -5,6 +5,9 @@ import { serializeError } from '../../lib/pool/serialized-error.js';
 import { toModuleUrl } from '../../lib/pool/pool-options.js';
 import { isChildMessage } from '../../lib/pool/protocol.js';
 import { factorial, heavyLifting } from '../../lib/demo/heavy-lifting.js';
+import { accessLogLine, forLog, forwardedClient } from '../../lib/demo/access-log.js';
+import { originForm } from '../../lib/demo/server.js';
+import { withoutPaths } from '../../lib/http/failure-response.js';
 
 describe('small parts', () => {
   it('Backoff doubles from its initial delay up to its cap, and resets', () => {
@@ -13,6 +16,42 @@ describe('small parts', () => {
     backoff.reset();
     expect(backoff.fail()).to.equal(100);
     expect(backoff.failures).to.equal(1);
+  });
+
+  it('TaskQueue.pushFront puts a handed-back item first, even when full', () => {
+    const queue = new TaskQueue<string>(2);
+    queue.push('a');
+    queue.push('b');
+    queue.pushFront('z');
+    expect(queue.drain()).to.deep.equal(['z', 'a', 'b']);
+  });
+
+  it('forLog escapes control characters and caps what it prints; accessLogLine uses it', () => {
+    expect(forLog('/a\nb\x1b[31m\u2028')).to.equal('/a\\x0ab\\x1b[31m\\x2028');
+    expect(forLog('x'.repeat(20), 5)).to.equal('xxxxx...(15 more)');
+    expect(accessLogLine(200, 'GET', '/f\r\n200 GET /admin', '1.2.3.4', 1.234)).to.equal('200 GET /f\\x0d\\x0a200 GET /admin (1.2.3.4) 1.23ms');
+    expect(accessLogLine(500, 'GET', '/s', '::1', 2, 'Error: why\nsecond line')).to.equal('500 GET /s (::1) 2.00ms Error: why\\x0asecond line');
+  });
+
+  it('forwardedClient takes the last X-Forwarded-For entry only when it is an IP address', () => {
+    expect(forwardedClient('1.1.1.1, 2.2.2.2')).to.equal('2.2.2.2');
+    expect(forwardedClient(['1.1.1.1', '::ffff:9.9.9.9'])).to.equal('9.9.9.9');
+    expect(forwardedClient('not-an-ip) 0.01ms FAKE 200 GET /admin (9.9.9.9')).to.equal(undefined);
+    expect(forwardedClient(undefined)).to.equal(undefined);
+  });
+
+  it('originForm takes origin-form and absolute-form targets, and refuses others', () => {
+    expect(originForm('/fast?id=1')).to.equal('/fast?id=1');
+    expect(originForm('http://host:8/fast?id=1')).to.equal('/fast?id=1');
+    expect(originForm('HTTPS://host')).to.equal('/');
+    expect(originForm('http://host?x=1')).to.equal('/?x=1');
+    expect(() => originForm('*')).to.throw(/bad request target/);
+  });
+
+  it('withoutPaths hides absolute paths and file URLs, and leaves URLs and ratios alone', () => {
+    expect(withoutPaths("ENOENT: open '/srv/app/secret.json'")).to.equal("ENOENT: open '<path>'");
+    expect(withoutPaths('cannot load file:///srv/x.js now')).to.equal('cannot load <path> now');
+    expect(withoutPaths('see http://example.com/a/b, 1/2 done, a/b/c')).to.equal('see http://example.com/a/b, 1/2 done, a/b/c');
   });
 
   it('TaskQueue is a bounded FIFO with removal from the middle', () => {
