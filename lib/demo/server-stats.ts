@@ -1,12 +1,14 @@
 // What /stats reports: requests by status, each pool's counters and the
 // event loop's delay, the one number that shows whether fast requests wait.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { PoolStats } from '../pool/child-pool.js';
+import type { PoolLatency, PoolStats } from '../pool/child-pool.js';
 
 export interface StatsSnapshot {
   uptimeSeconds: number;
   requests: Record<string, number>;
   pools: Record<string, PoolStats>;
+  /** Per pool: queue wait and run time, p50/p99/max in ms. */
+  latency?: Record<string, PoolLatency> | undefined;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** Access-log lines written and dropped (dropped: the log's reader was too slow). */
   log?: { written: number; dropped: number; pending: number; pendingBytes: number } | undefined;
@@ -32,12 +34,13 @@ export class ServerStats {
     this.#byStatus.set(status, (this.#byStatus.get(status) ?? 0) + 1);
   }
 
-  snapshot(pools: Record<string, PoolStats>, log?: StatsSnapshot['log']): StatsSnapshot {
+  snapshot(pools: Record<string, PoolStats>, log?: StatsSnapshot['log'], latency?: StatsSnapshot['latency']): StatsSnapshot {
     const h = this.#loopDelay;
     return {
       uptimeSeconds: Math.round((process.uptime() - this.#started) * 1000) / 1000,
       requests: Object.fromEntries([...this.#byStatus].sort(([a], [b]) => a - b).map(([status, n]) => [String(status), n])),
       pools,
+      latency,
       eventLoopDelayMs: { p50: delayMs(h.percentile(50)), p99: delayMs(h.percentile(99)), max: delayMs(h.max) },
       log,
     };

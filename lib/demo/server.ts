@@ -6,7 +6,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { failureResponse } from '../http/failure-response.js';
 import { HttpError } from '../http/http-error.js';
 import { offload, type RequestHandler } from '../http/offload.js';
-import type { PoolStats } from '../pool/child-pool.js';
+import type { PoolLatency, PoolStats } from '../pool/child-pool.js';
+import { METRICS_CONTENT_TYPE, toPrometheus } from './metrics.js';
 import type { TaskRunner } from '../pool/task-types.js';
 import { accessLogLine, clientAddress, CLIENT_CLOSED, forwardedClient } from './access-log.js';
 import { heavyLifting } from './heavy-lifting.js';
@@ -18,6 +19,7 @@ export type DemoTasks = typeof import('./tasks.js');
 /** What the demo needs of a pool: to run its tasks and to report its counters. */
 export interface DemoPool extends TaskRunner<DemoTasks> {
   stats(): PoolStats;
+  latency(): PoolLatency;
 }
 
 export interface ServerOptions {
@@ -103,6 +105,12 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     failures.set(req, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
   };
 
+  const snapshot = () => stats.snapshot(
+    { perRequest: pools.perRequest.stats(), warm: pools.warm.stats() },
+    logStats?.(),
+    { perRequest: pools.perRequest.latency(), warm: pools.warm.latency() },
+  );
+
   const handed = (handler: RequestHandler): Route => (_query, req, res) => {
     handler(req, res);
     return HANDLED;
@@ -117,10 +125,8 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     }],
     ['/slow_threaded', handed(slowRoute(pools.perRequest, noteFailure))],
     ['/slow_pool', handed(slowRoute(pools.warm, noteFailure))],
-    ['/stats', () => ({
-      body: `${JSON.stringify(stats.snapshot({ perRequest: pools.perRequest.stats(), warm: pools.warm.stats() }, logStats?.()), null, 2)}\n`,
-      contentType: 'application/json; charset=utf-8',
-    })],
+    ['/stats', () => ({ body: `${JSON.stringify(snapshot(), null, 2)}\n`, contentType: 'application/json; charset=utf-8' })],
+    ['/metrics', () => ({ body: toPrometheus(snapshot()), contentType: METRICS_CONTENT_TYPE })],
   ]);
 
   /** Writes the answer; false if the client is already gone. */

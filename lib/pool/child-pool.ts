@@ -5,6 +5,7 @@
 // back as IPC messages, handled on the event loop; nothing polls.
 import { fork as nodeFork } from 'node:child_process';
 import { setPriority } from 'node:os';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { Backoff } from './backoff.js';
 import { ChildWorker, type ChildWorkerDeps, type ForkFn, type WorkerExit } from './child-worker.js';
 import { PoolClosedError, QueueFullError, TaskCrashedError, type TaskLoadError } from './errors.js';
@@ -54,6 +55,29 @@ export const defaultDeps: PoolDeps = {
 
 type Counts = Record<Exclude<Outcome, 'closed'>, number>;
 
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** Sum of all the recorded times, for Prometheus' summaries. */
+  sum: number;
+}
+
+export interface PoolLatency {
+  queueWaitMs: LatencySummary;
+  runMs: LatencySummary;
+}
+
+// Recorded in whole microseconds (the histogram takes integers), at least 1.
+const micros = (ms: number): number => Math.max(1, Math.round(ms * 1000));
+const ms = (us: number): number => Math.round(us) / 1000;
+
+function summarize(h: RecordableHistogram): LatencySummary {
+  if (h.count === 0) return { count: 0, p50: 0, p99: 0, max: 0, sum: 0 };
+  return { count: h.count, p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), sum: ms(h.mean * h.count) };
+}
+
 interface ReadyWaiter {
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -75,6 +99,9 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   readonly #workers = new Set<ChildWorker>();
   readonly #running = new Map<Job, ChildWorker>();
   readonly #counts: Counts = { completed: 0, failed: 0, crashed: 0, timedOut: 0, expired: 0, aborted: 0, rejected: 0 };
+  /** From run() to a ready child getting the task, and from then to the answer; microseconds. */
+  readonly #queueWait = createHistogram();
+  readonly #runTime = createHistogram();
   /** One 'abort' listener per signal, however many runs share it. */
   readonly #watched = new WeakMap<AbortSignal, Set<Job>>();
   readonly #backoff = new Backoff();
@@ -118,6 +145,11 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     let idle = 0;
     for (const worker of this.#workers) if (worker.ready && !worker.busy) idle += 1;
     return { running: this.#running.size, queued: this.#queue.size, ...this.#counts, children: this.#workers.size, idle };
+  }
+
+  /** How long tasks waited for a ready child, and how long they ran once there (answer, failure or kill). */
+  latency(): PoolLatency {
+    return { queueWaitMs: summarize(this.#queueWait), runMs: summarize(this.#runTime) };
   }
 
   /** Takes no more tasks, lets running and queued ones finish, then ends every child. */
@@ -174,6 +206,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
         this.#onJobEnd(ended, outcome);
       },
       onCancel: (cancelled) => this.#onJobCancel(cancelled),
+      onStart: (started) => this.#queueWait.record(micros(started.startedAt - started.createdAt)),
     });
     if (signal !== undefined) this.#watch(signal, job);
     const broken = this.#unavailable();
@@ -317,6 +350,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   }
 
   #onJobEnd(job: Job, outcome: Outcome): void {
+    if (job.startedAt !== 0) this.#runTime.record(micros(performance.now() - job.startedAt));
     this.#running.delete(job);
     this.#queue.remove(job);
     if (outcome !== 'closed') this.#counts[outcome] += 1;

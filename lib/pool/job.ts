@@ -16,6 +16,8 @@ export interface JobInit {
   onEnd: (job: Job, outcome: Outcome) => void;
   /** Called after a timeout, deadline or abort: take the job out of the queue or away from its child. */
   onCancel: (job: Job) => void;
+  /** Called once, when a ready child gets the job. */
+  onStart?: (job: Job) => void;
 }
 
 let nextId = 1;
@@ -31,6 +33,9 @@ export class Job {
   #reject!: (reason: unknown) => void;
   readonly #init: JobInit;
   readonly #deadlineAt: number;
+  /** performance.now() when run() was called, and when a ready child got the job (0 until then). */
+  readonly createdAt = performance.now();
+  startedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #started = false;
   #settled = false;
@@ -44,7 +49,7 @@ export class Job {
       this.#reject = reject;
     });
     const { deadlineMs } = init;
-    this.#deadlineAt = performance.now() + deadlineMs;
+    this.#deadlineAt = this.createdAt + deadlineMs;
     if (deadlineMs !== Infinity) {
       // Until a child has it, the deadline is the only clock running.
       this.#timer = setTimeout(() => this.#cancel(new DeadlineError(this.task, deadlineMs), 'expired'), deadlineMs);
@@ -59,10 +64,12 @@ export class Job {
   start(): void {
     if (this.#settled || this.#started) return;
     this.#started = true;
+    this.startedAt = performance.now();
+    this.#init.onStart?.(this);
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const { timeoutMs, deadlineMs } = this.#init;
-    const left = this.#deadlineAt - performance.now();
+    const left = this.#deadlineAt - this.startedAt;
     if (timeoutMs === Infinity && left === Infinity) return;
     const limitedByDeadline = left < timeoutMs;
     const error = limitedByDeadline ? new TaskTimeoutError(this.task, deadlineMs, 'deadline') : new TaskTimeoutError(this.task, timeoutMs);

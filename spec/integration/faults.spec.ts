@@ -206,3 +206,41 @@ describe('faults: the pool', function () {
     expect(pool.stats()).to.include({ crashed: 0, failed: 0, completed: 2 });
   });
 });
+
+describe('/metrics and latency in /stats, real children', function () {
+  this.timeout(20_000);
+  let app: RunningSlowlane | undefined;
+  afterEach(() => app?.destroy());
+
+  it('/metrics is Prometheus text with the counters /stats has; /stats shows queue-wait and run-time percentiles per pool', async () => {
+    app = await startSlowlane({ port: 0, host: '127.0.0.1', tasks: SERVER_TASKS, poolSize: 1, maxChildren: 2 });
+    const base = `http://127.0.0.1:${app.address.port}`;
+    await Promise.all([1, 2, 3].map((id) => request(`${base}/slow_pool?id=${id}&n=300`)));
+    await request(`${base}/fast?id=1`);
+    await request(`${base}/nope`);
+    const answer = await request(`${base}/metrics`);
+    expect(answer.headers['content-type']).to.equal('text/plain; version=0.0.4; charset=utf-8');
+    const samples = new Map<string, number>();
+    const types = new Map<string, string>();
+    for (const line of answer.body.trimEnd().split('\n')) {
+      const type = /^# TYPE (\w+) (counter|gauge|summary)$/.exec(line);
+      if (type) types.set(type[1]!, type[2]!);
+      if (line.startsWith('#')) continue;
+      const sample = /^(\w+)(\{[^}]*\})? (-?[\d.e+-]+)$/.exec(line);
+      expect(sample, `a sample line: ${line}`).not.to.equal(null);
+      samples.set(`${sample![1]}${sample![2] ?? ''}`, Number(sample![3]));
+    }
+    expect(types.get('slowlane_requests_total')).to.equal('counter');
+    expect(types.get('slowlane_pool_queue_wait_seconds')).to.equal('summary');
+    expect(samples.get('slowlane_requests_total{status="200"}')).to.equal(4);
+    expect(samples.get('slowlane_requests_total{status="404"}')).to.equal(1);
+    expect(samples.get('slowlane_pool_tasks_total{pool="warm",outcome="completed"}')).to.equal(3);
+    expect(samples.get('slowlane_pool_children{pool="warm"}')).to.equal(1);
+    expect(samples.get('slowlane_pool_run_seconds_count{pool="warm"}')).to.equal(3);
+    expect(samples.get('slowlane_pool_queue_wait_seconds{pool="warm",quantile="0.99"}'), 'two of three waited for the one child').to.be.above(0);
+    const stats = JSON.parse((await request(`${base}/stats`)).body) as { latency: Record<string, { queueWaitMs: { count: number; p99: number }; runMs: { count: number; p50: number } }> };
+    expect(stats.latency['warm']!.runMs.count).to.equal(3);
+    expect(stats.latency['warm']!.runMs.p50).to.be.above(0);
+    expect(stats.latency['warm']!.queueWaitMs.p99).to.be.above(stats.latency['warm']!.runMs.p50 * 0.5);
+  });
+});

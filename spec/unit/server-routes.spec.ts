@@ -9,7 +9,8 @@ import { request } from '../support/http.js';
 const idle: PoolStats = { running: 0, queued: 0, completed: 0, failed: 0, crashed: 0, timedOut: 0, expired: 0, aborted: 0, rejected: 0, children: 0, idle: 0 };
 
 function fakePool(): DemoPool & { run: sinon.SinonStub } {
-  return { run: sinon.stub().resolves(0.5), stats: () => idle } as unknown as DemoPool & { run: sinon.SinonStub };
+  const none = { count: 0, p50: 0, p99: 0, max: 0, sum: 0 };
+  return { run: sinon.stub().resolves(0.5), stats: () => idle, latency: () => ({ queueWaitMs: none, runMs: none }) } as unknown as DemoPool & { run: sinon.SinonStub };
 }
 
 describe('demo server routes (faked pools)', () => {
@@ -71,7 +72,7 @@ describe('demo server routes (faked pools)', () => {
     ['/slow?id=1&n=5001', 400, 'argument n must be a whole number from 0 to 5000 on /slow, which blocks the server; /slow_threaded and /slow_pool take up to 20000'],
     ['/slow?id=1&n=', 400, 'argument n must be a whole number from 0 to 5000 on /slow, which blocks the server; /slow_threaded and /slow_pool take up to 20000'],
     ['/slow_pool?id=1&n=20001', 400, 'argument n must be a whole number from 0 to 20000'],
-    ['/nope', 404, 'not found: /nope; the routes are /fast, /slow, /slow_threaded, /slow_pool, /stats'],
+    ['/nope', 404, 'not found: /nope; the routes are /fast, /slow, /slow_threaded, /slow_pool, /stats, /metrics'],
   ];
   for (const [path, status, message] of badInput) {
     it(`GET ${path.slice(0, 40)} -> ${status} ${message.slice(0, 40)}`, async () => {
