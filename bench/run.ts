@@ -7,7 +7,9 @@ import { POOL_DEFAULTS } from '../lib/defaults.js';
 import { latencyChart } from './chart.js';
 import { burst, fastLoad, keepSlowInFlight, sequential, type Timed } from './load.js';
 import { round, summarize, type Summary } from './numbers.js';
-import { ROOT, startBare, startSlowlane, treeRssMb, type Running } from './processes.js';
+import { childStartCost } from './child-start.js';
+import { ROOT, startBare, startPeer, startSlowlane, startSlowlaneLogging, treeRssMb, type Running } from './processes.js';
+import { fastThroughput, idleMax, loadedP99Ratio, offloadOverhead, speedup, type Lane, type LaneFigures } from './side-by-side.js';
 
 const QUICK = process.env['QUICK'] === '1';
 const WINDOW_S = QUICK ? 2 : 7;
@@ -97,34 +99,7 @@ async function overhead(base: string) {
   return routes;
 }
 
-async function throughput(slowlane: string, bare: string) {
-  // The load generator shares the cores with the servers and gets faster as it
-  // warms up, so: one discarded warm-up run, then rounds that alternate which
-  // server goes first (ABBA), and the median ratio.
-  const rounds = QUICK ? 2 : 4;
-  const seconds = Math.max(2, Math.round(WINDOW_S / 2));
-  await fastLoad(bare, 2, 8);
-  const ours: number[] = [];
-  const ceiling: number[] = [];
-  for (let i = 0; i < rounds; i += 1) {
-    if (i % 2 === 0) {
-      ours.push((await fastLoad(slowlane, seconds, 8)).requestsPerSecond);
-      ceiling.push((await fastLoad(bare, seconds, 8)).requestsPerSecond);
-    } else {
-      ceiling.push((await fastLoad(bare, seconds, 8)).requestsPerSecond);
-      ours.push((await fastLoad(slowlane, seconds, 8)).requestsPerSecond);
-    }
-  }
-  const median = (values: readonly number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted.length / 2;
-    return Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!;
-  };
-  const ratios = ours.map((value, i) => value / ceiling[i]!);
-  return { slowlaneRps: Math.round(median(ours)), bareRps: Math.round(median(ceiling)), ratio: round(median(ratios)), ratios: ratios.map((r) => round(r)) };
-}
-
-async function speedup(base: string) {
+async function speedupOld(base: string) {
   const routes: Record<string, object> = {};
   for (const route of ROUTES) {
     let started = performance.now();
@@ -164,27 +139,58 @@ interface Target {
   met: boolean;
 }
 
+async function sideBySide(bare: Running, slowlane: Running, slowlaneLogging: Running, piscina: Running, workerpool: Running) {
+  const lanes: Lane[] = [
+    { name: 'piscina', server: piscina, slow: 'slow_offload' },
+    { name: 'workerpool', server: workerpool, slow: 'slow_offload' },
+    { name: 'slowlane pool', server: slowlane, slow: 'slow_pool' },
+    { name: 'slowlane fork', server: slowlane, slow: 'slow_threaded' },
+  ];
+  log('  /fast throughput, 32 connections');
+  const [bareFast, piscinaFast, workerpoolFast, logFast, quietFast] = await fastThroughput([bare, piscina, workerpool, slowlaneLogging, slowlane], QUICK ? 1 : 3, QUICK ? 2 : 3);
+  const figures: Record<string, LaneFigures> = {
+    bare: { fast: bareFast!, idleMax: await idleMax(bare, SEQUENTIAL) },
+    piscina: { fast: piscinaFast! },
+    workerpool: { fast: workerpoolFast! },
+    'slowlane pool': { fast: logFast!, fastQuiet: quietFast! },
+    'slowlane fork': { fast: logFast!, fastQuiet: quietFast! },
+  };
+  for (const lane of lanes) {
+    log(`  ${lane.name}: idle max, offload overhead, 8 at once, loaded p99`);
+    const f = figures[lane.name]!;
+    f.idleMax = await idleMax(lane.server, SEQUENTIAL);
+    f.offloadP50 = await offloadOverhead(lane, SEQUENTIAL);
+    f.speedup = await speedup(lane, N);
+    f.loadedP99Ratio = await loadedP99Ratio(lane, QUICK ? 2 : 4, N);
+  }
+  return figures;
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   const t0 = performance.now();
   log(`slowlane bench${QUICK ? ' (QUICK)' : ''}: ${CORES} cores, load windows of ${WINDOW_S} s`);
   const bare = await startBare();
   let server = await startSlowlane();
-  const results: Record<string, unknown> = {};
   const servers = [bare, server];
+  const results: Record<string, unknown> = {};
   try {
+    const [slowlaneLogging, piscina, workerpool] = await Promise.all([startSlowlaneLogging(), startPeer('piscina'), startPeer('workerpool')]);
+    servers.push(slowlaneLogging, piscina, workerpool);
     await sequential(`${server.url}/slow_pool?id=warm&n=0`, 5);
-    log('throughput'); results['throughput'] = await throughput(server.url, bare.url);
+    log('side by side'); results['sideBySide'] = await sideBySide(bare, server, slowlaneLogging, piscina, workerpool);
+    await Promise.all([slowlaneLogging.stop(), piscina.stop(), workerpool.stop()]);
+    log('child start cost'); results['childStart'] = await childStartCost(QUICK ? 5 : 15);
     log('seed'); results['seed'] = await seed(server.url);
     log('offload overhead'); results['overhead'] = await overhead(server.url);
     log('fast under slow load');
     const loaded = await fastUnderSlow(server.url, QUICK ? [2] : [2, 4], ROUTES);
     results['fastUnderSlow'] = { idle: loaded.idle, ...loaded.results };
-    log('parallel speedup'); results['speedup'] = await speedup(server.url);
+    log('parallel speedup'); results['speedup'] = await speedupOld(server.url);
     log('memory'); results['memory'] = await memory(server);
-    // The runs above used the server's default niceness; measure the others against it.
+    // The runs above used the server's default niceness; NICENESS=1 measures the others against it.
     const niceness: Record<string, object> = { [`${DEFAULT_NICENESS} (default)`]: Object.fromEntries(OFFLOADED.map((r) => [r, (loaded.results[`${r}@2`] as { p99Ratio: number }).p99Ratio])) };
-    for (const nice of QUICK ? [] : [0, 10, 19].filter((n) => n !== DEFAULT_NICENESS)) {
+    for (const nice of process.env['NICENESS'] === '1' ? [0, 10, 19].filter((n) => n !== DEFAULT_NICENESS) : []) {
       await server.stop();
       server = await startSlowlane(['--niceness', String(nice)]);
       servers.push(server);
@@ -212,29 +218,57 @@ async function main(): Promise<void> {
 
 function checkTargets(r: Record<string, any>): Target[] {
   const targets: Target[] = [];
-  for (const route of OFFLOADED) {
-    const ratio = r['fastUnderSlow'][`${route}@2`].p99Ratio;
-    targets.push({ name: `fast p99, 2 slow in flight, /${route}`, goal: '<= 2.0 x idle', measured: `${ratio} x`, met: ratio <= 2.0 });
+  const add = (name: string, goal: string, measured: string, met: boolean) => targets.push({ name, goal, measured, met });
+  const sbs = r['sideBySide'] as Record<string, LaneFigures>;
+  const bare = sbs['bare']!.fast!;
+  const pool = sbs['slowlane pool']!;
+  const fork = sbs['slowlane fork']!;
+  for (const [label, fast] of [['log on', pool.fast!], ['log off', pool.fastQuiet!]] as const) {
+    const x = (a: number, b: number) => round(a / b);
+    add(`1. /fast req/s vs bare, ${label}`, '>= 0.95 x', `${x(fast.rps, bare.rps)} x (${fast.rps} vs ${bare.rps})`, fast.rps / bare.rps >= 0.95);
+    add(`1. /fast p99 vs bare, ${label}`, '<= 1.2 x', `${x(fast.p99, bare.p99)} x (${fast.p99} vs ${bare.p99} ms)`, fast.p99 / bare.p99 <= 1.2);
+    add(`1. server CPU per /fast vs bare, ${label}`, '<= 1.1 x', `${x(fast.cpuUsPerRequest, bare.cpuUsPerRequest)} x (${fast.cpuUsPerRequest} vs ${bare.cpuUsPerRequest} us)`, fast.cpuUsPerRequest / bare.cpuUsPerRequest <= 1.1);
   }
-  const over = r['overhead'];
-  targets.push({ name: 'offload overhead p50, /slow_pool', goal: '<= 0.3 ms', measured: `${over['slow_pool'].overP50} ms`, met: over['slow_pool'].overP50 <= 0.3 });
-  targets.push({ name: 'offload overhead p50, /slow_threaded', goal: '<= 2 ms', measured: `${over['slow_threaded'].overP50} ms (paced: ${over['slow_threaded_paced'].overP50} ms)`, met: over['slow_threaded'].overP50 <= 2 });
-  targets.push({ name: '/fast throughput vs bare node:http', goal: '>= 0.95 x', measured: `${r['throughput'].ratio} x median of ${r['throughput'].ratios.join(', ')} (${r['throughput'].slowlaneRps} vs ${r['throughput'].bareRps} req/s)`, met: r['throughput'].ratio >= 0.95 });
-  for (const route of OFFLOADED) {
-    const s = r['speedup'][route];
-    targets.push({ name: `8 slow at once, /${route}`, goal: '<= 1.1 x (8 x single / cores)', measured: `${s.wallOverIdeal} x (${s.eightMs} ms vs ideal ${s.idealMs} ms)`, met: s.wallOverIdeal <= 1.1 });
-  }
-  for (const route of OFFLOADED) {
-    const seedRoute = r['seed'].routes[route];
-    const ratio = round(seedRoute.fastMaxWorst / r['seed'].floorMax);
-    targets.push({ name: `seed, /${route}`, goal: 'all fast first; fast max <= 1.5 x floor', measured: `${seedRoute.allFastFirstEveryTime ? 'all fast first' : 'NOT all fast first'}; ${ratio} x (${seedRoute.fastMaxWorst} vs ${r['seed'].floorMax} ms)`, met: seedRoute.allFastFirstEveryTime && ratio <= 1.5 });
+  add('2. pool lane: added p50 over /fast, n=0', '<= 0.3 ms', `${pool.offloadP50} ms`, pool.offloadP50! <= 0.3);
+  add('2. pool lane: 8 at once, speedup', '>= 1.9', `${pool.speedup!.speedup} (${pool.speedup!.eightMs} ms vs one ${pool.speedup!.oneMs} ms)`, pool.speedup!.speedup >= 1.9);
+  const start = r['childStart'] as { readyMs: number; childCpuMs: number; forkBlocksMs: number };
+  const ideal = (8 * pool.speedup!.oneMs + 8 * start.readyMs) / CORES;
+  add('3. fork lane: 8 at once vs (8 x task + 8 x child start) / cores', '<= 1.15 x', `${round(fork.speedup!.eightMs / ideal)} x (${fork.speedup!.eightMs} vs ${Math.round(ideal)} ms)`, fork.speedup!.eightMs / ideal <= 1.15);
+  const seedFork = r['seed'].routes['slow_threaded'];
+  const seedRatio = round(seedFork.fastMaxWorst / r['seed'].floorMax);
+  add('3. fork lane: seed burst, fast max vs 23-/fast floor', '<= 1.5 x', `${seedFork.allFastFirstEveryTime ? 'all fast first' : 'NOT all fast first'}; ${seedRatio} x (${seedFork.fastMaxWorst} vs ${r['seed'].floorMax} ms)`, seedFork.allFastFirstEveryTime && seedRatio <= 1.5);
+  add('3. fork lane: sustained rate = cores / child start CPU', 'documented', `${round(CORES / (start.childCpuMs / 1000), 1)} req/s (child start ${start.childCpuMs} ms CPU, ${start.readyMs} ms to ready, fork() blocks ${start.forkBlocksMs} ms)`, true);
+  for (const [name, lane] of [['pool', pool], ['fork', fork]] as const) {
+    add(`4. ${name} lane: /fast p99, 2 slow in flight / idle`, '<= 2 x', `${lane.loadedP99Ratio} x (piscina ${sbs['piscina']!.loadedP99Ratio} x, workerpool ${sbs['workerpool']!.loadedP99Ratio} x)`, lane.loadedP99Ratio! <= 2);
   }
   return targets;
+}
+
+function sideBySideTable(sbs: Record<string, LaneFigures>): string[] {
+  const cols = ['bare', 'piscina', 'workerpool', 'slowlane pool', 'slowlane fork'];
+  const bare = sbs['bare']!.fast!;
+  const cell = (name: string, value: number | undefined, ratioTo?: number) => (value === undefined ? '-' : ratioTo === undefined || name === 'bare' ? String(value) : `${value} (${round(value / ratioTo)}x)`);
+  const row = (label: string, pick: (f: LaneFigures) => number | undefined, ratioTo?: number) =>
+    `| ${label} | ${cols.map((c) => cell(c, pick(sbs[c]!), ratioTo)).join(' | ')} |`;
+  return [
+    `| figure | ${cols.join(' | ')} |`,
+    `| --- | ${cols.map(() => '---').join(' | ')} |`,
+    row('/fast req/s, 32 connections (median of rounds; slowlane with its access log on)', (f) => f.fast?.rps, bare.rps),
+    row('/fast req/s, access log off', (f) => (f.fastQuiet ?? (f === sbs['bare'] ? f.fast : undefined))?.rps, bare.rps),
+    row('/fast p99 under that load, ms', (f) => f.fast?.p99, bare.p99),
+    row('server CPU per /fast request, us', (f) => f.fast?.cpuUsPerRequest, bare.cpuUsPerRequest),
+    row(`/fast max, idle closed loop (${SEQUENTIAL} requests), ms`, (f) => f.idleMax),
+    row('offload added p50 over /fast, n=0, ms', (f) => f.offloadP50),
+    row(`8 slow at once, speedup (ideal ${CORES})`, (f) => f.speedup?.speedup),
+    row('/fast p99 ratio, 2 slow in flight / idle', (f) => f.loadedP99Ratio),
+  ];
 }
 
 function report(machine: Record<string, unknown>, r: Record<string, any>, targets: Target[]): string {
   const lines: string[] = [];
   lines.push(`Machine: ${machine['cores']} cores, ${machine['cpu']}, Node ${machine['node']}, load average ${(machine['loadavg'] as number[]).join(' ')}${QUICK ? ' (QUICK run)' : ''}`, '');
+  lines.push('Side by side, one run, same node:http contract (slowlane\'s two lanes are one server, so its /fast figures are shared):', '');
+  lines.push(...sideBySideTable(r['sideBySide']), '');
   lines.push('| target | goal | measured | met |', '| --- | --- | --- | --- |');
   for (const t of targets) lines.push(`| ${t.name} | ${t.goal} | ${t.measured} | ${t.met ? 'yes' : 'NO'} |`);
   lines.push('', `Fast under slow load (4 keep-alive connections on /fast, ${WINDOW_S} s each; latency in ms):`, '');

@@ -26,8 +26,8 @@ export interface ServerProcess {
 }
 
 export interface StartOptions {
-  /** 'pipe' keeps stderr for stderr(); 'inherit' shows it (make bench); 'stall' is a pipe nobody reads. Default 'pipe'. */
-  stderr?: 'pipe' | 'inherit' | 'stall';
+  /** 'pipe' keeps stderr for stderr(); 'inherit' shows it; 'ignore' sends it to /dev/null; 'stall' is a pipe nobody reads. Default 'pipe'. */
+  stderr?: 'pipe' | 'inherit' | 'ignore' | 'stall';
   env?: NodeJS.ProcessEnv;
   /** Its own process group, so a test can signal the group as a terminal does. */
   detached?: boolean;
@@ -36,7 +36,7 @@ export interface StartOptions {
 /** Spawns `command` and resolves once it prints `listening on http://...`; rejects if it exits first. */
 export function startListening(command: string, args: readonly string[], options: StartOptions = {}): Promise<ServerProcess> {
   const stderr = options.stderr ?? 'pipe';
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', stderr === 'inherit' ? 'inherit' : 'pipe'], env: options.env ?? process.env, detached: options.detached ?? false });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', stderr === 'inherit' || stderr === 'ignore' ? stderr : 'pipe'], env: options.env ?? process.env, detached: options.detached ?? false });
   let err = '';
   if (stderr === 'pipe') child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   else child.stderr?.pause();
