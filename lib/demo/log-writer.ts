@@ -25,7 +25,9 @@ export const LOG_BUFFER_BYTES = 1024 * 1024;
 export class LogWriter {
   readonly #stream: LogStream;
   readonly #maxBytes: number;
-  #pending: string[] = [];
+  // One growing string, not an array joined later: V8 keeps appends as cheap ropes.
+  #pending = '';
+  #pendingLines = 0;
   #pendingBytes = 0;
   #scheduled = false;
   #waitingForDrain = false;
@@ -44,7 +46,8 @@ export class LogWriter {
       this.#dropped += 1;
       return;
     }
-    this.#pending.push(entry);
+    this.#pending += entry;
+    this.#pendingLines += 1;
     this.#pendingBytes += entry.length;
     if (!this.#scheduled && !this.#waitingForDrain) {
       this.#scheduled = true;
@@ -53,15 +56,16 @@ export class LogWriter {
   };
 
   stats(): LogStats {
-    return { written: this.#written, dropped: this.#dropped, pending: this.#pending.length, pendingBytes: this.#pendingBytes };
+    return { written: this.#written, dropped: this.#dropped, pending: this.#pendingLines, pendingBytes: this.#pendingBytes };
   }
 
   readonly #flush = (): void => {
     this.#scheduled = false;
-    if (this.#waitingForDrain || this.#pending.length === 0) return;
-    const chunk = this.#pending.join('');
-    this.#written += this.#pending.length;
-    this.#pending = [];
+    if (this.#waitingForDrain || this.#pendingLines === 0) return;
+    const chunk = this.#pending;
+    this.#written += this.#pendingLines;
+    this.#pending = '';
+    this.#pendingLines = 0;
     this.#pendingBytes = 0;
     if (!this.#stream.write(chunk)) {
       this.#waitingForDrain = true;

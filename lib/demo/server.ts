@@ -133,13 +133,16 @@ export function createServer(options: ServerOptions): SlowlaneServer {
   function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = NO_HEADERS, contentType = TEXT): boolean {
     if (res.headersSent || res.destroyed) return false;
     const payload = body.endsWith('\n') ? body : `${body}\n`;
-    res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
+    const head: Record<string, string | number> = headers === NO_HEADERS ? {} : { ...headers };
+    head['content-type'] = contentType;
+    head['content-length'] = Buffer.byteLength(payload);
+    res.writeHead(status, head);
     res.end(payload); // node:http leaves the body out for HEAD
     return true;
   }
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     // Read now: once a client has left, its socket no longer knows the address.
@@ -148,7 +151,7 @@ export function createServer(options: ServerOptions): SlowlaneServer {
       stats.count(status);
       if (accessLog === undefined) return;
       const client = trusted.has(peer) ? (forwardedClient(req.headers['x-forwarded-for']) ?? peer) : peer;
-      accessLog(accessLogLine(status, method, url, client, Number(process.hrtime.bigint() - started) / 1e6, detail));
+      accessLog(accessLogLine(status, method, url, client, performance.now() - started, detail));
     };
     // While draining, answers tell keep-alive clients to reconnect elsewhere.
     if (closing) res.setHeader('connection', 'close');
