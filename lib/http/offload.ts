@@ -28,6 +28,8 @@ const TEXT = 'text/plain; charset=utf-8';
 const BYTES = 'application/octet-stream';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as { then?: unknown } | null)?.then === 'function';
+
 type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
 
 // A is inferred from argsFrom's return value; the `[]` in its constraint is
@@ -61,14 +63,21 @@ export function offload<
       leftEarly();
     });
     const runOptions: RunOptions = { signal: controller.signal, timeoutMs };
-    Promise.resolve(req)
-      .then(argsFrom)
-      .then((args) => {
-        // A body nobody reads stops the socket being read, and then a client
-        // that leaves is never noticed: discard what argsFrom left unread.
-        req.resume();
-        return run.call(pool, task, args, runOptions);
-      })
+    const start = (args: unknown): Promise<unknown> => {
+      // A body nobody reads stops the socket being read, and then a client
+      // that leaves is never noticed: discard what argsFrom left unread.
+      req.resume();
+      return run.call(pool, task, args as readonly unknown[], runOptions);
+    };
+    let running: Promise<unknown>;
+    try {
+      // Called at once, not a microtask later: most argsFrom read the URL and return.
+      const args = argsFrom(req);
+      running = isThenable(args) ? Promise.resolve(args).then(start) : start(args);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running
       .then((result) => {
         const body = render === undefined ? result : render(result as TaskResult<M, K>, req);
         writeBody(res, body, contentType);

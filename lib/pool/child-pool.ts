@@ -4,13 +4,13 @@
 // task (tasksPerChild = 1, with spares started ahead of demand). Results come
 // back as IPC messages, handled on the event loop; nothing polls.
 import { fork as nodeFork } from 'node:child_process';
-import { setPriority } from 'node:os';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { Backoff } from './backoff.js';
 import { ChildWorker, type ChildWorkerDeps, type ForkFn, type WorkerExit } from './child-worker.js';
 import { PoolClosedError, QueueFullError, TaskCrashedError, type TaskLoadError } from './errors.js';
 import { loaderFlags } from './exec-argv.js';
 import { parentDeathLauncher } from './parent-death.js';
+import { lowerPriority } from './child-priority.js';
 import { Job, type Outcome } from './job.js';
 import { checkTimeout, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 import type { RunOptions } from './run-options.js';
@@ -47,7 +47,7 @@ export interface PoolDeps extends ChildWorkerDeps {
 
 export const defaultDeps: PoolDeps = {
   fork: nodeFork as unknown as ForkFn,
-  setPriority,
+  setPriority: lowerPriority,
   entry: new URL('./child-entry.js', import.meta.url).pathname,
   parentExecArgv: process.execArgv,
   launcher: parentDeathLauncher(),
@@ -262,7 +262,8 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     });
     worker.on('done', () => {
       this.#pump();
-      this.#scheduleMaintain();
+      // A child that is idle again needs no replacement; one that served its last task does.
+      if (worker.leaving) this.#scheduleMaintain();
     });
     worker.on('exit', (exit) => this.#onWorkerExit(worker, exit));
     return worker;

@@ -4,6 +4,7 @@
 // change is a Node event.
 import { EventEmitter } from 'node:events';
 import type { ForkOptions } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { ChildStartError, describeExit, TaskCrashedError, TaskError, TaskLoadError } from './errors.js';
 import type { Launcher } from './parent-death.js';
 import type { Job } from './job.js';
@@ -12,6 +13,8 @@ import { isChildMessage, type ChildMessage, type RunMessage } from './protocol.j
 /** The part of a ChildProcess a worker uses; lets unit tests hand in a fake. */
 export interface ChildLike extends EventEmitter {
   readonly pid?: number | undefined;
+  readonly stdout?: Readable | null;
+  readonly stderr?: Readable | null;
   send(message: RunMessage, callback?: (error: Error | null) => void): boolean;
   kill(signal?: NodeJS.Signals | number): boolean;
 }
@@ -20,6 +23,8 @@ export type ForkFn = (modulePath: string, args: readonly string[], options: Fork
 
 export interface ChildWorkerDeps {
   fork: ForkFn;
+  /** Where children's output is copied; default this process's stdout and stderr. */
+  output?: { stdout: Writable; stderr: Writable } | undefined;
   setPriority: (pid: number, priority: number) => void;
   /** Starts node so that the child dies with its parent; undefined: plain node. */
   launcher: Launcher | undefined;
@@ -86,14 +91,19 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     this.#child = deps.fork(spec.entry, [spec.tasksUrl, String(spec.tasksPerChild)], {
       serialization: 'advanced',
       ...(launcher === undefined ? { execArgv: [...spec.execArgv] } : { execPath: launcher.execPath, execArgv: [...launcher.args, ...spec.execArgv] }),
-      // Its own process group: a terminal's Ctrl-C (SIGINT to the foreground
-      // group) reaches the server, which drains, and not the children, which
-      // end when the server ends them.
+      // A session of its own: a terminal's Ctrl-C (SIGINT to the foreground
+      // group) reaches the server, which drains, not the child, which ends
+      // when the server ends it. See child-priority.ts for what that asks of
+      // its niceness.
       detached: true,
-      // Only the IPC channel is a pipe, so 'close' waits for it alone: every
-      // message the child sent arrives before we handle its death.
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Its output comes through pipes of its own, copied to ours. Sharing our
+      // stdout and stderr would let each fork switch them to blocking mode
+      // (libuv does that to a child's stdio), and then a log reader that
+      // stalls would block the server's loop on a write.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    this.#child.stdout?.pipe(deps.output?.stdout ?? process.stdout, { end: false });
+    this.#child.stderr?.pipe(deps.output?.stderr ?? process.stderr, { end: false });
     if (spec.niceness !== 0 && this.#child.pid !== undefined) {
       try {
         deps.setPriority(this.#child.pid, spec.niceness);
@@ -110,6 +120,19 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     }
     this.#child.on('message', (message: unknown) => this.#onMessage(message));
     this.#child.on('error', (error: Error) => this.#onError(error));
+    // Its death is handled once it has exited and its IPC channel has closed,
+    // so every message it sent has arrived first. Not 'close': that also waits
+    // for its stdout and stderr, which a grandchild could hold open.
+    let exited: [number | null, NodeJS.Signals | null] | undefined;
+    let disconnected = false;
+    this.#child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      exited = [code, signal];
+      if (disconnected) this.#onClose(code, signal);
+    });
+    this.#child.on('disconnect', () => {
+      disconnected = true;
+      if (exited !== undefined) this.#onClose(...exited);
+    });
     this.#child.on('close', (code: number | null, signal: NodeJS.Signals | null) => this.#onClose(code, signal));
   }
 

@@ -10,6 +10,7 @@ import { cpuTicks, eventually, isAlive, slowlaneChildren } from '../../tools/pro
 import { startServerProcess, type ServerProcess } from '../../tools/server-process.js';
 import { httpRequest } from '../../lib/client/http-get.js';
 import http from 'node:http';
+import { PassThrough } from 'node:stream';
 import { LOG_BUFFER_BYTES } from '../../lib/demo/log-writer.js';
 
 const SERVER_TASKS = new URL('../fixtures/server-tasks.js', import.meta.url);
@@ -199,11 +200,16 @@ describe('faults: the pool', function () {
   afterEach(() => pool?.destroy());
 
   it('7. a task that leaves an unhandled rejection after answering does not sink the next, unrelated run', async () => {
-    pool = new ChildPool({ tasks: TASKS, minChildren: 1, maxChildren: 1, spares: 0 });
+    let stderr = '';
+    const output = { stdout: new PassThrough(), stderr: new PassThrough() };
+    output.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    pool = new ChildPool({ tasks: TASKS, minChildren: 1, maxChildren: 1, spares: 0 }, { output });
     await pool.ready();
     const [first, second] = await Promise.all([pool.run('strayRejection'), pool.run('add', [1, 2])]);
     expect([first, second]).to.deep.equal(['answered', 3]);
     expect(pool.stats()).to.include({ crashed: 0, failed: 0, completed: 2 });
+    await eventually(() => stderr.includes('leaving'), 1000);
+    expect(stderr, 'the child\'s own stderr, copied through its pipe').to.match(/uncaught Error: left behind on purpose[\s\S]*leaving; the pool replaces it/);
   });
 });
 

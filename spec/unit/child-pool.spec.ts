@@ -321,7 +321,7 @@ describe('ChildPool faults (faked fork)', () => {
     expect(await next).to.equal('B');
   });
 
-  it('children are started through the parent-death launcher when there is one, in their own process group', () => {
+  it('children are started through the parent-death launcher when there is one, in a session of their own', () => {
     make({ spares: 1 }, { launcher: { execPath: '/usr/bin/setpriv', args: ['--pdeathsig', 'KILL', '--', '/usr/bin/node'] }, parentExecArgv: ['--import', 'tsx'] });
     const options = env.fakes.fork.lastCall.args[2];
     expect(options.execPath).to.equal('/usr/bin/setpriv');
