@@ -22,7 +22,7 @@ typecheck: install
 test: build typecheck
 	npx c8 mocha
 
-# QUICK=1: one short smoke run (about 40 s); otherwise the full run (about 3 minutes).
+# QUICK=1: one short smoke run (about 1.5 min); otherwise the full run (about 4 minutes). NICENESS=1 adds the niceness sweep.
 bench: build
 	QUICK=$(QUICK) node dist/bench/run.js
 
