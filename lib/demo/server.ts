@@ -97,8 +97,11 @@ export function createServer(options: ServerOptions): SlowlaneServer {
   const stats = new ServerStats();
   const trusted = new Set(options.trustProxy ?? []);
   let closing = false;
-  /** Every open connection, with the answers it still waits for; what close() needs to end each at the right time. */
-  const connections = new Map<Socket, Set<http.ServerResponse>>();
+  /**
+   * Every open connection, with the answers it still waits for (each with how
+   * to log it as 499): what close() needs to end each at the right time.
+   */
+  const connections = new Map<Socket, Map<http.ServerResponse, () => void>>();
   /** Why an offloaded request failed, in full, for its log line (the client gets one short line). */
   const failures = new WeakMap<http.IncomingMessage, string>();
   const noteFailure = (error: unknown, req: http.IncomingMessage): void => {
@@ -167,7 +170,8 @@ export function createServer(options: ServerOptions): SlowlaneServer {
         // A route that waits: logged when its response closes, 499 if the client left first.
         const socket = req.socket;
         const waitingHere = connections.get(socket);
-        waitingHere?.add(res);
+        // A pipelined answer still queued behind another sees no 'close' of its own when the client leaves; the connection logs it.
+        waitingHere?.set(res, () => finish(CLIENT_CLOSED, failures.get(req)));
         res.once('close', () => {
           waitingHere?.delete(res);
           if (closing && waitingHere?.size === 0) socket.destroySoon();
@@ -187,8 +191,16 @@ export function createServer(options: ServerOptions): SlowlaneServer {
 
   const server = http.createServer(handle);
   server.on('connection', (socket: Socket) => {
-    connections.set(socket, new Set());
-    socket.once('close', () => connections.delete(socket));
+    const answers = new Map<http.ServerResponse, () => void>();
+    connections.set(socket, answers);
+    socket.once('close', () => {
+      connections.delete(socket);
+      // Answers whose response never closed (queued behind another): the client left before them.
+      setImmediate(() => {
+        for (const [res, logGone] of answers) if (!res.writableFinished) logGone();
+        answers.clear();
+      });
+    });
   });
 
   return {
@@ -204,11 +216,10 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     },
     close() {
       closing = true;
-      for (const [socket, answers] of connections) {
-        // Nothing to answer on it (idle, silent, or half a request): end it now.
-        if (answers.size === 0) socket.destroySoon();
-        for (const res of answers) if (!res.headersSent) res.setHeader('connection', 'close');
-      }
+      // Nothing to answer on it (idle, silent, or half a request): end it now.
+      // One still waiting ends after its last answer (see handle), so pipelined
+      // requests already received behind it are answered too.
+      for (const [socket, answers] of connections) if (answers.size === 0) socket.destroySoon();
       return new Promise((resolve) => {
         if (!server.listening) {
           stats.stop();

@@ -67,6 +67,32 @@ export interface ChildWorkerEvents {
   exit: [WorkerExit];
 }
 
+/** How long a dead child's last output may take to arrive. */
+const OUTPUT_GRACE_MS = 500;
+
+/** Output a child writes while ours is this far behind is dropped: a stalled reader must not cost memory here. */
+const MAX_OUTPUT_BACKLOG = 1024 * 1024;
+
+// Copies with plain 'data' listeners: piping every child into process.stderr
+// would add listeners there per child (MaxListenersExceededWarning).
+function copyOutput(from: Readable | null | undefined, to: Writable): void {
+  from?.on('data', (chunk: Buffer) => {
+    if (to.writableLength < MAX_OUTPUT_BACKLOG) to.write(chunk);
+  });
+}
+
+// fork() reports EMFILE, EAGAIN and a few others as an 'error' event but
+// throws others (ENOMEM): both become an 'error' on a child that never started.
+function forkOrFailLater(fork: ForkFn, modulePath: string, args: readonly string[], options: ForkOptions): ChildLike {
+  try {
+    return fork(modulePath, args, options);
+  } catch (error) {
+    const never = Object.assign(new EventEmitter(), { pid: undefined, send: () => false, kill: () => false }) as ChildLike;
+    process.nextTick(() => never.emit('error', error));
+    return never;
+  }
+}
+
 /** Errors of fork() that mean the machine is out of processes, files or memory: overload, not a broken module. */
 const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
 
@@ -80,6 +106,8 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   #killTimer: NodeJS.Timeout | undefined;
   #startTimer: NodeJS.Timeout | undefined;
   #served = 0;
+  /** The current job's message has gone to the child (so it may have begun). */
+  #jobSent = false;
   /** The runs the child had begun when it announced it was leaving; undefined until then. */
   #leavingWith: readonly number[] | undefined;
   #startError: ChildStartError | undefined;
@@ -88,7 +116,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     super();
     this.#spec = spec;
     const { launcher } = deps;
-    this.#child = deps.fork(spec.entry, [spec.tasksUrl, String(spec.tasksPerChild)], {
+    this.#child = forkOrFailLater(deps.fork, spec.entry, [spec.tasksUrl, String(spec.tasksPerChild)], {
       serialization: 'advanced',
       ...(launcher === undefined ? { execArgv: [...spec.execArgv] } : { execPath: launcher.execPath, execArgv: [...launcher.args, ...spec.execArgv] }),
       // A session of its own: a terminal's Ctrl-C (SIGINT to the foreground
@@ -102,8 +130,8 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
       // stalls would block the server's loop on a write.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    this.#child.stdout?.pipe(deps.output?.stdout ?? process.stdout, { end: false });
-    this.#child.stderr?.pipe(deps.output?.stderr ?? process.stderr, { end: false });
+    copyOutput(this.#child.stdout, deps.output?.stdout ?? process.stdout);
+    copyOutput(this.#child.stderr, deps.output?.stderr ?? process.stderr);
     if (spec.niceness !== 0 && this.#child.pid !== undefined) {
       try {
         deps.setPriority(this.#child.pid, spec.niceness);
@@ -163,12 +191,13 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   run(job: Job): void {
     if (this.busy) throw new Error(`child ${this.pid} is busy`);
     this.#job = job;
+    this.#jobSent = false;
     if (this.#state === 'ready') this.#send(job);
   }
 
   /** Takes back a job not yet sent (the child is still starting); false if the child has it already. */
   unassign(job: Job): boolean {
-    if (this.#job !== job || this.#state !== 'starting') return false;
+    if (this.#job !== job || this.#jobSent) return false;
     this.#job = undefined;
     return true;
   }
@@ -207,11 +236,15 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   }
 
   #send(job: Job): void {
+    // Its deadline passed while it waited (a blocked loop, a late pump): it
+    // expires here, before it costs a child a kill.
+    if (job.expireIfLate()) return;
     const message: RunMessage = { type: 'run', id: job.id, task: job.task, args: job.args };
     try {
       // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
-      // the child's 'close' event then fails the job as a crash.
+      // the child's death then fails the job as a crash.
       this.#child.send(message, () => {});
+      this.#jobSent = true;
       job.start();
     } catch (error) {
       // Arguments the serializer cannot copy (a function, a socket) fail this job, not the child.
@@ -273,6 +306,15 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     }
     clearTimeout(this.#killTimer);
     clearTimeout(this.#startTimer);
+    // A grandchild may hold the child's output pipes open: stop reading them
+    // shortly after its death, so they never keep this process alive.
+    const { stdout, stderr } = this.#child;
+    if (stdout || stderr) {
+      setTimeout(() => {
+        stdout?.destroy();
+        stderr?.destroy();
+      }, OUTPUT_GRACE_MS).unref();
+    }
     const job = this.#job;
     this.#job = undefined;
     // Handed back only when the child said, as it left, that it never began this run.
@@ -286,7 +328,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
       exitCode,
       signal,
       wasReady,
-      wasKilled: this.#killed || this.#leavingWith !== undefined,
+      wasKilled: this.#killed,
       hadJob: job !== undefined && unstarted === undefined,
       loadError: this.#loadError,
       startError: this.#startError,

@@ -76,6 +76,13 @@ export class Job {
     this.#timer = setTimeout(() => this.#cancel(error, 'timedOut'), Math.max(0, limitedByDeadline ? left : timeoutMs));
   }
 
+  /** Expires the job (DeadlineError) if its deadline has passed before any child began it. */
+  expireIfLate(): boolean {
+    if (this.#settled || this.#started || performance.now() < this.#deadlineAt) return false;
+    this.#cancel(new DeadlineError(this.task, this.#init.deadlineMs), 'expired');
+    return true;
+  }
+
   /** The caller's signal fired: out of the queue, or its child is killed. */
   abort(reason: unknown): void {
     this.#cancel(reason, 'aborted');

@@ -6,6 +6,7 @@
 // the IPC channel. Measured here: 1-2 ms on a ~116 ms child start-up (median
 // of 20 forks each). Where setpriv is missing (not Linux), children fall back
 // to the 'disconnect' handler alone.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export interface Launcher {
@@ -17,7 +18,10 @@ export interface Launcher {
 
 export const SETPRIV = '/usr/bin/setpriv';
 
-export function parentDeathLauncher(platform: NodeJS.Platform = process.platform, exists: (path: string) => boolean = existsSync, node = process.execPath): Launcher | undefined {
-  if (platform !== 'linux' || !exists(SETPRIV)) return undefined;
+/** util-linux before 2.33 has setpriv without --pdeathsig: try it once rather than fail every child. */
+const pdeathsigWorks = (): boolean => spawnSync(SETPRIV, ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' }).status === 0;
+
+export function parentDeathLauncher(platform: NodeJS.Platform = process.platform, exists: (path: string) => boolean = existsSync, node = process.execPath, works = pdeathsigWorks): Launcher | undefined {
+  if (platform !== 'linux' || !exists(SETPRIV) || !works()) return undefined;
   return { execPath: SETPRIV, args: ['--pdeathsig', 'KILL', '--', node] };
 }

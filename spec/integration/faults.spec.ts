@@ -129,6 +129,7 @@ describe('faults: the server in process', function () {
     raw.socket.destroy();
     expect(await eventually(() => app!.pools.warm.stats().running === 0, 1500), 'both cancelled').to.equal(true);
     expect(app!.pools.warm.stats().aborted).to.equal(2);
+    expect(await eventually(() => lines.filter((l) => l.startsWith('499 ')).length === 2, 1000), 'both logged as 499').to.equal(true);
   });
 
   it('3. a slow request with a large body it never reads, then the client leaves: cancelled', async () => {
@@ -153,6 +154,17 @@ describe('faults: the server in process', function () {
     expect(await eventually(() => app!.pools.warm.stats().aborted === 1 && app!.pools.warm.stats().running === 0, 1500)).to.equal(true);
     await eventually(() => lines.length > 0, 1000);
     expect(lines.at(-1)).to.match(/^499 GET \/slow_pool\?id=1&n=\d+ \(127\.0\.0\.1\) /);
+  });
+
+  it('4. shutdown answers pipelined requests already received behind a slow one', async () => {
+    await start();
+    await app!.pools.warm.ready();
+    const raw = await rawConnection(base);
+    raw.socket.write('GET /slow_pool?id=1&n=300 HTTP/1.1\r\nHost: x\r\n\r\nGET /fast?id=behind HTTP/1.1\r\nHost: x\r\n\r\n');
+    await eventually(() => app!.pools.warm.stats().running === 1, 2000);
+    expect(await app!.shutdown(10_000)).to.deep.equal({ clean: true, lost: 0 });
+    await raw.closed;
+    expect(raw.received()).to.match(/slow result 1 <--- [\s\S]*fast result behind\n$/);
   });
 
   it('6. queue time counts against --timeout: requests that cannot start before it get 503, not a late answer', async () => {

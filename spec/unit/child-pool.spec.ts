@@ -290,6 +290,29 @@ describe('ChildPool faults (faked fork)', () => {
     });
   });
 
+  it('a child that announces it is leaving before it was ready is a tasks module that cannot load: back-off, not a fork loop', async () => {
+    const pool = make({ spares: 1 });
+    const result = pool.run('a');
+    const first = env.fakes.children[0]!;
+    first.emit('message', { type: 'exiting', started: [] });
+    first.exit(1);
+    expect(await result.catch((e: unknown) => e)).to.be.instanceOf(TaskLoadError);
+    await env.clock.tickAsync(150);
+    expect(env.fakes.children, 'no restart before the back-off').to.have.length(1);
+    await env.clock.tickAsync(100);
+    expect(env.fakes.children).to.have.length(2);
+  });
+
+  it('a fork() that throws (ENOMEM) fails the run with ChildStartError instead of throwing into the pool', async () => {
+    const fork = () => {
+      throw Object.assign(new Error('spawn ENOMEM'), { code: 'ENOMEM' });
+    };
+    const pool = make({ spares: 0 }, { fork });
+    const error = await Promise.all([pool.run('a'), env.clock.tickAsync(0)]).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(ChildStartError);
+    expect(error).to.include({ errno: 'ENOMEM' });
+  });
+
   it('a bad signal rejects like any bad argument', async () => {
     const pool = make({ spares: 0 });
     expect(await pool.run('a', [], { signal: 'stop' as unknown as AbortSignal }).catch((e: unknown) => e)).to.be.instanceOf(TypeError);
@@ -330,7 +353,8 @@ describe('ChildPool faults (faked fork)', () => {
   });
 
   it('parentDeathLauncher: setpriv on Linux when it exists, nothing elsewhere', () => {
-    expect(parentDeathLauncher('linux', () => true, '/n')).to.deep.equal({ execPath: '/usr/bin/setpriv', args: ['--pdeathsig', 'KILL', '--', '/n'] });
+    expect(parentDeathLauncher('linux', () => true, '/n', () => true)).to.deep.equal({ execPath: '/usr/bin/setpriv', args: ['--pdeathsig', 'KILL', '--', '/n'] });
+    expect(parentDeathLauncher('linux', () => true, '/n', () => false), 'a setpriv without --pdeathsig').to.equal(undefined);
     expect(parentDeathLauncher('linux', () => false)).to.equal(undefined);
     expect(parentDeathLauncher('darwin', () => true)).to.equal(undefined);
   });
