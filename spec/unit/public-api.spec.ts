@@ -3,7 +3,7 @@ import { expect } from 'chai';
 describe('the package root', () => {
   it('exports the library from "slowlane": the pool, offload, failureResponse, HttpError, the errors, the defaults', async () => {
     const api = await import('slowlane');
-    for (const name of ['ChildPool', 'offload', 'failureResponse', 'HttpError', 'TaskError', 'TaskCrashedError', 'TaskTimeoutError', 'QueueFullError', 'TaskLoadError', 'PoolClosedError']) {
+    for (const name of ['ChildPool', 'offload', 'failureResponse', 'HttpError', 'TaskError', 'TaskCrashedError', 'TaskTimeoutError', 'QueueFullError', 'TaskLoadError', 'PoolClosedError', 'DeadlineError', 'ChildStartError']) {
       expect(api, name).to.have.property(name).that.is.a('function');
     }
     expect(api.POOL_DEFAULTS).to.include({ minChildren: 0, spares: 1, tasksPerChild: Infinity, niceness: 19 });
