@@ -172,11 +172,6 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     return this.#state === 'ready';
   }
 
-  /** Tasks answered so far. */
-  get served(): number {
-    return this.#served;
-  }
-
   /** Killed, retired or leaving by itself: it will take no job again. */
   get leaving(): boolean {
     return this.#killed || this.#leavingWith !== undefined;
