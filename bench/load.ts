@@ -84,3 +84,38 @@ export async function burst(urls: readonly string[]): Promise<Arrival[]> {
   }));
   return arrivals;
 }
+
+export interface PacedRun {
+  offeredPerS: number;
+  /** Answers with 200 per second of the window (the last answer counts the window's end). */
+  achievedPerS: number;
+  ok: number;
+  failed: number;
+  latencies: number[];
+}
+
+/** Open loop: one request every 1000 / ratePerS ms for `seconds`, each on its own connection, whatever the answers do. */
+export async function paced(url: string, ratePerS: number, seconds: number): Promise<PacedRun> {
+  const count = Math.max(1, Math.round(ratePerS * seconds));
+  const gapMs = 1000 / ratePerS;
+  const started = performance.now();
+  const latencies: number[] = [];
+  let ok = 0;
+  let lastAt = 0;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const due = started + i * gapMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    pending.push((async () => {
+      const sent = performance.now();
+      const { status } = await get(`${url}&id=${i}`);
+      const now = performance.now();
+      latencies.push(now - sent);
+      if (status === 200) ok += 1;
+      lastAt = Math.max(lastAt, now - started);
+    })());
+  }
+  await Promise.all(pending);
+  return { offeredPerS: ratePerS, achievedPerS: ok / (Math.max(lastAt, seconds * 1000) / 1000), ok, failed: count - ok, latencies };
+}

@@ -6,6 +6,7 @@
 import { fork as nodeFork } from 'node:child_process';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { Backoff } from './backoff.js';
+import { Demand } from './demand.js';
 import { ChildWorker, type ChildWorkerDeps, type ForkFn, type WorkerExit } from './child-worker.js';
 import { PoolClosedError, QueueFullError, TaskCrashedError, type TaskLoadError } from './errors.js';
 import { loaderFlags } from './exec-argv.js';
@@ -35,6 +36,8 @@ export interface PoolStats {
   children: number;
   /** Of those, ready and without a task. */
   idle: number;
+  /** Idle children the pool keeps started now: the spares option, or more while tasks arrive faster than children start. */
+  spares: number;
 }
 
 /** Injected so unit tests can swap processes for fakes. */
@@ -105,6 +108,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   /** One 'abort' listener per signal, however many runs share it. */
   readonly #watched = new WeakMap<AbortSignal, Set<Job>>();
   readonly #backoff = new Backoff();
+  readonly #demand = new Demand();
   #state: 'open' | 'closing' | 'destroyed' = 'open';
   /** Why the last child could not start; cleared when one becomes ready. */
   #loadError: TaskLoadError | undefined;
@@ -144,7 +148,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   stats(): PoolStats {
     let idle = 0;
     for (const worker of this.#workers) if (worker.ready && !worker.busy) idle += 1;
-    return { running: this.#running.size, queued: this.#queue.size, ...this.#counts, children: this.#workers.size, idle };
+    return { running: this.#running.size, queued: this.#queue.size, ...this.#counts, children: this.#workers.size, idle, spares: this.#wantedSpares() };
   }
 
   /** How long tasks waited for a ready child, and how long they ran once there (answer, failure or kill). */
@@ -209,6 +213,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
       onStart: (started) => this.#queueWait.record(micros(started.startedAt - started.createdAt)),
     });
     if (signal !== undefined) this.#watch(signal, job);
+    this.#demand.arrived(performance.now());
     const broken = this.#unavailable();
     if (broken !== undefined) job.fail(broken, 'failed');
     else if (this.#queue.size > 0 || !this.#tryStart(job)) {
@@ -220,11 +225,16 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
 
   /** A child for a job now: an idle one (ready first), else a new one if maxChildren allows. */
   #tryStart(job: Job): boolean {
-    const worker = this.#idleWorker() ?? (this.#workers.size < this.options.maxChildren ? this.#startChild() : undefined);
+    const idle = this.#idleWorker();
+    const worker = idle ?? (this.#workers.size < this.options.maxChildren ? this.#startChild() : undefined);
     if (worker === undefined) return false;
     this.#running.set(job, worker);
     // A starting child sends the job the moment it is ready.
     worker.run(job);
+    // A spare was taken. At a low rate its replacement waits for the answer
+    // (a start-up would compete with the task for the CPU); while tasks arrive
+    // faster than children start, it starts now.
+    if (idle !== undefined && this.#demand.spares(performance.now()) > 0) this.#scheduleMaintain();
     return true;
   }
 
@@ -255,6 +265,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     const worker = new ChildWorker({ entry: this.#deps.entry, tasksUrl, tasksPerChild, execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs }, this.#deps);
     this.#workers.add(worker);
     worker.on('ready', () => {
+      this.#demand.childStarted(performance.now() - worker.startedAt);
       this.#loadError = undefined;
       this.#backoff.reset();
       this.#pump();
@@ -321,10 +332,18 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     });
   }
 
+  /** The spares option, raised to the tasks expected during one child's start-up; none if the option is 0. */
+  #wantedSpares(): number {
+    const { spares, maxChildren } = this.options;
+    if (spares === 0) return 0;
+    return Math.min(maxChildren, Math.max(spares, this.#demand.spares(performance.now())));
+  }
+
   /** Starts children until minChildren are alive and spares are idle, within maxChildren. */
   #maintain(): void {
     if (this.#state !== 'open' || this.#restartTimer !== undefined) return;
-    const { minChildren, spares, maxChildren } = this.options;
+    const { minChildren, maxChildren } = this.options;
+    const spares = this.#wantedSpares();
     let idle = 0;
     for (const worker of this.#workers) if (!worker.busy) idle += 1;
     while (this.#workers.size < maxChildren && (this.#workers.size < minChildren || idle < spares)) {

@@ -97,6 +97,8 @@ function forkOrFailLater(fork: ForkFn, modulePath: string, args: readonly string
 const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
 
 export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
+  /** When fork() was called (performance.now()). */
+  readonly startedAt = performance.now();
   readonly #child: ChildLike;
   readonly #spec: ChildWorkerSpec;
   #state: 'starting' | 'ready' | 'exited' = 'starting';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
 import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
-import { flush, useFakeProcessesAndClock } from '../support/fake-child.js';
+import { FakeChild, flush, useFakeProcessesAndClock } from '../support/fake-child.js';
 
 describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
   const env = useFakeProcessesAndClock();
@@ -206,6 +206,46 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     await env.clock.tickAsync(0);
     expect(env.fakes.children, 'a new spare replaces it').to.have.length(2);
     expect(env.fakes.children[1]!.mode).to.equal('1');
+  });
+
+  it('spares follow the arrival rate: at 10 tasks/s with 150 ms start-ups, each task finds a ready child', async () => {
+    const pool = make({ spares: 1, maxChildren: 8 });
+    const bornAt = new Map<FakeChild, number>();
+    const sentAt = new Map<FakeChild, number>();
+    const waited: boolean[] = [];
+    for (let t = 0; t <= 4000; t += 10) {
+      for (const child of env.fakes.children) {
+        if (!bornAt.has(child)) bornAt.set(child, t);
+        if (t - bornAt.get(child)! === 150) child.ready();
+        if (child.sent.length === 1 && !sentAt.has(child)) sentAt.set(child, t);
+        if (sentAt.get(child) === t - 10) {
+          child.answer('ok');
+          child.exit(0);
+        }
+      }
+      if (t % 100 === 0) {
+        void pool.run('a');
+        // Sent in the same turn only if a ready child was there to take it.
+        waited.push(!env.fakes.children.some((child) => child.sent.length === 1 && !sentAt.has(child)));
+      }
+      await env.clock.tickAsync(10);
+    }
+    expect(pool.stats().spares, '1.5 tasks arrive during a start-up').to.equal(2);
+    expect(waited.slice(0, 10).filter(Boolean).length, 'the first second, before the rate is known, some wait').to.be.above(0);
+    expect(waited.slice(-25).filter(Boolean), 'the last 2.5 s: none waited for a start-up').to.deep.equal([]);
+    expect(pool.stats()).to.include({ completed: 40, failed: 0 });
+    expect(env.fakes.children.length, 'no more children than tasks, plus the spares').to.be.at.most(41 + 2);
+  });
+
+  it('spares fall back to the option once tasks stop arriving', async () => {
+    const pool = make({ spares: 1, maxChildren: 8 });
+    await env.clock.tickAsync(300);
+    env.fakes.children[0]!.ready(); // a start-up of 300 ms
+    for (let i = 0; i < 20; i += 1) void pool.run('a');
+    expect(pool.stats().spares, '20 arrivals in a moment, 300 ms start-ups: 6 expected per start-up').to.equal(6);
+    await env.clock.tickAsync(10_000);
+    expect(pool.stats().spares).to.equal(1);
+    expect(make({ spares: 0 }).stats().spares, 'spares 0 stays 0').to.equal(0);
   });
 
   it('spares count within maxChildren', async () => {
