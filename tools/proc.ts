@@ -74,6 +74,17 @@ export function cpuTicks(pid: number): number {
 }
 
 /** True when `pid` descends from `ancestor` (its parent, its parent's parent, ...). */
+/** CPU ticks of a process plus those of its children it has reaped (cutime, cstime): a whole lane's cost. */
+export function cpuTicksWithReaped(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  } catch {
+    return 0;
+  }
+}
+
 export function descendsFrom(pid: number, ancestor: number): boolean {
   for (let current = readProc(pid)?.ppid, hops = 0; current !== undefined && current > 1 && hops < 64; current = readProc(current)?.ppid, hops += 1) {
     if (current === ancestor) return true;
