@@ -26,7 +26,24 @@ export const POOL_DEFAULTS = Object.freeze({
   killGraceMs: 500,
   /** A child starts in ~0.1 s; one not ready after 30 s (a top-level await that never settles) never will be. */
   startTimeoutMs: 30_000,
+  /** No memory cap: only the caller knows what its tasks need (uWSGI's evil-reload-on-rss is off by default too). */
+  maxMemoryMb: Infinity,
+  /** No recycling on size either (Celery's worker_max_memory_per_child is off by default). */
+  recycleMemoryMb: Infinity,
+  /** No age limit (uWSGI's max-worker-lifetime is off by default). */
+  maxChildAgeMs: Infinity,
+  /** A child above minChildren (and the spares) idle this long leaves: a start costs ~0.13 s of CPU, so 30 s idle is surplus, not a gap between tasks. */
+  idleTimeoutMs: 30_000,
+  /**
+   * Child starts a second, four per core: about what the cores can start
+   * (~0.13 s of CPU each), so more would only queue for the CPU while fork()
+   * blocks this loop each time. Tasks that need a start beyond it wait.
+   */
+  maxStartsPerSecond: 4 * cores,
 });
+
+/** How often a busy child's RSS is read while maxMemoryMb is set: well within the half second a cap must take. */
+export const MEMORY_SAMPLE_MS = 100;
 
 /** Largest maxChildren accepted: far past what one machine can run, small enough to catch a typo. */
 export const MAX_CHILDREN_LIMIT = 1024;

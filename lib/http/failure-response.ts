@@ -1,7 +1,7 @@
 // Turns a failed run into the answer a client gets: a status, one line and
 // the headers it needs, never a stack trace. offload() and the demo server
 // both answer through it.
-import { ChildStartError, DeadlineError, describeExit, PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../pool/errors.js';
+import { ChildStartError, DeadlineError, describeExit, PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError } from '../pool/errors.js';
 
 export interface FailureResponse {
   status: number;
@@ -53,6 +53,7 @@ export function failureResponse(error: unknown): FailureResponse {
   if (error instanceof ChildStartError) return answer(503, 'server busy: it cannot start another process right now; retry in a second', RETRY);
   if (error instanceof PoolClosedError) return answer(503, 'server is shutting down; retry on another instance', RETRY);
   if (error instanceof TaskTimeoutError) return answer(504, error.message);
+  if (error instanceof TaskMemoryError) return answer(500, `task "${error.task}" ran out of its memory allowance (${error.maxMemoryMb} MiB) and was stopped`);
   if (error instanceof TaskCrashedError) return answer(500, `task "${error.task}" crashed: its child process ${describeExit(error.exitCode, error.signal)} before answering`);
   if (error instanceof TaskLoadError) return answer(500, 'the server cannot load its tasks module; see its log');
   // A task that threw is a 500 whatever its error says: a `status` copied from

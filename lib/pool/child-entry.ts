@@ -1,9 +1,11 @@
 // The program every child runs. It loads the tasks module named on its
-// command line, says `ready`, and runs each task the parent sends. After as
-// many answers as its tasks-per-child limit it exits by itself (the parent
-// counts too); it exits as soon as its parent is gone, so it is never an orphan.
+// command line, awaits its setup() if it has one, says `ready`, and runs each
+// task the parent sends. After as many answers as its tasks-per-child limit,
+// or when the parent says stop, it awaits the module's teardown() and exits
+// (the parent counts too, and kills it if teardown outlasts the kill grace);
+// it exits at once when its parent is gone, so it is never an orphan.
 import process from 'node:process';
-import type { ChildMessage, RunMessage } from './protocol.js';
+import type { ChildMessage, ParentMessage, RunMessage } from './protocol.js';
 import { serializeError } from './serialized-error.js';
 
 type TaskModule = Record<string, unknown>;
@@ -52,13 +54,30 @@ async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promis
   }
   started.delete(id);
   answered += 1;
-  const done = answered >= tasksPerChild ? () => process.exit(0) : undefined;
+  const done = answered >= tasksPerChild ? () => void finish(tasks) : undefined;
   try {
     send(reply, done);
   } catch (error) {
     // The value cannot be serialized (a function, a class instance with handles).
     send({ type: 'result', id, ok: false, error: serializeError(error) }, done);
   }
+}
+
+async function teardown(tasks: TaskModule): Promise<void> {
+  if (typeof tasks['teardown'] !== 'function') return;
+  try {
+    await (tasks['teardown'] as () => unknown)();
+  } catch (error) {
+    process.stderr.write(`slowlane child ${process.pid}: teardown() failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+}
+
+/** A graceful end: the last task answered, or the parent said stop. */
+async function finish(tasks: TaskModule): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  await teardown(tasks);
+  process.exit(0);
 }
 
 // An error no task caught (a rejection left behind, a throw in a timer) may
@@ -88,11 +107,17 @@ async function main(): Promise<void> {
   let tasks: TaskModule;
   try {
     tasks = (await import(tasksUrl)) as TaskModule;
+    // Where a child opens what it keeps for its life (a database connection):
+    // it is not ready until that is done, and a failure is a load error.
+    if (typeof tasks['setup'] === 'function') await (tasks['setup'] as () => unknown)();
   } catch (error) {
     send({ type: 'load-error', error: serializeError(error) }, () => process.exit(1));
     return;
   }
-  process.on('message', (message: RunMessage) => void answer(tasks, message));
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'stop') void finish(tasks);
+    else void answer(tasks, message);
+  });
   send({ type: 'ready' });
 }
 

@@ -5,16 +5,20 @@
 // back as IPC messages, handled on the event loop; nothing polls.
 import { fork as nodeFork } from 'node:child_process';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { MEMORY_SAMPLE_MS } from '../defaults.js';
 import { Backoff } from './backoff.js';
+import { canReadRss, readRssMb } from './child-memory.js';
 import { Demand } from './demand.js';
 import { ChildWorker, type ChildWorkerDeps, type ForkFn, type WorkerExit } from './child-worker.js';
-import { PoolClosedError, QueueFullError, TaskCrashedError, type TaskLoadError } from './errors.js';
+import { PoolClosedError, QueueFullError, TaskCrashedError, TaskMemoryError, type TaskLoadError } from './errors.js';
 import { loaderFlags } from './exec-argv.js';
 import { parentDeathLauncher } from './parent-death.js';
 import { lowerPriority } from './child-priority.js';
 import { Job, type Outcome } from './job.js';
 import { checkTimeout, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
+import { taskLimit, type RecycleReason } from './recycling.js';
 import type { RunOptions } from './run-options.js';
+import { SpawnBudget } from './spawn-budget.js';
 import { TaskQueue } from './task-queue.js';
 import type { RunTask, TASKS, TaskRunner, UntypedTasks } from './task-types.js';
 
@@ -38,6 +42,27 @@ export interface PoolStats {
   idle: number;
   /** Idle children the pool keeps started now: the spares option, or more while tasks arrive faster than children start. */
   spares: number;
+  /** Child processes started since the pool was made. */
+  started: number;
+  /** Children replaced after their share of tasks (tasksPerChild above 1), their age or their size (recycleMemoryMb). */
+  recycled: number;
+  /** Children that left after idleTimeoutMs without a task. */
+  shrunk: number;
+  /** Children killed for passing maxMemoryMb during a task. */
+  memoryKilled: number;
+  /** Starts that had to wait because the spawn budget (maxStartsPerSecond) was spent. */
+  startsDeferred: number;
+}
+
+/** One child, as /stats shows it. */
+export interface ChildInfo {
+  pid: number | undefined;
+  state: 'starting' | 'idle' | 'busy' | 'leaving';
+  /** Tasks it has answered. */
+  tasks: number;
+  ageMs: number;
+  /** Resident memory when last read, MiB. */
+  rssMb: number | undefined;
 }
 
 /** Injected so unit tests can swap processes for fakes. */
@@ -46,6 +71,10 @@ export interface PoolDeps extends ChildWorkerDeps {
   entry: string;
   /** The parent's own Node flags, from which children inherit the loader flags. */
   parentExecArgv: readonly string[];
+  /** A child's RSS in MiB (from /proc), undefined if it cannot be read. */
+  readRssMb: (pid: number) => number | undefined;
+  /** 0 <= r < 1, for each child's share of tasksPerChild jitter. */
+  random: () => number;
 }
 
 export const defaultDeps: PoolDeps = {
@@ -54,9 +83,18 @@ export const defaultDeps: PoolDeps = {
   entry: new URL('./child-entry.js', import.meta.url).pathname,
   parentExecArgv: process.execArgv,
   launcher: parentDeathLauncher(),
+  readRssMb,
+  random: Math.random,
 };
 
 type Counts = Record<Exclude<Outcome, 'closed'>, number>;
+
+interface ChildCounts {
+  started: number;
+  recycled: number;
+  shrunk: number;
+  memoryKilled: number;
+}
 
 export interface LatencySummary {
   count: number;
@@ -107,8 +145,16 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   readonly #runTime = createHistogram();
   /** One 'abort' listener per signal, however many runs share it. */
   readonly #watched = new WeakMap<AbortSignal, Set<Job>>();
+  readonly #childCounts: ChildCounts = { started: 0, recycled: 0, shrunk: 0, memoryKilled: 0 };
   readonly #backoff = new Backoff();
   readonly #demand = new Demand();
+  readonly #budget: SpawnBudget;
+  /** Wakes the pool when the spawn budget has a start again. */
+  #budgetTimer: NodeJS.Timeout | undefined;
+  /** Ends children that are idle too long or too old, at the earliest such moment. */
+  #housekeepingTimer: NodeJS.Timeout | undefined;
+  /** Reads busy children's RSS while maxMemoryMb is set and tasks run. */
+  #memoryTimer: NodeJS.Timeout | undefined;
   #state: 'open' | 'closing' | 'destroyed' = 'open';
   /** Why the last child could not start; cleared when one becomes ready. */
   #loadError: TaskLoadError | undefined;
@@ -123,6 +169,11 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#deps = { ...defaultDeps, ...deps };
     this.#execArgv = this.options.execArgv ?? loaderFlags(this.#deps.parentExecArgv);
     this.#queue = new TaskQueue(this.options.maxQueue);
+    const { maxMemoryMb, recycleMemoryMb } = this.options;
+    if ((maxMemoryMb !== Infinity || recycleMemoryMb !== Infinity) && deps.readRssMb === undefined && !canReadRss()) {
+      throw new RangeError('options maxMemoryMb and recycleMemoryMb need /proc (Linux) to read a child\'s memory; leave them out on this system');
+    }
+    this.#budget = new SpawnBudget(this.options.maxStartsPerSecond, performance.now());
     this.#maintain();
   }
 
@@ -148,7 +199,20 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   stats(): PoolStats {
     let idle = 0;
     for (const worker of this.#workers) if (worker.ready && !worker.busy) idle += 1;
-    return { running: this.#running.size, queued: this.#queue.size, ...this.#counts, children: this.#workers.size, idle, spares: this.#wantedSpares() };
+    return {
+      running: this.#running.size, queued: this.#queue.size, ...this.#counts, children: this.#workers.size, idle, spares: this.#wantedSpares(),
+      ...this.#childCounts, startsDeferred: this.#budget.refused,
+    };
+  }
+
+  /** Each child: pid, state, tasks answered, age and resident memory (read now). */
+  children(): ChildInfo[] {
+    const now = performance.now();
+    return [...this.#workers].map((worker) => {
+      if (worker.pid !== undefined) worker.rssMb = this.#deps.readRssMb(worker.pid) ?? worker.rssMb;
+      const state = worker.leaving ? 'leaving' : !worker.ready ? 'starting' : worker.busy ? 'busy' : 'idle';
+      return { pid: worker.pid, state, tasks: worker.served, ageMs: Math.round(now - worker.startedAt), rssMb: worker.rssMb === undefined ? undefined : Math.round(worker.rssMb * 10) / 10 };
+    });
   }
 
   /** How long tasks waited for a ready child, and how long they ran once there (answer, failure or kill). */
@@ -210,7 +274,10 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
         this.#onJobEnd(ended, outcome);
       },
       onCancel: (cancelled) => this.#onJobCancel(cancelled),
-      onStart: (started) => this.#queueWait.record(micros(started.startedAt - started.createdAt)),
+      onStart: (started) => {
+        this.#queueWait.record(micros(started.startedAt - started.createdAt));
+        this.#watchMemory();
+      },
     });
     if (signal !== undefined) this.#watch(signal, job);
     this.#demand.arrived(performance.now());
@@ -226,7 +293,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   /** A child for a job now: an idle one (ready first), else a new one if maxChildren allows. */
   #tryStart(job: Job): boolean {
     const idle = this.#idleWorker();
-    const worker = idle ?? (this.#workers.size < this.options.maxChildren ? this.#startChild() : undefined);
+    const worker = idle ?? (this.#countedChildren() < this.options.maxChildren && this.#mayStart() ? this.#startChild() : undefined);
     if (worker === undefined) return false;
     this.#running.set(job, worker);
     // A starting child sends the job the moment it is ready.
@@ -248,6 +315,47 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     return starting;
   }
 
+  /**
+   * Children that count against maxChildren: all but those being recycled,
+   * whose replacements start while they leave (within the kill grace), so a
+   * pool never runs short because of recycling.
+   */
+  #countedChildren(): number {
+    let counted = 0;
+    for (const worker of this.#workers) if (!this.#isRecycled(worker)) counted += 1;
+    return counted;
+  }
+
+  // A process-per-task child (tasksPerChild 1) that answered is not recycled:
+  // it is done, and it still counts until it has exited.
+  #isRecycled(worker: ChildWorker): boolean {
+    const reason = worker.leaveReason;
+    return reason === 'age' || reason === 'memory' || reason === 'idle' || (reason === 'tasks' && this.options.tasksPerChild > 1);
+  }
+
+  /** Children that will take tasks: started or starting, not leaving. */
+  #liveChildren(): number {
+    let live = 0;
+    for (const worker of this.#workers) if (!worker.leaving) live += 1;
+    return live;
+  }
+
+  /** A token from the spawn budget, or a wake-up when the next one comes. */
+  #mayStart(): boolean {
+    const now = performance.now();
+    if (this.#budget.take(now)) return true;
+    if (this.#budgetTimer === undefined) {
+      this.#budgetTimer = setTimeout(() => {
+        this.#budgetTimer = undefined;
+        this.#pump();
+        this.#maintain();
+      }, this.#budget.waitMs(now));
+      // Held only while tasks wait for it; spares alone do not keep the process up.
+      if (this.#queue.size === 0) this.#budgetTimer.unref();
+    }
+    return false;
+  }
+
   #readyCount(): number {
     let ready = 0;
     for (const worker of this.#workers) if (worker.ready && !worker.leaving) ready += 1;
@@ -261,20 +369,27 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   }
 
   #startChild(): ChildWorker {
-    const { tasksUrl, tasksPerChild, niceness, killGraceMs, startTimeoutMs } = this.options;
+    const { tasksUrl, niceness, killGraceMs, startTimeoutMs } = this.options;
+    const tasksPerChild = taskLimit(this.options.tasksPerChild, this.#deps.random);
     const worker = new ChildWorker({ entry: this.#deps.entry, tasksUrl, tasksPerChild, execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs }, this.#deps);
     this.#workers.add(worker);
+    this.#childCounts.started += 1;
     worker.on('ready', () => {
       this.#demand.childStarted(performance.now() - worker.startedAt);
       this.#loadError = undefined;
       this.#backoff.reset();
       this.#pump();
       this.#notifyReady();
+      this.#scheduleHousekeeping();
     });
     worker.on('done', () => {
+      if (worker.leaving) {
+        if (worker.leaveReason === 'tasks' && this.options.tasksPerChild > 1) this.#childCounts.recycled += 1;
+      } else this.#recycleIfDue(worker);
       this.#pump();
       // A child that is idle again needs no replacement; one that served its last task does.
       if (worker.leaving) this.#scheduleMaintain();
+      else this.#scheduleHousekeeping();
     });
     worker.on('exit', (exit) => this.#onWorkerExit(worker, exit));
     return worker;
@@ -346,12 +461,110 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     const spares = this.#wantedSpares();
     let idle = 0;
     for (const worker of this.#workers) if (!worker.busy) idle += 1;
-    while (this.#workers.size < maxChildren && (this.#workers.size < minChildren || idle < spares)) {
+    let counted = this.#countedChildren();
+    let live = this.#liveChildren();
+    while (counted < maxChildren && (live < minChildren || idle < spares) && this.#mayStart()) {
       this.#startChild();
       idle += 1;
+      counted += 1;
+      live += 1;
     }
     // A pool that keeps no child started still needs one to find out whether a broken module was fixed.
-    if (this.#loadError !== undefined && this.#workers.size === 0) this.#startChild();
+    if (this.#loadError !== undefined && this.#workers.size === 0 && this.#mayStart()) this.#startChild();
+  }
+
+  /** After an answer: a child past its age or its recycle size is replaced now, gracefully. */
+  #recycleIfDue(worker: ChildWorker): void {
+    const { maxChildAgeMs, recycleMemoryMb } = this.options;
+    if (performance.now() - worker.startedAt >= maxChildAgeMs) this.#recycle(worker, 'age');
+    else if (recycleMemoryMb !== Infinity && worker.pid !== undefined) {
+      worker.rssMb = this.#deps.readRssMb(worker.pid) ?? worker.rssMb;
+      if (worker.rssMb !== undefined && worker.rssMb > recycleMemoryMb) this.#recycle(worker, 'memory');
+    }
+  }
+
+  #recycle(worker: ChildWorker, reason: RecycleReason): void {
+    worker.stop(reason);
+    if (reason === 'idle') this.#childCounts.shrunk += 1;
+    else this.#childCounts.recycled += 1;
+    this.#scheduleMaintain();
+  }
+
+  #scheduleHousekeeping(): void {
+    if (this.#housekeepingTimer !== undefined || this.#state !== 'open') return;
+    this.#housekeep();
+  }
+
+  /**
+   * Idle children past maxChildAgeMs are replaced; idle children beyond
+   * minChildren and the spares, idle for idleTimeoutMs, leave (longest idle
+   * first). Busy children are looked at when they answer. Then the timer is
+   * set for the next such moment, if any.
+   */
+  #housekeep(): void {
+    clearTimeout(this.#housekeepingTimer);
+    this.#housekeepingTimer = undefined;
+    if (this.#state !== 'open') return;
+    const { maxChildAgeMs, idleTimeoutMs, minChildren } = this.options;
+    const now = performance.now();
+    let next = Infinity;
+    const idle: ChildWorker[] = [];
+    for (const worker of this.#workers) {
+      if (worker.leaving || !worker.ready || worker.busy) continue;
+      const oldAt = worker.startedAt + maxChildAgeMs;
+      if (now >= oldAt) this.#recycle(worker, 'age');
+      else {
+        next = Math.min(next, oldAt);
+        idle.push(worker);
+      }
+    }
+    if (idleTimeoutMs !== Infinity) {
+      let live = this.#liveChildren();
+      let spare = idle.length;
+      const keepIdle = this.#wantedSpares();
+      idle.sort((a, b) => a.idleSince - b.idleSince);
+      for (const worker of idle) {
+        if (live <= minChildren || spare <= keepIdle) break;
+        const dueAt = worker.idleSince + idleTimeoutMs;
+        if (now < dueAt) {
+          next = Math.min(next, dueAt);
+          break;
+        }
+        this.#recycle(worker, 'idle');
+        live -= 1;
+        spare -= 1;
+      }
+    }
+    if (next === Infinity) return;
+    this.#housekeepingTimer = setTimeout(() => this.#housekeep(), Math.max(1, Math.ceil(next - now)));
+    this.#housekeepingTimer.unref();
+  }
+
+  /** While tasks run and maxMemoryMb is set: read each busy child's RSS every MEMORY_SAMPLE_MS. */
+  #watchMemory(): void {
+    if (this.options.maxMemoryMb === Infinity || this.#memoryTimer !== undefined) return;
+    this.#memoryTimer = setInterval(() => this.#checkMemory(), MEMORY_SAMPLE_MS);
+    this.#memoryTimer.unref();
+  }
+
+  #checkMemory(): void {
+    if (this.#running.size === 0) {
+      clearInterval(this.#memoryTimer);
+      this.#memoryTimer = undefined;
+      return;
+    }
+    const cap = this.options.maxMemoryMb;
+    for (const [job, worker] of [...this.#running]) {
+      if (job.startedAt === 0 || worker.pid === undefined) continue;
+      const rss = this.#deps.readRssMb(worker.pid);
+      if (rss === undefined) continue;
+      worker.rssMb = rss;
+      if (rss <= cap) continue;
+      // Killed from here: its own loop may be stuck in the allocation.
+      this.#childCounts.memoryKilled += 1;
+      worker.kill('SIGKILL');
+      job.fail(new TaskMemoryError(job.task, cap, rss), 'failed');
+    }
   }
 
   /** One back-off step per timer, however many children died meanwhile. */
@@ -408,6 +621,12 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   #shutdown(): void {
     clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
+    clearTimeout(this.#budgetTimer);
+    this.#budgetTimer = undefined;
+    clearTimeout(this.#housekeepingTimer);
+    this.#housekeepingTimer = undefined;
+    clearInterval(this.#memoryTimer);
+    this.#memoryTimer = undefined;
     for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(new PoolClosedError());
   }
 
@@ -423,7 +642,8 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   #settleClose(): void {
     if (this.#state === 'open') return;
     if (this.#queue.size === 0 && this.#running.size === 0) {
-      for (const worker of this.#workers) if (!worker.busy) worker.kill();
+      // Gracefully: each runs its teardown() and exits (SIGKILL after the kill grace).
+      for (const worker of this.#workers) if (!worker.busy) worker.stop('close');
     }
     if (this.#workers.size === 0) this.#allExited?.();
   }

@@ -8,14 +8,15 @@ import type { Readable, Writable } from 'node:stream';
 import { ChildStartError, describeExit, TaskCrashedError, TaskError, TaskLoadError } from './errors.js';
 import type { Launcher } from './parent-death.js';
 import type { Job } from './job.js';
-import { isChildMessage, type ChildMessage, type RunMessage } from './protocol.js';
+import { isChildMessage, type ChildMessage, type ParentMessage, type RunMessage } from './protocol.js';
+import type { RecycleReason } from './recycling.js';
 
 /** The part of a ChildProcess a worker uses; lets unit tests hand in a fake. */
 export interface ChildLike extends EventEmitter {
   readonly pid?: number | undefined;
   readonly stdout?: Readable | null;
   readonly stderr?: Readable | null;
-  send(message: RunMessage, callback?: (error: Error | null) => void): boolean;
+  send(message: ParentMessage, callback?: (error: Error | null) => void): boolean;
   kill(signal?: NodeJS.Signals | number): boolean;
 }
 
@@ -33,7 +34,7 @@ export interface ChildWorkerDeps {
 export interface ChildWorkerSpec {
   entry: string;
   tasksUrl: string;
-  /** The child exits by itself after this many answers (Infinity: never). */
+  /** The child exits by itself after this many answers (Infinity: never): the pool's tasksPerChild with this child's jitter. */
   tasksPerChild: number;
   execArgv: readonly string[];
   niceness: number;
@@ -99,6 +100,10 @@ const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
 export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   /** When fork() was called (performance.now()). */
   readonly startedAt = performance.now();
+  /** When it last became free for a task: ready, or done with one. */
+  idleSince = this.startedAt;
+  /** Its RSS in MiB when last read. */
+  rssMb: number | undefined;
   readonly #child: ChildLike;
   readonly #spec: ChildWorkerSpec;
   #state: 'starting' | 'ready' | 'exited' = 'starting';
@@ -108,6 +113,8 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   #killTimer: NodeJS.Timeout | undefined;
   #startTimer: NodeJS.Timeout | undefined;
   #served = 0;
+  /** Why it leaves, when it leaves gracefully (told to stop, or its task limit reached). */
+  #leaveReason: RecycleReason | 'close' | undefined;
   /** The current job's message has gone to the child (so it may have begun). */
   #jobSent = false;
   /** The runs the child had begun when it announced it was leaving; undefined until then. */
@@ -174,6 +181,15 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     return this.#state === 'ready';
   }
 
+  /** Answers given. */
+  get served(): number {
+    return this.#served;
+  }
+
+  get leaveReason(): RecycleReason | 'close' | undefined {
+    return this.#leaveReason;
+  }
+
   /** Killed, retired or leaving by itself: it will take no job again. */
   get leaving(): boolean {
     return this.#killed || this.#leavingWith !== undefined;
@@ -215,6 +231,29 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   retire(): void {
     if (this.#state === 'exited') return;
     this.#killed = true;
+    this.#leaveReason ??= 'tasks';
+    this.#armKillTimer();
+  }
+
+  /**
+   * A graceful end for an idle child: it runs its tasks module's teardown()
+   * and exits; SIGKILL if it is still there after the kill grace. A child
+   * still starting cannot hear it yet and gets SIGTERM.
+   */
+  stop(reason: RecycleReason | 'close'): void {
+    if (this.#state === 'exited' || this.#killed) return;
+    if (this.#job !== undefined) throw new Error(`child ${this.pid} is running a task`);
+    this.#leaveReason = reason;
+    if (this.#state !== 'ready') {
+      this.kill();
+      return;
+    }
+    this.#killed = true;
+    try {
+      this.#child.send({ type: 'stop' }, () => {});
+    } catch {
+      // The channel is gone: the child is on its way out already.
+    }
     this.#armKillTimer();
   }
 
@@ -258,6 +297,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
       case 'ready':
         clearTimeout(this.#startTimer);
         this.#state = 'ready';
+        this.idleSince = performance.now();
         if (this.#job !== undefined) this.#send(this.#job);
         this.emit('ready');
         return;
@@ -274,6 +314,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         if (job === undefined || job.id !== message.id) return;
         this.#job = undefined;
         this.#served += 1;
+        this.idleSince = performance.now();
         // The child leaves by itself after its last answer (child-entry.ts).
         if (this.#served >= this.#spec.tasksPerChild) this.retire();
         if (message.ok) job.resolve(message.value);

@@ -44,6 +44,16 @@ export class TaskTimeoutError extends Error {
   }
 }
 
+/** The child's resident memory passed maxMemoryMb while it ran the task; it was killed. */
+export class TaskMemoryError extends Error {
+  readonly code = 'ERR_TASK_MEMORY';
+  override readonly name = 'TaskMemoryError';
+
+  constructor(readonly task: string, readonly maxMemoryMb: number, readonly rssMb: number) {
+    super(`task "${task}" ran out of its memory allowance: its child process reached ${Math.round(rssMb)} MiB (the cap is ${maxMemoryMb} MiB) and was killed`);
+  }
+}
+
 /** The run's deadline passed before any child could begin it. Overload: retry later. */
 export class DeadlineError extends Error {
   readonly code = 'ERR_DEADLINE';

@@ -30,6 +30,16 @@ export interface ChildPoolOptions {
   killGraceMs?: number;
   /** A child not ready this long after it was started is killed, as a tasks module that cannot load. Default 30 s. */
   startTimeoutMs?: number;
+  /** Hard cap: a child whose RSS passes this many MiB while it runs a task is killed, the run rejects with TaskMemoryError. Linux only. Default Infinity. */
+  maxMemoryMb?: number;
+  /** Soft cap: a child whose RSS is past this many MiB after a task is replaced once it has answered. Linux only. Default Infinity. */
+  recycleMemoryMb?: number;
+  /** A child older than this is replaced once it is idle (a busy one after its answer). Default Infinity. */
+  maxChildAgeMs?: number;
+  /** A child idle this long leaves, if the pool keeps more than minChildren and the spares. Default 30 s. */
+  idleTimeoutMs?: number;
+  /** Child starts a second at most (a burst of one second's worth); tasks that need more wait in the queue. Default 4 per core. */
+  maxStartsPerSecond?: number;
 }
 
 export interface ResolvedPoolOptions {
@@ -45,6 +55,19 @@ export interface ResolvedPoolOptions {
   execArgv: readonly string[] | undefined;
   killGraceMs: number;
   startTimeoutMs: number;
+  maxMemoryMb: number;
+  recycleMemoryMb: number;
+  maxChildAgeMs: number;
+  idleTimeoutMs: number;
+  maxStartsPerSecond: number;
+}
+
+/** A positive size or rate (fractions allowed), or Infinity for none. */
+export function checkPositive(name: string, value: unknown, unit: string): number {
+  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number of ${unit}, got ${typeof value}`);
+  if (value === Infinity) return value;
+  if (!(value > 0 && Number.isFinite(value))) throw new RangeError(`option ${name} must be a number of ${unit} above 0, or Infinity for none; got ${value}`);
+  return value;
 }
 
 /** setTimeout's own limit: a longer delay fires at once (TimeoutOverflowWarning). */
@@ -99,5 +122,10 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
     execArgv,
     killGraceMs: checkCount('killGraceMs', options.killGraceMs ?? d.killGraceMs, 0, MAX_TIMEOUT_MS),
     startTimeoutMs: checkTimeout('option startTimeoutMs', options.startTimeoutMs ?? d.startTimeoutMs),
+    maxMemoryMb: checkPositive('maxMemoryMb', options.maxMemoryMb ?? d.maxMemoryMb, 'MiB'),
+    recycleMemoryMb: checkPositive('recycleMemoryMb', options.recycleMemoryMb ?? d.recycleMemoryMb, 'MiB'),
+    maxChildAgeMs: checkTimeout('option maxChildAgeMs', options.maxChildAgeMs ?? d.maxChildAgeMs),
+    idleTimeoutMs: checkTimeout('option idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs),
+    maxStartsPerSecond: checkPositive('maxStartsPerSecond', options.maxStartsPerSecond ?? d.maxStartsPerSecond, 'starts a second'),
   };
 }

@@ -8,6 +8,13 @@ export interface RunMessage {
   args: readonly unknown[];
 }
 
+/** Leave gracefully: run the tasks module's teardown(), then exit. Sent only to an idle, ready child. */
+export interface StopMessage {
+  type: 'stop';
+}
+
+export type ParentMessage = RunMessage | StopMessage;
+
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'load-error'; error: SerializedError }

@@ -4,22 +4,26 @@ import { EventEmitter } from 'node:events';
 import sinon from 'sinon';
 import type { PoolDeps } from '../../lib/pool/child-pool.js';
 import type { ChildLike, ForkFn } from '../../lib/pool/child-worker.js';
-import type { RunMessage } from '../../lib/pool/protocol.js';
+import type { ParentMessage, RunMessage } from '../../lib/pool/protocol.js';
 
 let nextPid = 10_000;
 
 export class FakeChild extends EventEmitter implements ChildLike {
   readonly pid = nextPid++;
   connected = true;
+  /** Runs it was sent. */
   readonly sent: RunMessage[] = [];
+  /** How many times it was told to stop gracefully. */
+  stops = 0;
   readonly kill = sinon.spy((_signal?: NodeJS.Signals | number) => true);
 
   constructor(readonly args: readonly string[]) {
     super();
   }
 
-  send(message: RunMessage, callback?: (error: Error | null) => void): boolean {
-    this.sent.push(message);
+  send(message: ParentMessage, callback?: (error: Error | null) => void): boolean {
+    if (message.type === 'stop') this.stops += 1;
+    else this.sent.push(message);
     callback?.(null);
     return true;
   }

@@ -209,7 +209,7 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
   });
 
   it('spares follow the arrival rate: at 10 tasks/s with 150 ms start-ups, each task finds a ready child', async () => {
-    const pool = make({ spares: 1, maxChildren: 8 });
+    const pool = make({ spares: 1, maxChildren: 8, maxStartsPerSecond: Infinity });
     const bornAt = new Map<FakeChild, number>();
     const sentAt = new Map<FakeChild, number>();
     const waited: boolean[] = [];

@@ -119,18 +119,21 @@ describe('ChildPool, warm children (minChildren = maxChildren, faked fork)', () 
     expect(env.fakes.children).to.have.length(2);
   });
 
-  it('close() lets queued tasks run, then ends the idle children', async () => {
-    const pool = make({ size: 1 });
+  it('close() lets queued tasks run, then asks the idle children to stop (teardown), SIGKILL after the grace', async () => {
+    const pool = make({ size: 1, killGraceMs: 300 });
     readyAll();
     const a = pool.run('a');
     const b = pool.run('b');
     const closing = pool.close();
     const child = env.fakes.children[0]!;
     child.answer('A');
-    expect(child.kill.called, 'still has a queued task').to.equal(false);
+    expect(child.stops, 'still has a queued task').to.equal(0);
     child.answer('B');
-    expect(child.kill.calledWith('SIGTERM')).to.equal(true);
-    child.exit(null, 'SIGTERM');
+    expect(child.stops).to.equal(1);
+    expect(child.kill.called, 'no signal while it tears down').to.equal(false);
+    await env.clock.tickAsync(300);
+    expect(child.kill.calledOnceWith('SIGKILL'), 'a teardown that outlasts the grace is cut').to.equal(true);
+    child.exit(null, 'SIGKILL');
     await closing;
     expect(await Promise.all([a, b])).to.deep.equal(['A', 'B']);
     expect(env.fakes.children, 'no replacement after close').to.have.length(1);
