@@ -555,7 +555,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     }
     const cap = this.options.maxMemoryMb;
     for (const [job, worker] of [...this.#running]) {
-      if (job.startedAt === 0 || worker.pid === undefined) continue;
+      if (!job.started || worker.pid === undefined) continue;
       const rss = this.#deps.readRssMb(worker.pid);
       if (rss === undefined) continue;
       worker.rssMb = rss;
@@ -583,7 +583,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   }
 
   #onJobEnd(job: Job, outcome: Outcome): void {
-    if (job.startedAt !== 0) this.#runTime.record(micros(performance.now() - job.startedAt));
+    if (job.started) this.#runTime.record(micros(performance.now() - job.startedAt));
     this.#running.delete(job);
     this.#queue.remove(job);
     if (outcome !== 'closed') this.#counts[outcome] += 1;

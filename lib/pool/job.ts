@@ -60,6 +60,11 @@ export class Job {
     return this.#settled;
   }
 
+  /** A ready child has it (it may be running). */
+  get started(): boolean {
+    return this.#started;
+  }
+
   /** A ready child has the task: its timeout starts now, not while it waited for a child or for one to start. */
   start(): void {
     if (this.#settled || this.#started) return;
