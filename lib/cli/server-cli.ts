@@ -30,6 +30,13 @@ Options:
   --timeout SECONDS   a slow task running longer is killed and answered 504 (default ${d.timeoutMs / 1000})
   --grace SECONDS     on SIGTERM or Ctrl-C, time to answer requests already received (default ${d.graceMs / 1000})
   --niceness K        children's CPU niceness, 0 to 19, so fast requests win the CPU (default ${POOL_DEFAULTS.niceness})
+  --max-memory MB     kill a child whose memory (RSS) passes MB during a task: 500 for that request (default: no cap)
+  --recycle-memory MB replace a child whose RSS is past MB after a task (default: never)
+  --tasks-per-child N replace each /slow_pool child after N tasks, plus up to 10 % (default: never)
+  --max-child-age SECONDS  replace children older than this (default: never)
+  --idle-timeout SECONDS   children idle this long leave, beyond what each pool keeps (default ${POOL_DEFAULTS.idleTimeoutMs / 1000})
+  --max-starts N      child starts a second per pool; requests needing more wait (default ${POOL_DEFAULTS.maxStartsPerSecond}: 4 per core)
+  --max-loop-delay MS refuse new slow requests (503) while the event loop is more than MS late (default: off)
   --trust-proxy LIST  proxy addresses (e.g. 127.0.0.1) whose X-Forwarded-For names the client in the access log
   --quiet             write no access log
   -h, --help          show this help
@@ -61,6 +68,13 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         timeout: { type: 'string' },
         grace: { type: 'string' },
         niceness: { type: 'string' },
+        'max-memory': { type: 'string' },
+        'recycle-memory': { type: 'string' },
+        'tasks-per-child': { type: 'string' },
+        'max-child-age': { type: 'string' },
+        'idle-timeout': { type: 'string' },
+        'max-starts': { type: 'string' },
+        'max-loop-delay': { type: 'string' },
         'trust-proxy': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -91,14 +105,23 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       maxChildren: wholeNumber('max-children', v['max-children'], 1, MAX_CHILDREN_LIMIT),
       spares: wholeNumber('spares', v.spares, 0, 64),
       maxQueue: wholeNumber('max-queue', v['max-queue'], 0, 100_000),
-      timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
+      timeoutMs: toMs(timeout),
       niceness: wholeNumber('niceness', v.niceness, 0, 19),
+      maxMemoryMb: wholeNumber('max-memory', v['max-memory'], 16, 1_048_576),
+      recycleMemoryMb: wholeNumber('recycle-memory', v['recycle-memory'], 16, 1_048_576),
+      tasksPerChild: wholeNumber('tasks-per-child', v['tasks-per-child'], 1, 1_000_000_000),
+      maxChildAgeMs: toMs(positiveSeconds('max-child-age', v['max-child-age'])),
+      idleTimeoutMs: toMs(positiveSeconds('idle-timeout', v['idle-timeout'])),
+      maxStartsPerSecond: wholeNumber('max-starts', v['max-starts'], 1, 10_000),
+      maxLoopDelayMs: wholeNumber('max-loop-delay', v['max-loop-delay'], 1, 60_000),
       trustProxy: trustedProxies(v['trust-proxy']),
     },
     graceMs: Math.round((positiveSeconds('grace', v.grace) ?? d.graceMs / 1000) * 1000),
     quiet: v.quiet ?? false,
   };
 }
+
+const toMs = (seconds: number | undefined): number | undefined => (seconds === undefined ? undefined : Math.round(seconds * 1000));
 
 function trustedProxies(raw: string | undefined): string[] | undefined {
   if (raw === undefined) return undefined;

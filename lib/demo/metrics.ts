@@ -24,6 +24,10 @@ export function toPrometheus(stats: StatsSnapshot): string {
   family('slowlane_requests_total', 'counter', 'Requests answered, by HTTP status (499: the client left first).', Object.entries(stats.requests).map(([status, n]) => [{ status }, n]));
   const outcomes = ['completed', 'failed', 'crashed', 'timedOut', 'expired', 'aborted', 'rejected'] as const;
   family('slowlane_pool_tasks_total', 'counter', 'Tasks that ended, by pool and outcome.', pools.flatMap(([pool, s]) => outcomes.map((outcome): [Labels, number] => [{ pool, outcome }, s[outcome]])));
+  family('slowlane_pool_children_total', 'counter', 'Children of each pool by event: started, recycled (tasks, age, size), shrunk (idle), memory_killed, start_deferred (spawn budget).', pools.flatMap(([pool, s]): [Labels, number][] => [
+    [{ pool, event: 'started' }, s.started], [{ pool, event: 'recycled' }, s.recycled], [{ pool, event: 'shrunk' }, s.shrunk],
+    [{ pool, event: 'memory_killed' }, s.memoryKilled], [{ pool, event: 'start_deferred' }, s.startsDeferred],
+  ]));
   for (const gauge of ['running', 'queued', 'children', 'idle'] as const) {
     family(`slowlane_pool_${gauge}`, 'gauge', `Tasks or children of each pool: ${gauge}.`, pools.map(([pool, s]) => [{ pool }, s[gauge]]));
   }
@@ -36,6 +40,10 @@ export function toPrometheus(stats: StatsSnapshot): string {
   }
   const d = stats.eventLoopDelayMs;
   family('slowlane_event_loop_delay_seconds', 'gauge', 'Event-loop delay beyond the 10 ms sampling interval.', [[{ quantile: '0.5' }, d.p50 / 1000], [{ quantile: '0.99' }, d.p99 / 1000], [{ quantile: '1' }, d.max / 1000]]);
+  if (stats.loadShedding !== undefined) {
+    family('slowlane_load_shedding', 'gauge', 'Whether new slow requests are refused now because the event loop is late (1) or not (0).', [[{}, stats.loadShedding.shedding ? 1 : 0]]);
+    family('slowlane_shed_requests_total', 'counter', 'Slow requests refused with 503 because the event loop was late.', [[{}, stats.loadShedding.shed]]);
+  }
   if (stats.log !== undefined) {
     family('slowlane_log_lines_total', 'counter', 'Access-log lines written, and dropped because the log\'s reader was too slow.', [[{ result: 'written' }, stats.log.written], [{ result: 'dropped' }, stats.log.dropped]]);
   }

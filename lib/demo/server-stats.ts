@@ -1,7 +1,8 @@
 // What /stats reports: requests by status, each pool's counters and the
 // event loop's delay, the one number that shows whether fast requests wait.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { PoolLatency, PoolStats } from '../pool/child-pool.js';
+import type { LoopPressureStats } from '../http/loop-pressure.js';
+import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
 
 export interface StatsSnapshot {
   uptimeSeconds: number;
@@ -12,6 +13,18 @@ export interface StatsSnapshot {
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** Access-log lines written and dropped (dropped: the log's reader was too slow). */
   log?: { written: number; dropped: number; pending: number; pendingBytes: number } | undefined;
+  /** Per pool: each child's pid, state, tasks answered, age and RSS. */
+  children?: Record<string, ChildInfo[]> | undefined;
+  /** With --max-loop-delay: whether slow requests are refused now, and how many were. */
+  loadShedding?: LoopPressureStats | undefined;
+}
+
+export interface SnapshotParts {
+  pools: Record<string, PoolStats>;
+  log?: StatsSnapshot['log'];
+  latency?: StatsSnapshot['latency'];
+  children?: StatsSnapshot['children'];
+  loadShedding?: StatsSnapshot['loadShedding'];
 }
 
 /** The sampling interval, in ms: short enough to see a blocked loop, long enough to cost nothing. */
@@ -34,7 +47,7 @@ export class ServerStats {
     this.#byStatus.set(status, (this.#byStatus.get(status) ?? 0) + 1);
   }
 
-  snapshot(pools: Record<string, PoolStats>, log?: StatsSnapshot['log'], latency?: StatsSnapshot['latency']): StatsSnapshot {
+  snapshot({ pools, log, latency, children, loadShedding }: SnapshotParts): StatsSnapshot {
     const h = this.#loopDelay;
     return {
       uptimeSeconds: Math.round((process.uptime() - this.#started) * 1000) / 1000,
@@ -43,6 +56,8 @@ export class ServerStats {
       latency,
       eventLoopDelayMs: { p50: delayMs(h.percentile(50)), p99: delayMs(h.percentile(99)), max: delayMs(h.max) },
       log,
+      loadShedding,
+      children,
     };
   }
 

@@ -5,8 +5,9 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { failureResponse } from '../http/failure-response.js';
 import { HttpError } from '../http/http-error.js';
+import { LoopPressure } from '../http/loop-pressure.js';
 import { offload, type RequestHandler } from '../http/offload.js';
-import type { PoolLatency, PoolStats } from '../pool/child-pool.js';
+import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
 import { METRICS_CONTENT_TYPE, toPrometheus } from './metrics.js';
 import type { TaskRunner } from '../pool/task-types.js';
 import { accessLogLine, clientAddress, CLIENT_CLOSED, forwardedClient } from './access-log.js';
@@ -20,6 +21,7 @@ export type DemoTasks = typeof import('./tasks.js');
 export interface DemoPool extends TaskRunner<DemoTasks> {
   stats(): PoolStats;
   latency(): PoolLatency;
+  children(): ChildInfo[];
 }
 
 export interface ServerOptions {
@@ -33,6 +35,8 @@ export interface ServerOptions {
   trustProxy?: readonly string[] | undefined;
   /** The work /slow runs on the event loop; a parameter so tests can swap it. */
   inlineWork?: ((n: number) => number) | undefined;
+  /** Refuse new slow requests (503) while the event loop has been this many ms late within the last second; omit for never. */
+  maxLoopDelayMs?: number | undefined;
 }
 
 export interface SlowlaneServer {
@@ -95,6 +99,7 @@ export function createServer(options: ServerOptions): SlowlaneServer {
   const { pools, accessLog, logStats } = options;
   const inlineWork = options.inlineWork ?? heavyLifting;
   const stats = new ServerStats();
+  const pressure = options.maxLoopDelayMs === undefined ? undefined : new LoopPressure(options.maxLoopDelayMs);
   const trusted = new Set(options.trustProxy ?? []);
   let closing = false;
   /**
@@ -108,26 +113,36 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     failures.set(req, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
   };
 
-  const snapshot = () => stats.snapshot(
-    { perRequest: pools.perRequest.stats(), warm: pools.warm.stats() },
-    logStats?.(),
-    { perRequest: pools.perRequest.latency(), warm: pools.warm.latency() },
-  );
+  const snapshot = () => stats.snapshot({
+    pools: { perRequest: pools.perRequest.stats(), warm: pools.warm.stats() },
+    log: logStats?.(),
+    latency: { perRequest: pools.perRequest.latency(), warm: pools.warm.latency() },
+    children: { perRequest: pools.perRequest.children(), warm: pools.warm.children() },
+    loadShedding: pressure?.stats(),
+  });
 
   const handed = (handler: RequestHandler): Route => (_query, req, res) => {
     handler(req, res);
     return HANDLED;
   };
 
+  // Slow routes are refused while the loop is late; /fast and /stats never are.
+  const shedding = (route: Route): Route => (query, req, res) => {
+    if (pressure?.shouldShed()) {
+      throw new HttpError(503, `server overloaded: its event loop is ${Math.round(pressure.delayMs())} ms late (limit ${pressure.maxDelayMs} ms); retry in a second`, { 'retry-after': '1' });
+    }
+    return route(query, req, res);
+  };
+
   const routes = new Map<string, Route>([
     ['/fast', (query) => ({ body: `fast result ${requireId(query)}` })],
     // Blocks the event loop on purpose: the problem slowlane exists to solve.
-    ['/slow', (query) => {
+    ['/slow', shedding((query) => {
       const id = requireId(query);
       return { body: slowBody(id, inlineWork(optionalN(query, MAX_INLINE_N))) };
-    }],
-    ['/slow_threaded', handed(slowRoute(pools.perRequest, noteFailure))],
-    ['/slow_pool', handed(slowRoute(pools.warm, noteFailure))],
+    })],
+    ['/slow_threaded', shedding(handed(slowRoute(pools.perRequest, noteFailure)))],
+    ['/slow_pool', shedding(handed(slowRoute(pools.warm, noteFailure)))],
     ['/stats', () => ({ body: `${JSON.stringify(snapshot(), null, 2)}\n`, contentType: 'application/json; charset=utf-8' })],
     ['/metrics', () => ({ body: toPrometheus(snapshot()), contentType: METRICS_CONTENT_TYPE })],
   ]);
@@ -223,11 +238,13 @@ export function createServer(options: ServerOptions): SlowlaneServer {
       return new Promise((resolve) => {
         if (!server.listening) {
           stats.stop();
+          pressure?.stop();
           resolve();
           return;
         }
         server.close(() => {
           stats.stop();
+          pressure?.stop();
           resolve();
         });
       });
@@ -238,6 +255,7 @@ export function createServer(options: ServerOptions): SlowlaneServer {
       for (const socket of connections.keys()) socket.destroy();
       if (server.listening) server.close();
       stats.stop();
+      pressure?.stop();
     },
     waiting() {
       let count = 0;

@@ -16,6 +16,20 @@ export interface SlowlaneConfig {
   spares?: number | undefined;
   timeoutMs?: number | undefined;
   niceness?: number | undefined;
+  /** Each child's hard memory cap (both pools). */
+  maxMemoryMb?: number | undefined;
+  /** A child past this RSS after a task is replaced (both pools). */
+  recycleMemoryMb?: number | undefined;
+  /** /slow_pool's children are replaced after this many tasks (jittered up to 10 %). */
+  tasksPerChild?: number | undefined;
+  /** Children older than this are replaced (both pools). */
+  maxChildAgeMs?: number | undefined;
+  /** Children idle this long leave, above what the pool keeps (both pools). */
+  idleTimeoutMs?: number | undefined;
+  /** Child starts a second, per pool. */
+  maxStartsPerSecond?: number | undefined;
+  /** Refuse new slow requests while the event loop has been this late within the last second. */
+  maxLoopDelayMs?: number | undefined;
   /** Where the access log goes, through a bounded buffer (LogWriter); omit to log nothing. */
   logTo?: LogStream | undefined;
   /** Proxies whose X-Forwarded-For names the client in the access log. */
@@ -51,16 +65,21 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     // cannot start in time gets 503 instead of waiting behind the queue.
     deadlineMs: timeoutMs,
     niceness: config.niceness,
+    maxMemoryMb: config.maxMemoryMb,
+    recycleMemoryMb: config.recycleMemoryMb,
+    maxChildAgeMs: config.maxChildAgeMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxStartsPerSecond: config.maxStartsPerSecond,
   };
   const poolSize = config.poolSize ?? d.poolSize;
   const pools = {
     // The prototype's process per request, with spares started ahead of demand.
     perRequest: new ChildPool<DemoTasks>({ ...common, tasksPerChild: 1, minChildren: 0, maxChildren: config.maxChildren ?? d.forkMaxChildren, spares: Math.min(config.spares ?? d.forkSpares, config.maxChildren ?? d.forkMaxChildren) }),
     // Warm children that serve task after task.
-    warm: new ChildPool<DemoTasks>({ ...common, minChildren: poolSize, maxChildren: poolSize, spares: 0 }),
+    warm: new ChildPool<DemoTasks>({ ...common, minChildren: poolSize, maxChildren: poolSize, spares: 0, tasksPerChild: config.tasksPerChild }),
   };
   const log = config.logTo === undefined ? undefined : new LogWriter(config.logTo);
-  const server = createServer({ pools, accessLog: log?.line, logStats: log === undefined ? undefined : () => log.stats(), trustProxy: config.trustProxy });
+  const server = createServer({ pools, accessLog: log?.line, logStats: log === undefined ? undefined : () => log.stats(), trustProxy: config.trustProxy, maxLoopDelayMs: config.maxLoopDelayMs });
   const destroy = async (): Promise<void> => {
     server.destroy();
     await Promise.all([pools.perRequest.destroy(), pools.warm.destroy()]);

@@ -13,11 +13,15 @@ const io = () => ({ out: sinon.spy(), err: sinon.spy() });
 describe('slowlane (bin/server) arguments', () => {
   it('takes every option', () => {
     const command = parseServerArgs(
-      ['start', '--port', '0', '--host', '::1', '--pool-size', '3', '--max-children', '4', '--spares', '2', '--max-queue', '5', '--timeout', '1.5', '--grace', '2', '--niceness', '19', '--trust-proxy', '127.0.0.1,::1', '--quiet'],
+      ['start', '--port', '0', '--host', '::1', '--pool-size', '3', '--max-children', '4', '--spares', '2', '--max-queue', '5', '--timeout', '1.5', '--grace', '2', '--niceness', '19', '--trust-proxy', '127.0.0.1,::1', '--quiet',
+        '--max-memory', '512', '--recycle-memory', '256', '--tasks-per-child', '1000', '--max-child-age', '3600', '--idle-timeout', '2.5', '--max-starts', '3', '--max-loop-delay', '200'],
       {},
     );
     expect(command).to.deep.equal({
-      config: { port: 0, host: '::1', poolSize: 3, maxChildren: 4, spares: 2, maxQueue: 5, timeoutMs: 1500, niceness: 19, trustProxy: ['127.0.0.1', '::1'] },
+      config: {
+        port: 0, host: '::1', poolSize: 3, maxChildren: 4, spares: 2, maxQueue: 5, timeoutMs: 1500, niceness: 19, trustProxy: ['127.0.0.1', '::1'],
+        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200,
+      },
       graceMs: 2000,
       quiet: true,
     });
@@ -37,6 +41,12 @@ describe('slowlane (bin/server) arguments', () => {
     [['start', '--bogus'], {}, /^Unknown option '--bogus' - see "slowlane --help"$/],
     [['start', '--port', '65536'], {}, /^--port must be a whole number from 0 to 65535, got "65536"$/],
     [['start', '--port', 'abc'], {}, /^--port must be/],
+    [['start', '--max-memory', '8'], {}, /^--max-memory must be a whole number from 16 to 1048576, got "8"$/],
+    [['start', '--tasks-per-child', '0'], {}, /^--tasks-per-child must be a whole number from 1/],
+    [['start', '--max-child-age', '0'], {}, /^--max-child-age must be a number of seconds/],
+    [['start', '--idle-timeout', 'soon'], {}, /^--idle-timeout must be a number of seconds/],
+    [['start', '--max-starts', '0'], {}, /^--max-starts must be a whole number from 1 to 10000, got "0"$/],
+    [['start', '--max-loop-delay', '1.5'], {}, /^--max-loop-delay must be a whole number from 1 to 60000/],
     [['start'], { PORT: 'x' }, /^PORT must be a whole number/],
     [['start', '--pool-size', '0'], {}, /^--pool-size must be a whole number from 1/],
     [['start', '--niceness', '20'], {}, /^--niceness must be a whole number from 0 to 19/],

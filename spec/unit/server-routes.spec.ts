@@ -10,7 +10,7 @@ const idle: PoolStats = { running: 0, queued: 0, completed: 0, failed: 0, crashe
 
 function fakePool(): DemoPool & { run: sinon.SinonStub } {
   const none = { count: 0, p50: 0, p99: 0, max: 0, sum: 0 };
-  return { run: sinon.stub().resolves(0.5), stats: () => idle, latency: () => ({ queueWaitMs: none, runMs: none }) } as unknown as DemoPool & { run: sinon.SinonStub };
+  return { run: sinon.stub().resolves(0.5), stats: () => idle, latency: () => ({ queueWaitMs: none, runMs: none }), children: () => [] } as unknown as DemoPool & { run: sinon.SinonStub };
 }
 
 describe('demo server routes (faked pools)', () => {
