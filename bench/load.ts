@@ -119,3 +119,21 @@ export async function paced(url: string, ratePerS: number, seconds: number): Pro
   await Promise.all(pending);
   return { offeredPerS: ratePerS, achievedPerS: ok / (Math.max(lastAt, seconds * 1000) / 1000), ok, failed: count - ok, latencies };
 }
+
+/**
+ * Clients that open a slow request and reset it `resetAfterMs` later, again
+ * and again, for `seconds` (the issue's storm: 4 clients, 30 ms, 12 s).
+ * Resolves with how many requests were opened.
+ */
+export async function resetStorm(url: string, clients: number, resetAfterMs: number, seconds: number): Promise<number> {
+  const until = performance.now() + seconds * 1000;
+  let opened = 0;
+  await Promise.all(Array.from({ length: clients }, async (_, c) => {
+    // Bounded by time and by count.
+    for (let i = 0; i < 100_000 && performance.now() < until; i += 1) {
+      opened += 1;
+      await httpRequest(`${url}&id=${c}-${i}`, { signal: AbortSignal.timeout(resetAfterMs) }).catch(() => undefined);
+    }
+  }));
+  return opened;
+}

@@ -5,7 +5,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { POOL_DEFAULTS } from '../lib/defaults.js';
 import { latencyChart } from './chart.js';
-import { burst, fastLoad, keepSlowInFlight, paced, sequential, type Timed } from './load.js';
+import { burst, fastLoad, get, keepSlowInFlight, paced, resetStorm, sequential, type Timed } from './load.js';
 import { round, summarize, type Summary } from './numbers.js';
 import { childStartCost } from './child-start.js';
 import { cpuTicksWithReaped } from '../tools/proc.js';
@@ -137,6 +137,29 @@ async function sustainedFork(server: Running, childCpuMs: number) {
   };
 }
 
+// Issue 11's storm: 4 clients open /slow_threaded and reset it 30 ms later,
+// for STORM_S seconds, with /fast load beside it; once with the spawn budget
+// lifted (as before it existed) and once with the default, one after the other.
+const STORM_S = QUICK ? 4 : 12;
+async function resetStorms() {
+  const runs: Record<string, object> = {};
+  for (const [label, args] of [['no budget (--max-starts 10000)', ['--max-starts', '10000']], ['default budget', []]] as const) {
+    const s = await startSlowlane([...args]);
+    try {
+      const idle = latencySummary((await fastLoad(s.url, WINDOW_S)).samples);
+      const storm = resetStorm(`${s.url}/slow_threaded?n=${N}`, 4, 30, STORM_S);
+      const loaded = await fastLoad(s.url, STORM_S);
+      const opened = await storm;
+      const stats = JSON.parse((await get(`${s.url}/stats`)).body) as { pools: { perRequest: { started: number; startsDeferred: number } } };
+      const fast = latencySummary(loaded.samples);
+      runs[label] = { idleP99: idle.p99, stormP99: fast.p99, stormMax: fast.max, p99Ratio: round(fast.p99 / idle.p99), rps: Math.round(loaded.requestsPerSecond), opened, started: stats.pools.perRequest.started, startsDeferred: stats.pools.perRequest.startsDeferred };
+    } finally {
+      await s.stop();
+    }
+  }
+  return runs;
+}
+
 async function memory(server: Running) {
   const idle = treeRssMb(server.pid);
   const routes: Record<string, object> = {};
@@ -212,6 +235,7 @@ async function main(): Promise<void> {
     results['fastUnderSlow'] = { idle: loaded.idle, ...loaded.results };
     log('parallel speedup'); results['speedup'] = await speedupOld(server.url);
     log('memory'); results['memory'] = await memory(server);
+    log('reset storm, without and with the spawn budget'); results['resetStorm'] = await resetStorms();
     // The runs above used the server's default niceness; NICENESS=1 measures the others against it.
     const niceness: Record<string, object> = { [`${DEFAULT_NICENESS} (default)`]: Object.fromEntries(OFFLOADED.map((r) => [r, (loaded.results[`${r}@2`] as { p99Ratio: number }).p99Ratio])) };
     for (const nice of process.env['NICENESS'] === '1' ? [0, 10, 19].filter((n) => n !== DEFAULT_NICENESS) : []) {
@@ -322,6 +346,9 @@ function report(machine: Record<string, unknown>, r: Record<string, any>, target
   lines.push('', `Memory (RSS of server + children): idle ${mem.idleMb} MiB (server ${mem.serverMb}, children ${mem.childMb.join(', ')})`, '');
   lines.push('| route | peak MiB during 50 concurrent slow | most children (pool\'s included) | 200 | 503 |', '| --- | --- | --- | --- | --- |');
   for (const [route, v] of Object.entries<any>(mem.routes)) lines.push(`| /${route} | ${v.peakMb} | ${v.mostChildren} | ${v.ok} | ${v.refused} |`);
+  lines.push('', `Reset storm (4 clients open /slow_threaded?n=${N} and reset it after 30 ms, ${STORM_S} s, /fast load beside it; ms):`, '');
+  lines.push('| server | /fast p99 idle | /fast p99 in the storm | ratio | /fast max | /fast req/s | slow requests opened | children started | starts deferred |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const [label, v] of Object.entries<any>(r['resetStorm'])) lines.push(`| ${label} | ${v.idleP99} | ${v.stormP99} | ${v.p99Ratio} | ${v.stormMax} | ${v.rps} | ${v.opened} | ${v.started} | ${v.startsDeferred} |`);
   lines.push('', 'Children\'s niceness vs fast p99 / idle p99, 2 slow in flight:', '');
   lines.push('| niceness | /slow_threaded | /slow_pool |', '| --- | --- | --- |');
   for (const [nice, v] of Object.entries<any>(r['nicenessP99Ratio'])) lines.push(`| ${nice} | ${v.slow_threaded} | ${v.slow_pool} |`);
