@@ -74,6 +74,22 @@ export const SERVER_DEFAULTS = Object.freeze({
   graceMs: 10_000,
 });
 
+/** The demo's orders database (/report, /report_pool). */
+export const ORDERS_DB_DEFAULTS = Object.freeze({
+  /** Half a million orders: a report scans enough to block a loop for ~0.1 s, and the file builds in a few seconds. */
+  rows: 500_000,
+  /** Seeded, so every machine builds the same orders and every report gives the same answer. */
+  seed: 20_261_125,
+  /** In the user's data folder, never in the checkout; the version changes when the data's shape does. */
+  fileName: 'orders-v1.sqlite',
+  /** A report looks this many days back unless asked. */
+  days: 90,
+  /** The data spans one year. */
+  maxDays: 365,
+  /** Products per report. */
+  top: 10,
+});
+
 /** The prototype's client (`slowlane-call-multi`). */
 export const CALL_MULTI_DEFAULTS = Object.freeze({
   url: 'http://localhost:8888',

@@ -1,10 +1,12 @@
 // `slowlane` (slowlane in a checkout): parses arguments and runs the demo
 // server. Nothing else lives here.
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAX_CHILDREN_LIMIT, POOL_DEFAULTS, SERVER_DEFAULTS } from '../defaults.js';
 import type { LogStream } from '../demo/log-writer.js';
 import { startSlowlane, type SlowlaneConfig } from '../demo/start.js';
+import { defaultOrdersPath } from '../demo/orders/orders-db.js';
 import { packageVersion } from '../package-info.js';
 import { nginxConfigMain } from './nginx-config-cli.js';
 import { positiveSeconds, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
@@ -18,7 +20,9 @@ export const SERVER_USAGE = `Usage: slowlane start [options]
 Starts slowlane's demo HTTP server. /fast answers at once; /slow runs CPU-heavy
 work on the event loop and blocks everything; /slow_threaded runs it in a new
 child process per request and /slow_pool in a pool of warm children, so fast
-requests never wait. GET /stats shows counters and event-loop delay.
+requests never wait. /report runs a SQLite report query on the event loop and
+/report_pool the same query in children, one read-only connection each.
+GET /stats shows counters and event-loop delay.
 
 Options:
   --port N            port to listen on (default: $PORT, else ${d.port}; 0 picks a free port)
@@ -37,6 +41,8 @@ Options:
   --idle-timeout SECONDS   children idle this long leave, beyond what each pool keeps (default ${POOL_DEFAULTS.idleTimeoutMs / 1000})
   --max-starts N      child starts a second per pool; requests needing more wait (default ${POOL_DEFAULTS.maxStartsPerSecond}: 4 per core)
   --max-loop-delay MS refuse new slow requests (503) while the event loop is more than MS late (default: off)
+  --db PATH           the orders database for /report and /report_pool, built on first start
+                      (default ${defaultOrdersPath()})
   --trust-proxy LIST  proxy addresses (e.g. 127.0.0.1) whose X-Forwarded-For names the client in the access log
   --quiet             write no access log
   -h, --help          show this help
@@ -76,6 +82,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         'max-starts': { type: 'string' },
         'max-loop-delay': { type: 'string' },
         'trust-proxy': { type: 'string' },
+        db: { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -115,10 +122,17 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       maxStartsPerSecond: wholeNumber('max-starts', v['max-starts'], 1, 10_000),
       maxLoopDelayMs: wholeNumber('max-loop-delay', v['max-loop-delay'], 1, 60_000),
       trustProxy: trustedProxies(v['trust-proxy']),
+      db: dbPath(v.db, env),
     },
     graceMs: Math.round((positiveSeconds('grace', v.grace) ?? d.graceMs / 1000) * 1000),
     quiet: v.quiet ?? false,
   };
+}
+
+function dbPath(raw: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (raw === undefined) return defaultOrdersPath(env);
+  if (raw === '' || raw.endsWith('/')) throw new UsageError(`--db takes a file path, like /tmp/orders.sqlite; got "${raw}"`);
+  return resolve(raw);
 }
 
 const toMs = (seconds: number | undefined): number | undefined => (seconds === undefined ? undefined : Math.round(seconds * 1000));

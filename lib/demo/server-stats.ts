@@ -17,6 +17,8 @@ export interface StatsSnapshot {
   children?: Record<string, ChildInfo[]> | undefined;
   /** With --max-loop-delay: whether slow requests are refused now, and how many were. */
   loadShedding?: LoopPressureStats | undefined;
+  /** The orders database: building, ready, unavailable or closed, and its file. */
+  orders?: { state: string; path: string } | undefined;
 }
 
 export interface SnapshotParts {
@@ -25,6 +27,7 @@ export interface SnapshotParts {
   latency?: StatsSnapshot['latency'];
   children?: StatsSnapshot['children'];
   loadShedding?: StatsSnapshot['loadShedding'];
+  orders?: StatsSnapshot['orders'];
 }
 
 /** The sampling interval, in ms: short enough to see a blocked loop, long enough to cost nothing. */
@@ -47,7 +50,7 @@ export class ServerStats {
     this.#byStatus.set(status, (this.#byStatus.get(status) ?? 0) + 1);
   }
 
-  snapshot({ pools, log, latency, children, loadShedding }: SnapshotParts): StatsSnapshot {
+  snapshot({ pools, log, latency, children, loadShedding, orders }: SnapshotParts): StatsSnapshot {
     const h = this.#loopDelay;
     return {
       uptimeSeconds: Math.round((process.uptime() - this.#started) * 1000) / 1000,
@@ -57,6 +60,7 @@ export class ServerStats {
       eventLoopDelayMs: { p50: delayMs(h.percentile(50)), p99: delayMs(h.percentile(99)), max: delayMs(h.max) },
       log,
       loadShedding,
+      orders,
       children,
     };
   }

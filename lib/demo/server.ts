@@ -14,6 +14,9 @@ import { accessLogLine, clientAddress, CLIENT_CLOSED, forwardedClient } from './
 import { heavyLifting } from './heavy-lifting.js';
 import { ServerStats } from './server-stats.js';
 import { MAX_INLINE_N, optionalN, requireId } from './slow-args.js';
+import type { Region, Report } from './orders/orders-schema.js';
+import type { ReportTasks } from './orders/orders-db.js';
+import { reportArgs } from './orders/report-query.js';
 
 export type DemoTasks = typeof import('./tasks.js');
 
@@ -21,6 +24,17 @@ export type DemoTasks = typeof import('./tasks.js');
 export interface DemoPool extends TaskRunner<DemoTasks> {
   stats(): PoolStats;
   latency(): PoolLatency;
+  children(): ChildInfo[];
+}
+
+/** What the report routes need of the orders database (OrdersDatabase). */
+export interface OrdersSource {
+  /** The report on the event loop, with the server's own connection; throws HttpError 503 while unavailable. */
+  reportInline(region: Region, days: number): Report;
+  /** Runs 'report' in the pool's children. */
+  readonly runner: TaskRunner<ReportTasks>;
+  stats(): { state: string; path: string; pool?: PoolStats };
+  latency(): PoolLatency | undefined;
   children(): ChildInfo[];
 }
 
@@ -37,6 +51,8 @@ export interface ServerOptions {
   inlineWork?: ((n: number) => number) | undefined;
   /** Refuse new slow requests (503) while the event loop has been this many ms late within the last second; omit for never. */
   maxLoopDelayMs?: number | undefined;
+  /** The orders database behind /report and /report_pool; without it they answer 503. */
+  orders?: OrdersSource | undefined;
 }
 
 export interface SlowlaneServer {
@@ -63,6 +79,7 @@ type Route = (query: URLSearchParams, req: http.IncomingMessage, res: http.Serve
 
 const HANDLED = Symbol('handled');
 const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
 const NO_HEADERS: Record<string, string> = Object.freeze({});
 
 const slowBody = (id: string, seconds: number): string => `slow result ${id} <--- ${seconds.toFixed(3)} s\n`;
@@ -96,7 +113,7 @@ function slowRoute(pool: DemoPool, onFailure: (error: unknown, req: http.Incomin
 }
 
 export function createServer(options: ServerOptions): SlowlaneServer {
-  const { pools, accessLog, logStats } = options;
+  const { pools, accessLog, logStats, orders } = options;
   const inlineWork = options.inlineWork ?? heavyLifting;
   const stats = new ServerStats();
   const pressure = options.maxLoopDelayMs === undefined ? undefined : new LoopPressure(options.maxLoopDelayMs);
@@ -113,13 +130,21 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     failures.set(req, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
   };
 
-  const snapshot = () => stats.snapshot({
-    pools: { perRequest: pools.perRequest.stats(), warm: pools.warm.stats() },
-    log: logStats?.(),
-    latency: { perRequest: pools.perRequest.latency(), warm: pools.warm.latency() },
-    children: { perRequest: pools.perRequest.children(), warm: pools.warm.children() },
-    loadShedding: pressure?.stats(),
-  });
+  const snapshot = () => {
+    const reports = orders?.stats();
+    const reportLatency = orders?.latency();
+    return stats.snapshot({
+      pools: { perRequest: pools.perRequest.stats(), warm: pools.warm.stats(), ...(reports?.pool === undefined ? {} : { reports: reports.pool }) },
+      log: logStats?.(),
+      latency: { perRequest: pools.perRequest.latency(), warm: pools.warm.latency(), ...(reportLatency === undefined ? {} : { reports: reportLatency }) },
+      children: { perRequest: pools.perRequest.children(), warm: pools.warm.children(), ...(orders === undefined ? {} : { reports: orders.children() }) },
+      loadShedding: pressure?.stats(),
+      orders: reports === undefined ? undefined : { state: reports.state, path: reports.path },
+    });
+  };
+  const noOrders = (): never => {
+    throw new HttpError(503, 'no orders database: start the server with --db PATH (slowlane start opens one by default)');
+  };
 
   const handed = (handler: RequestHandler): Route => (_query, req, res) => {
     handler(req, res);
@@ -143,6 +168,19 @@ export function createServer(options: ServerOptions): SlowlaneServer {
     })],
     ['/slow_threaded', shedding(handed(slowRoute(pools.perRequest, noteFailure)))],
     ['/slow_pool', shedding(handed(slowRoute(pools.warm, noteFailure)))],
+    // The blocking database call, as most apps write it: on the event loop.
+    ['/report', shedding((query) => {
+      const [region, days] = reportArgs(query);
+      const report = orders === undefined ? noOrders() : orders.reportInline(region, days);
+      return { body: JSON.stringify(report), contentType: JSON_TYPE };
+    })],
+    // The same query in a child that holds its own read-only connection.
+    ['/report_pool', shedding(orders === undefined
+      ? (query) => {
+          reportArgs(query);
+          return noOrders();
+        }
+      : handed(offload(orders.runner, 'report', (req) => reportArgs(queryOf(req)), { onFailure: noteFailure })))],
     ['/stats', () => ({ body: `${JSON.stringify(snapshot(), null, 2)}\n`, contentType: 'application/json; charset=utf-8' })],
     ['/metrics', () => ({ body: toPrometheus(snapshot()), contentType: METRICS_CONTENT_TYPE })],
   ]);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { SERVER_DEFAULTS } from '../defaults.js';
 import { ChildPool } from '../pool/child-pool.js';
 import { LogWriter, type LogStream } from './log-writer.js';
+import { OrdersDatabase } from './orders/orders-db.js';
 import { createServer, type DemoTasks, type SlowlaneServer } from './server.js';
 
 export interface SlowlaneConfig {
@@ -36,12 +37,20 @@ export interface SlowlaneConfig {
   trustProxy?: readonly string[] | undefined;
   /** Another tasks module exporting `heavyLifting`; tests use it to inject failures. */
   tasks?: string | URL | undefined;
+  /** The orders database file for /report and /report_pool, built on first start; omit for none (they answer 503). */
+  db?: string | undefined;
+  /** Orders to generate when the file does not exist (default ORDERS_DB_DEFAULTS.rows). */
+  dbRows?: number | undefined;
+  /** Another report tasks module; tests use it to inject failures. */
+  dbTasks?: URL | undefined;
 }
 
 export interface RunningSlowlane {
   readonly address: AddressInfo;
   readonly server: SlowlaneServer;
   readonly pools: { perRequest: ChildPool<DemoTasks>; warm: ChildPool<DemoTasks> };
+  /** The orders database, when a --db file was given. */
+  readonly orders: OrdersDatabase | undefined;
   /**
    * Finishes every request already received, then ends every child. If graceMs
    * runs out first, everything is cut off; `lost` counts the requests that
@@ -57,8 +66,7 @@ export const DEMO_TASKS = new URL('./tasks.js', import.meta.url);
 export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlowlane> {
   const d = SERVER_DEFAULTS;
   const timeoutMs = config.timeoutMs ?? d.timeoutMs;
-  const common = {
-    tasks: config.tasks ?? DEMO_TASKS,
+  const limits = {
     maxQueue: config.maxQueue,
     timeoutMs,
     // A request's whole time counts, waiting for a child included: one that
@@ -71,6 +79,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     idleTimeoutMs: config.idleTimeoutMs,
     maxStartsPerSecond: config.maxStartsPerSecond,
   };
+  const common = { ...limits, tasks: config.tasks ?? DEMO_TASKS };
   const poolSize = config.poolSize ?? d.poolSize;
   const pools = {
     // The prototype's process per request, with spares started ahead of demand.
@@ -78,11 +87,13 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     // Warm children that serve task after task.
     warm: new ChildPool<DemoTasks>({ ...common, minChildren: poolSize, maxChildren: poolSize, spares: 0, tasksPerChild: config.tasksPerChild }),
   };
+  // One read-only connection per child, as many children as /slow_pool has.
+  const orders = config.db === undefined ? undefined : new OrdersDatabase({ path: config.db, rows: config.dbRows, tasks: config.dbTasks, pool: { ...limits, minChildren: poolSize, maxChildren: poolSize, spares: 0 } });
   const log = config.logTo === undefined ? undefined : new LogWriter(config.logTo);
-  const server = createServer({ pools, accessLog: log?.line, logStats: log === undefined ? undefined : () => log.stats(), trustProxy: config.trustProxy, maxLoopDelayMs: config.maxLoopDelayMs });
+  const server = createServer({ pools, accessLog: log?.line, logStats: log === undefined ? undefined : () => log.stats(), trustProxy: config.trustProxy, maxLoopDelayMs: config.maxLoopDelayMs, orders });
   const destroy = async (): Promise<void> => {
     server.destroy();
-    await Promise.all([pools.perRequest.destroy(), pools.warm.destroy()]);
+    await Promise.all([pools.perRequest.destroy(), pools.warm.destroy(), orders?.destroy()]);
   };
   let address: AddressInfo;
   try {
@@ -99,7 +110,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     });
     const finished = (async () => {
       await server.close();
-      await Promise.all([pools.perRequest.close(), pools.warm.close()]);
+      await Promise.all([pools.perRequest.close(), pools.warm.close(), orders?.close()]);
       return true as const;
     })();
     const clean = await Promise.race([finished, ranOut]);
@@ -109,5 +120,5 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     return { clean, lost };
   }
 
-  return { address, server, pools, shutdown, destroy };
+  return { address, server, pools, orders, shutdown, destroy };
 }

@@ -371,7 +371,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   #startChild(): ChildWorker {
     const { tasksUrl, niceness, killGraceMs, startTimeoutMs } = this.options;
     const tasksPerChild = taskLimit(this.options.tasksPerChild, this.#deps.random);
-    const worker = new ChildWorker({ entry: this.#deps.entry, tasksUrl, tasksPerChild, execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs }, this.#deps);
+    const worker = new ChildWorker({ entry: this.#deps.entry, tasksUrl, tasksPerChild, execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs, env: this.options.env }, this.#deps);
     this.#workers.add(worker);
     this.#childCounts.started += 1;
     worker.on('ready', () => {

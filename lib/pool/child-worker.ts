@@ -42,6 +42,8 @@ export interface ChildWorkerSpec {
   killGraceMs: number;
   /** How long it may take to say ready. */
   startTimeoutMs: number;
+  /** Added to the parent's environment. */
+  env?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface WorkerExit {
@@ -127,6 +129,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     const { launcher } = deps;
     this.#child = forkOrFailLater(deps.fork, spec.entry, [spec.tasksUrl, String(spec.tasksPerChild)], {
       serialization: 'advanced',
+      ...(spec.env === undefined ? {} : { env: { ...process.env, ...spec.env } }),
       ...(launcher === undefined ? { execArgv: [...spec.execArgv] } : { execPath: launcher.execPath, execArgv: [...launcher.args, ...spec.execArgv] }),
       // A session of its own: a terminal's Ctrl-C (SIGINT to the foreground
       // group) reaches the server, which drains, not the child, which ends

@@ -26,6 +26,8 @@ export interface ChildPoolOptions {
   niceness?: number;
   /** Node flags for the children. Default: the parent's module-loading flags (--import, --loader, --require, --experimental-*). */
   execArgv?: readonly string[];
+  /** Environment variables added to the parent's for the children (what setup() reads, such as a database path). Default none. */
+  env?: Readonly<Record<string, string>>;
   /** Between SIGTERM and SIGKILL when a child must go. Default 500 ms. */
   killGraceMs?: number;
   /** A child not ready this long after it was started is killed, as a tasks module that cannot load. Default 30 s. */
@@ -53,6 +55,7 @@ export interface ResolvedPoolOptions {
   deadlineMs: number;
   niceness: number;
   execArgv: readonly string[] | undefined;
+  env: Readonly<Record<string, string>> | undefined;
   killGraceMs: number;
   startTimeoutMs: number;
   maxMemoryMb: number;
@@ -109,8 +112,13 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
   if (execArgv !== undefined && (!Array.isArray(execArgv) || execArgv.some((flag) => typeof flag !== 'string'))) {
     throw new TypeError('option execArgv must be an array of strings, e.g. ["--max-old-space-size=64"]');
   }
+  const env = options.env;
+  if (env !== undefined && (typeof env !== 'object' || env === null || Object.values(env).some((value) => typeof value !== 'string'))) {
+    throw new TypeError('option env must be an object of strings, e.g. { DB_PATH: "/var/lib/app.db" }');
+  }
   return {
     tasksUrl: toModuleUrl(options.tasks),
+    env: env === undefined ? undefined : Object.freeze({ ...env }),
     maxChildren,
     minChildren,
     spares: checkCount('spares', options.spares ?? Math.min(d.spares, maxChildren), 0, maxChildren),

@@ -1,0 +1,137 @@
+// The demo's orders database as the server sees it: built once in a child
+// (the server answers /fast meanwhile), then one connection of the server's
+// own for /report and a pool of children, one read-only connection each,
+// for /report_pool. Until it is ready, or without better-sqlite3, both routes
+// answer 503 saying why.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ORDERS_DB_DEFAULTS } from '../../defaults.js';
+import { HttpError } from '../../http/http-error.js';
+import { ChildPool, type PoolLatency, type PoolStats, type ChildInfo } from '../../pool/child-pool.js';
+import type { ChildPoolOptions } from '../../pool/pool-options.js';
+import type { RunOptions } from '../../pool/run-options.js';
+import type { TaskRunner } from '../../pool/task-types.js';
+import { runReport, type Region, type Report } from './orders-schema.js';
+import { DB_PATH_ENV } from './report-tasks.js';
+import { loadSqlite, type Connection } from './sqlite.js';
+
+export type ReportTasks = typeof import('./report-tasks.js');
+
+/** $XDG_DATA_HOME/slowlane (or ~/.local/share/slowlane): a folder the demo owns, outside any checkout. */
+export function defaultOrdersPath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env['XDG_DATA_HOME'] !== undefined && env['XDG_DATA_HOME'] !== '' ? env['XDG_DATA_HOME'] : join(homedir(), '.local', 'share');
+  return join(base, 'slowlane', ORDERS_DB_DEFAULTS.fileName);
+}
+
+export interface OrdersConfig {
+  path: string;
+  /** Rows to generate if the file does not exist. */
+  rows?: number | undefined;
+  /** Options of the report pool (its size, timeouts, limits); tasks and env are set here. */
+  pool: Omit<ChildPoolOptions, 'tasks' | 'env'>;
+  /** Another report tasks module (tests inject failures with it). */
+  tasks?: URL | undefined;
+}
+
+const BUILD_TASKS = new URL('./build-tasks.js', import.meta.url);
+const REPORT_TASKS = new URL('./report-tasks.js', import.meta.url);
+
+export class OrdersDatabase {
+  readonly path: string;
+  /** Settles when the database is ready or known to be unavailable; never rejects. */
+  readonly settled: Promise<void>;
+  #state: 'building' | 'ready' | 'unavailable' | 'closed' = 'building';
+  #why = '';
+  readonly #buildStartedAt = performance.now();
+  #connection: Connection | undefined;
+  #pool: ChildPool<ReportTasks> | undefined;
+  #builder: ChildPool | undefined;
+
+  /** Runs 'report' on the pool once there is one; until then rejects with the 503 the routes answer. */
+  readonly runner: TaskRunner<ReportTasks> = {
+    run: ((task: 'report', args: [Region, number], options?: RunOptions) => {
+      if (this.#pool === undefined) return Promise.reject(this.#notReady());
+      return this.#pool.run(task, args, options);
+    }) as TaskRunner<ReportTasks>['run'],
+  };
+
+  constructor(config: OrdersConfig) {
+    this.path = config.path;
+    this.settled = this.#open(config).catch((error: unknown) => {
+      this.#state = 'unavailable';
+      this.#why = `the orders database could not be built: ${error instanceof Error ? error.message : String(error)}`;
+    });
+  }
+
+  get state(): 'building' | 'ready' | 'unavailable' | 'closed' {
+    return this.#state;
+  }
+
+  /** The report on this event loop, with the server's own connection: blocks every other request while it runs. */
+  reportInline(region: Region, days: number): Report {
+    if (this.#connection === undefined) throw this.#notReady();
+    return runReport(this.#connection, region, days);
+  }
+
+  stats(): { state: string; path: string; pool?: PoolStats } {
+    return { state: this.#state, path: this.path, ...(this.#pool === undefined ? {} : { pool: this.#pool.stats() }) };
+  }
+
+  latency(): PoolLatency | undefined {
+    return this.#pool?.latency();
+  }
+
+  children(): ChildInfo[] {
+    return this.#pool?.children() ?? [];
+  }
+
+  /** Closes the server's connection and, gracefully, the pool's (each child's teardown()). */
+  async close(): Promise<void> {
+    this.#end();
+    await Promise.all([this.#pool?.close(), this.#builder?.destroy()]);
+  }
+
+  async destroy(): Promise<void> {
+    this.#end();
+    await Promise.all([this.#pool?.destroy(), this.#builder?.destroy()]);
+  }
+
+  #end(): void {
+    this.#state = 'closed';
+    this.#connection?.close();
+    this.#connection = undefined;
+  }
+
+  async #open(config: OrdersConfig): Promise<void> {
+    const Sqlite = loadSqlite();
+    if (Sqlite instanceof Error) {
+      this.#state = 'unavailable';
+      this.#why = Sqlite.message;
+      return;
+    }
+    if (!existsSync(this.path)) {
+      // A child writes it, so this loop keeps answering.
+      this.#builder = new ChildPool({ tasks: BUILD_TASKS, maxChildren: 1, spares: 0, niceness: config.pool.niceness });
+      try {
+        await this.#builder.run('buildOrders', [this.path, config.rows ?? ORDERS_DB_DEFAULTS.rows, ORDERS_DB_DEFAULTS.seed]);
+      } finally {
+        await this.#builder.close();
+        this.#builder = undefined;
+      }
+    }
+    if (this.#state === 'closed') return;
+    this.#connection = new Sqlite(this.path, { readonly: true, fileMustExist: true });
+    this.#pool = new ChildPool<ReportTasks>({ ...config.pool, tasks: config.tasks ?? REPORT_TASKS, env: { [DB_PATH_ENV]: this.path } });
+    this.#state = 'ready';
+  }
+
+  #notReady(): HttpError {
+    if (this.#state === 'building') {
+      const seconds = Math.round((performance.now() - this.#buildStartedAt) / 1000);
+      return new HttpError(503, `the orders database is being built (${seconds} s so far, about 5 s in all); retry in a few seconds`, { 'retry-after': '2' });
+    }
+    if (this.#state === 'closed') return new HttpError(503, 'server is shutting down; retry on another instance', { 'retry-after': '1' });
+    return new HttpError(503, this.#why, {});
+  }
+}
