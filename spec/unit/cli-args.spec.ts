@@ -14,13 +14,13 @@ describe('slowlane (bin/server) arguments', () => {
   it('takes every option', () => {
     const command = parseServerArgs(
       ['start', '--port', '0', '--host', '::1', '--pool-size', '3', '--max-children', '4', '--spares', '2', '--max-queue', '5', '--timeout', '1.5', '--grace', '2', '--niceness', '19', '--trust-proxy', '127.0.0.1,::1', '--quiet',
-        '--max-memory', '512', '--recycle-memory', '256', '--tasks-per-child', '1000', '--max-child-age', '3600', '--idle-timeout', '2.5', '--max-starts', '3', '--max-loop-delay', '200'],
+        '--max-memory', '512', '--recycle-memory', '256', '--tasks-per-child', '1000', '--max-child-age', '3600', '--idle-timeout', '2.5', '--max-starts', '3', '--max-loop-delay', '200', '--db', '/tmp/o.sqlite'],
       {},
     );
     expect(command).to.deep.equal({
       config: {
         port: 0, host: '::1', poolSize: 3, maxChildren: 4, spares: 2, maxQueue: 5, timeoutMs: 1500, niceness: 19, trustProxy: ['127.0.0.1', '::1'],
-        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200,
+        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200, db: '/tmp/o.sqlite',
       },
       graceMs: 2000,
       quiet: true,
@@ -45,6 +45,7 @@ describe('slowlane (bin/server) arguments', () => {
     [['start', '--tasks-per-child', '0'], {}, /^--tasks-per-child must be a whole number from 1/],
     [['start', '--max-child-age', '0'], {}, /^--max-child-age must be a number of seconds/],
     [['start', '--idle-timeout', 'soon'], {}, /^--idle-timeout must be a number of seconds/],
+    [['start', '--db', ''], {}, /^--db takes a file path/],
     [['start', '--max-starts', '0'], {}, /^--max-starts must be a whole number from 1 to 10000, got "0"$/],
     [['start', '--max-loop-delay', '1.5'], {}, /^--max-loop-delay must be a whole number from 1 to 60000/],
     [['start'], { PORT: 'x' }, /^PORT must be a whole number/],

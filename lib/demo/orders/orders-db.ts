@@ -123,7 +123,16 @@ export class OrdersDatabase {
     if (this.#state === 'closed') return;
     this.#connection = new Sqlite(this.path, { readonly: true, fileMustExist: true });
     this.#pool = new ChildPool<ReportTasks>({ ...config.pool, tasks: config.tasks ?? REPORT_TASKS, env: { [DB_PATH_ENV]: this.path } });
-    this.#state = 'ready';
+    try {
+      // Ready when its children have opened their connections.
+      await this.#pool.ready();
+    } catch (error) {
+      const pool = this.#pool;
+      this.#pool = undefined;
+      await pool.destroy();
+      throw error;
+    }
+    if (this.#state === 'building') this.#state = 'ready';
   }
 
   #notReady(): HttpError {

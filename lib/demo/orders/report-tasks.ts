@@ -25,7 +25,16 @@ export function teardown(): void {
   db = undefined;
 }
 
-export function report(region: Region, days: number): Report {
+function connection(): Connection {
   if (db === undefined) throw new Error('no database connection: setup() did not run');
-  return runReport(db, region, days);
+  return db;
+}
+
+export function report(region: Region, days: number): Report {
+  return runReport(connection(), region, days);
+}
+
+/** Any read-only query on the child's connection (for tests and ad-hoc use). */
+export function runSql(sql: string): unknown[] {
+  return connection().prepare(sql).all();
 }
