@@ -32,13 +32,17 @@ export const get = (url: string, agent: http.Agent | false = false): Promise<Htt
 
 /** Keeps k slow requests in flight, re-issuing each as it finishes, until stopped. */
 export function keepSlowInFlight(base: string, route: string, k: number, n: number): { stop: () => Promise<number> } {
+  return keepInFlight((i, j) => `${base}/${route}?id=${i}-${j}&n=${n}`, k);
+}
+
+/** Keeps k requests in flight (the j-th of loop i to urlOf(i, j)), each re-issued as it finishes, until stopped; counts 200 answers. */
+export function keepInFlight(urlOf: (i: number, j: number) => string, k: number): { stop: () => Promise<number> } {
   let running = true;
   let done = 0;
   const loops = Array.from({ length: k }, async (_, i) => {
     // Bounded: stop() ends it; each request is itself bounded by its timeout.
     for (let j = 0; running && j < 10_000; j += 1) {
-      await get(`${base}/${route}?id=${i}-${j}&n=${n}`);
-      done += 1;
+      if ((await get(urlOf(i, j))).status === 200) done += 1;
     }
   });
   return {

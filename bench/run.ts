@@ -5,7 +5,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { POOL_DEFAULTS } from '../lib/defaults.js';
 import { latencyChart } from './chart.js';
-import { burst, fastLoad, get, keepSlowInFlight, paced, resetStorm, sequential, type Timed } from './load.js';
+import { burst, fastLoad, get, keepInFlight, keepSlowInFlight, paced, resetStorm, sequential, type Timed } from './load.js';
 import { round, summarize, type Summary } from './numbers.js';
 import { childStartCost } from './child-start.js';
 import { cpuTicksWithReaped } from '../tools/proc.js';
@@ -160,6 +160,28 @@ async function resetStorms() {
   return runs;
 }
 
+// Issue 12's comparison, as its source made with wrk: /fast with report
+// requests in flight, inline (/report, the server's own connection) versus
+// pooled (/report_pool, a connection per child), and each route's own
+// throughput at 4 connections.
+async function reports(server: Running) {
+  await sequential(`${server.url}/report_pool?region=north`, 3); // the database is built and the children ready
+  const runs: Record<string, object> = {};
+  for (const route of ['report', 'report_pool']) {
+    const slow = keepInFlight((i, j) => `${server.url}/${route}?region=north&days=365&id=${i}-${j}`, 2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const load = await fastLoad(server.url, WINDOW_S);
+    const inFlightDone = await slow.stop();
+    const fast = latencySummary(load.samples);
+    const started = performance.now();
+    const own = keepInFlight((i, j) => `${server.url}/${route}?region=south&days=365&id=${i}-${j}`, 4);
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_S * 1000));
+    const done = await own.stop();
+    runs[route] = { fastRps: Math.round(load.requestsPerSecond), fastP50: fast.p50, fastP99: fast.p99, fastMax: fast.max, reportsDuringFastLoad: inFlightDone, reportsPerSecond: round(done / ((performance.now() - started) / 1000), 1) };
+  }
+  return runs;
+}
+
 async function memory(server: Running) {
   const idle = treeRssMb(server.pid);
   const routes: Record<string, object> = {};
@@ -234,6 +256,7 @@ async function main(): Promise<void> {
     const loaded = await fastUnderSlow(server.url, QUICK ? [2] : [2, 4], ROUTES);
     results['fastUnderSlow'] = { idle: loaded.idle, ...loaded.results };
     log('parallel speedup'); results['speedup'] = await speedupOld(server.url);
+    log('reports, inline and pooled'); results['reports'] = await reports(server);
     log('memory'); results['memory'] = await memory(server);
     log('reset storm, without and with the spawn budget'); results['resetStorm'] = await resetStorms();
     // The runs above used the server's default niceness; NICENESS=1 measures the others against it.
@@ -346,6 +369,11 @@ function report(machine: Record<string, unknown>, r: Record<string, any>, target
   lines.push('', `Memory (RSS of server + children): idle ${mem.idleMb} MiB (server ${mem.serverMb}, children ${mem.childMb.join(', ')})`, '');
   lines.push('| route | peak MiB during 50 concurrent slow | most children (pool\'s included) | 200 | 503 |', '| --- | --- | --- | --- | --- |');
   for (const [route, v] of Object.entries<any>(mem.routes)) lines.push(`| /${route} | ${v.peakMb} | ${v.mostChildren} | ${v.ok} | ${v.refused} |`);
+  lines.push('', `Reports (2 report requests over a year of one region kept in flight while 4 connections load /fast for ${WINDOW_S} s; then the route alone at 4 connections; ms):`, '');
+  lines.push('| route | /fast req/s | /fast p50 | /fast p99 | /fast max | reports/s alone (4 connections) |', '| --- | --- | --- | --- | --- | --- |');
+  const idleFast = r['fastUnderSlow'].idle;
+  lines.push(`| (idle) | ${idleFast.rps} | ${idleFast.fast.p50} | ${idleFast.fast.p99} | ${idleFast.fast.max} | |`);
+  for (const [route, v] of Object.entries<any>(r['reports'])) lines.push(`| /${route} | ${v.fastRps} | ${v.fastP50} | ${v.fastP99} | ${v.fastMax} | ${v.reportsPerSecond} |`);
   lines.push('', `Reset storm (4 clients open /slow_threaded?n=${N} and reset it after 30 ms, ${STORM_S} s, /fast load beside it; ms):`, '');
   lines.push('| server | /fast p99 idle | /fast p99 in the storm | ratio | /fast max | /fast req/s | slow requests opened | children started | starts deferred |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const [label, v] of Object.entries<any>(r['resetStorm'])) lines.push(`| ${label} | ${v.idleP99} | ${v.stormP99} | ${v.p99Ratio} | ${v.stormMax} | ${v.rps} | ${v.opened} | ${v.started} | ${v.startsDeferred} |`);
