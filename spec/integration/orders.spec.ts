@@ -191,7 +191,8 @@ describe('the report routes, real SQLite', function () {
     expect(handlesOn(db), 'the server holds its own connection').to.be.at.least(1);
     await new Promise((resolve) => setTimeout(resolve, 900));
     expect((await request(`${base}/report_pool?region=north`)).status).to.equal(200);
-    expect(await eventually(() => app!.orders!.stats().pool!.recycled >= 2, 3000), 'both children recycled for age').to.equal(true);
+    const replaced = () => app!.orders!.stats().pool!.recycled >= 2 && app!.orders!.children().filter((c) => c.state === 'idle').length === 2;
+    expect(await eventually(replaced, 3000), 'both children recycled for age, their replacements ready').to.equal(true);
     const { clean } = await app!.shutdown(5000);
     expect(clean).to.equal(true);
     const events = diaryOf(diary);
