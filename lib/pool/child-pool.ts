@@ -50,7 +50,7 @@ export interface PoolStats {
   shrunk: number;
   /** Children killed for passing maxMemoryMb during a task. */
   memoryKilled: number;
-  /** Starts that had to wait because the spawn budget (maxStartsPerSecond) was spent. */
+  /** Times the pool had to wait for the spawn budget (maxStartsPerSecond) before it could start a child. */
   startsDeferred: number;
 }
 
@@ -94,6 +94,7 @@ interface ChildCounts {
   recycled: number;
   shrunk: number;
   memoryKilled: number;
+  startsDeferred: number;
 }
 
 export interface LatencySummary {
@@ -111,6 +112,9 @@ export interface PoolLatency {
 }
 
 // Recorded in whole microseconds (the histogram takes integers), at least 1.
+/** How soon idle spares kept for a past arrival rate are looked at again (the rate's time constant). */
+const RATE_RECHECK_MS = 1000;
+
 const micros = (ms: number): number => Math.max(1, Math.round(ms * 1000));
 const ms = (us: number): number => Math.round(us) / 1000;
 
@@ -145,14 +149,15 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   readonly #runTime = createHistogram();
   /** One 'abort' listener per signal, however many runs share it. */
   readonly #watched = new WeakMap<AbortSignal, Set<Job>>();
-  readonly #childCounts: ChildCounts = { started: 0, recycled: 0, shrunk: 0, memoryKilled: 0 };
+  readonly #childCounts: ChildCounts = { started: 0, recycled: 0, shrunk: 0, memoryKilled: 0, startsDeferred: 0 };
   readonly #backoff = new Backoff();
   readonly #demand = new Demand();
   readonly #budget: SpawnBudget;
   /** Wakes the pool when the spawn budget has a start again. */
   #budgetTimer: NodeJS.Timeout | undefined;
-  /** Ends children that are idle too long or too old, at the earliest such moment. */
+  /** Ends children that are idle too long or too old, at the earliest such moment (#housekeepingAt). */
   #housekeepingTimer: NodeJS.Timeout | undefined;
+  #housekeepingAt = Infinity;
   /** Reads busy children's RSS while maxMemoryMb is set and tasks run. */
   #memoryTimer: NodeJS.Timeout | undefined;
   #state: 'open' | 'closing' | 'destroyed' = 'open';
@@ -201,7 +206,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     for (const worker of this.#workers) if (worker.ready && !worker.busy) idle += 1;
     return {
       running: this.#running.size, queued: this.#queue.size, ...this.#counts, children: this.#workers.size, idle, spares: this.#wantedSpares(),
-      ...this.#childCounts, startsDeferred: this.#budget.refused,
+      ...this.#childCounts,
     };
   }
 
@@ -236,6 +241,8 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     if (this.#state !== 'destroyed') {
       if (this.#state === 'open') this.#shutdown();
       this.#state = 'destroyed';
+      clearTimeout(this.#budgetTimer);
+      this.#budgetTimer = undefined;
       for (const job of this.#queue.drain()) job.fail(new PoolClosedError('pool was destroyed before the task started'), 'closed');
       for (const job of [...this.#running.keys()]) job.fail(new PoolClosedError('pool was destroyed while the task ran'), 'closed');
       for (const worker of this.#workers) worker.kill('SIGKILL');
@@ -293,7 +300,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   /** A child for a job now: an idle one (ready first), else a new one if maxChildren allows. */
   #tryStart(job: Job): boolean {
     const idle = this.#idleWorker();
-    const worker = idle ?? (this.#countedChildren() < this.options.maxChildren && this.#mayStart() ? this.#startChild() : undefined);
+    const worker = idle ?? (this.#countedChildren() < this.options.maxChildren && this.#mayStart(true) ? this.#startChild() : undefined);
     if (worker === undefined) return false;
     this.#running.set(job, worker);
     // A starting child sends the job the moment it is ready.
@@ -326,11 +333,12 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     return counted;
   }
 
-  // A process-per-task child (tasksPerChild 1) that answered is not recycled:
-  // it is done, and it still counts until it has exited.
+  // Replaced children only: a shrunk one (idle) is not replaced, and a
+  // process-per-task child (tasksPerChild 1) that answered is simply done;
+  // both count until they have exited.
   #isRecycled(worker: ChildWorker): boolean {
     const reason = worker.leaveReason;
-    return reason === 'age' || reason === 'memory' || reason === 'idle' || (reason === 'tasks' && this.options.tasksPerChild > 1);
+    return reason === 'age' || reason === 'memory' || (reason === 'tasks' && this.options.tasksPerChild > 1);
   }
 
   /** Children that will take tasks: started or starting, not leaving. */
@@ -340,19 +348,24 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     return live;
   }
 
-  /** A token from the spawn budget, or a wake-up when the next one comes. */
-  #mayStart(): boolean {
+  /**
+   * A token from the spawn budget, or a wake-up when the next one comes. The
+   * wake-up keeps the process alive only when a task waits for that start
+   * (`forTask`); spares alone do not.
+   */
+  #mayStart(forTask = false): boolean {
     const now = performance.now();
     if (this.#budget.take(now)) return true;
     if (this.#budgetTimer === undefined) {
+      this.#childCounts.startsDeferred += 1;
       this.#budgetTimer = setTimeout(() => {
         this.#budgetTimer = undefined;
         this.#pump();
         this.#maintain();
       }, this.#budget.waitMs(now));
-      // Held only while tasks wait for it; spares alone do not keep the process up.
-      if (this.#queue.size === 0) this.#budgetTimer.unref();
+      this.#budgetTimer.unref();
     }
+    if (forTask) this.#budgetTimer.ref();
     return false;
   }
 
@@ -383,9 +396,9 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
       this.#scheduleHousekeeping();
     });
     worker.on('done', () => {
-      if (worker.leaving) {
-        if (worker.leaveReason === 'tasks' && this.options.tasksPerChild > 1) this.#childCounts.recycled += 1;
-      } else this.#recycleIfDue(worker);
+      // A child that served its task limit is recycled (tasksPerChild above 1); any other is checked for age and size.
+      if (!worker.leaving) this.#recycleIfDue(worker);
+      else if (this.#isRecycled(worker)) this.#childCounts.recycled += 1;
       this.#pump();
       // A child that is idle again needs no replacement; one that served its last task does.
       if (worker.leaving) this.#scheduleMaintain();
@@ -490,8 +503,12 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#scheduleMaintain();
   }
 
+  /** After a child became idle: look again now, unless a look is due before this child could be due. */
   #scheduleHousekeeping(): void {
-    if (this.#housekeepingTimer !== undefined || this.#state !== 'open') return;
+    const { maxChildAgeMs, idleTimeoutMs, minChildren, maxChildren } = this.options;
+    // Nothing can ever be due (the demo's warm pool): no work per task.
+    if (this.#state !== 'open' || (maxChildAgeMs === Infinity && (idleTimeoutMs === Infinity || minChildren >= maxChildren))) return;
+    if (this.#housekeepingTimer !== undefined && this.#housekeepingAt <= performance.now() + Math.min(idleTimeoutMs, maxChildAgeMs)) return;
     this.#housekeep();
   }
 
@@ -504,8 +521,9 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   #housekeep(): void {
     clearTimeout(this.#housekeepingTimer);
     this.#housekeepingTimer = undefined;
+    this.#housekeepingAt = Infinity;
     if (this.#state !== 'open') return;
-    const { maxChildAgeMs, idleTimeoutMs, minChildren } = this.options;
+    const { maxChildAgeMs, idleTimeoutMs, minChildren, spares } = this.options;
     const now = performance.now();
     let next = Infinity;
     const idle: ChildWorker[] = [];
@@ -524,7 +542,12 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
       const keepIdle = this.#wantedSpares();
       idle.sort((a, b) => a.idleSince - b.idleSince);
       for (const worker of idle) {
-        if (live <= minChildren || spare <= keepIdle) break;
+        if (live <= minChildren) break;
+        if (spare <= keepIdle) {
+          // Kept as spares the arrival rate calls for; that rate decays within seconds, so look again then.
+          if (keepIdle > spares) next = Math.min(next, now + RATE_RECHECK_MS);
+          break;
+        }
         const dueAt = worker.idleSince + idleTimeoutMs;
         if (now < dueAt) {
           next = Math.min(next, dueAt);
@@ -536,6 +559,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
       }
     }
     if (next === Infinity) return;
+    this.#housekeepingAt = next;
     this.#housekeepingTimer = setTimeout(() => this.#housekeep(), Math.max(1, Math.ceil(next - now)));
     this.#housekeepingTimer.unref();
   }
@@ -587,6 +611,8 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#running.delete(job);
     this.#queue.remove(job);
     if (outcome !== 'closed') this.#counts[outcome] += 1;
+    // A closing pool whose last queued task expired or was aborted has nothing left to wait for.
+    if (this.#state === 'closing') queueMicrotask(() => this.#settleClose());
   }
 
   #onJobCancel(job: Job): void {
@@ -621,8 +647,6 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   #shutdown(): void {
     clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
-    clearTimeout(this.#budgetTimer);
-    this.#budgetTimer = undefined;
     clearTimeout(this.#housekeepingTimer);
     this.#housekeepingTimer = undefined;
     clearInterval(this.#memoryTimer);

@@ -33,11 +33,6 @@ export class Demand {
     return this.#rate * Math.exp(-Math.max(0, now - this.#at) / RATE_TAU_MS);
   }
 
-  /** Children's average start-up, ms; 0 until one has started. */
-  get startMs(): number {
-    return this.#startMs;
-  }
-
   /**
    * Tasks expected to arrive during one child's start-up, rounded up: the
    * spares that hide it. Less a quarter, so that a lone arrival (a small

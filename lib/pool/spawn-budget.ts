@@ -6,14 +6,16 @@
 
 export class SpawnBudget {
   readonly #perSecond: number;
+  /** A second's worth, but at least one start, so that a rate below 1/s still starts children. */
+  readonly #capacity: number;
   #tokens: number;
   #at: number;
-  #refused = 0;
 
-  /** `perSecond` starts a second, up to one second's worth at once; Infinity for no limit. */
+  /** `perSecond` starts a second, up to one second's worth (at least one) at once; Infinity for no limit. */
   constructor(perSecond: number, now: number) {
     this.#perSecond = perSecond;
-    this.#tokens = perSecond;
+    this.#capacity = Math.max(1, perSecond);
+    this.#tokens = this.#capacity;
     this.#at = now;
   }
 
@@ -21,12 +23,9 @@ export class SpawnBudget {
   take(now: number): boolean {
     if (this.#perSecond === Infinity) return true;
     this.#refill(now);
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return true;
-    }
-    this.#refused += 1;
-    return false;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
   }
 
   /** ms until the next token, 0 if one is there now. */
@@ -36,13 +35,8 @@ export class SpawnBudget {
     return this.#tokens >= 1 ? 0 : Math.ceil(((1 - this.#tokens) * 1000) / this.#perSecond);
   }
 
-  /** How many starts had to wait for a token. */
-  get refused(): number {
-    return this.#refused;
-  }
-
   #refill(now: number): void {
-    this.#tokens = Math.min(this.#perSecond, this.#tokens + ((now - this.#at) * this.#perSecond) / 1000);
+    this.#tokens = Math.min(this.#capacity, this.#tokens + ((now - this.#at) * this.#perSecond) / 1000);
     this.#at = now;
   }
 }

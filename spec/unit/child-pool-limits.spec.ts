@@ -181,7 +181,8 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
       expect(budget.waitMs(0)).to.equal(250);
       expect(budget.take(249)).to.equal(false);
       expect(budget.take(250)).to.equal(true);
-      expect(budget.refused).to.equal(2);
+      const slow = new SpawnBudget(0.5, 0);
+      expect([slow.take(0), slow.take(0), slow.take(1999), slow.take(2000)], 'below one a second: one start, then one per 2 s').to.deep.equal([true, false, false, true]);
       expect(new SpawnBudget(Infinity, 0).take(0)).to.equal(true);
     });
 
@@ -202,6 +203,25 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
       }
       expect(await Promise.all(results)).to.deep.equal([0, 1, 2, 3, 4, 5]);
       await flush();
+    });
+
+    it('close() still starts the children its queued tasks wait for, then resolves', async () => {
+      const pool = make({ maxStartsPerSecond: 1, tasksPerChild: 1, maxChildren: 4, spares: 0 });
+      const results = [pool.run('a', [1]), pool.run('a', [2])];
+      let closed = false;
+      const closing = pool.close().then(() => (closed = true));
+      expect(env.fakes.children).to.have.length(1);
+      await env.clock.tickAsync(1000);
+      expect(env.fakes.children, 'the second start, a second later, though closing').to.have.length(2);
+      for (const child of env.fakes.children) {
+        child.ready();
+        child.answer(child.sent[0]!.args[0]);
+        child.exit(0);
+      }
+      expect(await Promise.all(results)).to.deep.equal([1, 2]);
+      await closing;
+      expect(closed).to.equal(true);
+      expect(pool.stats()).to.include({ startsDeferred: 1 });
     });
 
     it('a reset storm (runs aborted soon after they start) forks at most the budget', async () => {
