@@ -1,6 +1,7 @@
 // Reads /proc: slowlane's children by their command line (so tests can check
 // that none outlives what should end it), a process's children and memory.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readRssMb } from '../lib/pool/child-memory.js';
 
 /** The child program of this checkout's build, so another checkout's children are never counted. */
 const ENTRY = new URL('../lib/pool/child-entry.js', import.meta.url).pathname;
@@ -62,29 +63,28 @@ export async function eventually(check: () => boolean, withinMs: number): Promis
   }
 }
 
-/** CPU time the process has used so far, in clock ticks (utime + stime). */
-export function cpuTicks(pid: number): number {
+/** utime, stime, cutime, cstime of a process, in clock ticks; zeros once it is gone. */
+function cpuFields(pid: number): number[] {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
   } catch {
-    return 0;
+    return [0, 0, 0, 0];
   }
+}
+
+/** CPU time the process has used so far, in clock ticks (utime + stime). */
+export function cpuTicks(pid: number): number {
+  const [utime = 0, stime = 0] = cpuFields(pid);
+  return utime + stime;
+}
+
+/** CPU ticks of a process plus those of its children it has reaped (cutime, cstime): a whole lane's cost. */
+export function cpuTicksWithReaped(pid: number): number {
+  return cpuFields(pid).reduce((sum, ticks) => sum + ticks, 0);
 }
 
 /** True when `pid` descends from `ancestor` (its parent, its parent's parent, ...). */
-/** CPU ticks of a process plus those of its children it has reaped (cutime, cstime): a whole lane's cost. */
-export function cpuTicksWithReaped(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-  } catch {
-    return 0;
-  }
-}
-
 export function descendsFrom(pid: number, ancestor: number): boolean {
   for (let current = readProc(pid)?.ppid, hops = 0; current !== undefined && current > 1 && hops < 64; current = readProc(current)?.ppid, hops += 1) {
     if (current === ancestor) return true;
@@ -102,18 +102,22 @@ export function childrenOf(pid: number): number[] {
   return found;
 }
 
-function rssKb(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : 0;
-  } catch {
-    return 0;
+/** Open descriptors of a process whose file's path passes `matches` (a database file, or it and its -wal and -shm). */
+export function descriptorsOn(pid: number | 'self', matches: (path: string) => boolean): number {
+  let count = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (matches(readlinkSync(`/proc/${pid}/fd/${fd}`))) count += 1;
+    } catch {
+      // closed while we looked
+    }
   }
+  return count;
 }
 
 /** RSS of a process and its direct children, in MiB. */
 export function treeRssMb(pid: number): { total: number; server: number; children: number[] } {
-  const server = rssKb(pid) / 1024;
-  const children = childrenOf(pid).map((child) => rssKb(child) / 1024);
+  const server = (readRssMb(pid) ?? 0);
+  const children = childrenOf(pid).map((child) => (readRssMb(child) ?? 0));
   return { total: server + children.reduce((a, b) => a + b, 0), server, children };
 }

@@ -124,7 +124,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       trustProxy: trustedProxies(v['trust-proxy']),
       db: dbPath(v.db, env),
     },
-    graceMs: Math.round((positiveSeconds('grace', v.grace) ?? d.graceMs / 1000) * 1000),
+    graceMs: toMs(positiveSeconds('grace', v.grace)) ?? d.graceMs,
     quiet: v.quiet ?? false,
   };
 }

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { failureResponse } from '../http/failure-response.js';
 import { HttpError } from '../http/http-error.js';
-import { LoopPressure } from '../http/loop-pressure.js';
+import { LoopPressure } from './loop-pressure.js';
 import { offload, type RequestHandler } from '../http/offload.js';
 import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
 import { METRICS_CONTENT_TYPE, toPrometheus } from './metrics.js';

@@ -2,7 +2,7 @@
 // same answers inline and pooled, bad input, a child killed mid-query, a
 // failing query, and every connection given back.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildPool } from '../../lib/pool/child-pool.js';
@@ -11,7 +11,7 @@ import { startSlowlane, type RunningSlowlane, type SlowlaneConfig } from '../../
 import { loadSqlite } from '../../lib/demo/orders/sqlite.js';
 import { FAILS_IN_QUERY, RUNS_FOREVER } from '../fixtures/report-tasks.js';
 import { request } from '../support/http.js';
-import { eventually, isAlive } from '../../tools/proc.js';
+import { descriptorsOn, eventually, isAlive } from '../../tools/proc.js';
 
 const LIFECYCLE = new URL('../fixtures/lifecycle-tasks.js', import.meta.url);
 const FAILING_SETUP = new URL('../fixtures/failing-setup-tasks.js', import.meta.url);
@@ -23,16 +23,8 @@ const diaryOf = (path: string): string[][] => (existsSync(path) ? readFileSync(p
   return [words[0]!, words.at(-1)!, words.slice(1, -1).join(' ')];
 }) : []);
 
-/** This process's open descriptors on files under `prefix`. */
-function handlesOn(prefix: string): number {
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(prefix);
-    } catch {
-      return false;
-    }
-  }).length;
-}
+/** This process's descriptors on the database file, its -wal and its -shm. */
+const handlesOn = (path: string): number => descriptorsOn('self', (file) => file.startsWith(path));
 
 describe('setup() and teardown(), real children', () => {
   let dir: string;
@@ -179,14 +171,7 @@ describe('the report routes, real SQLite', function () {
     const children = app!.orders!.children();
     expect(children).to.have.length(2);
     for (const child of children) {
-      const handles = readdirSync(`/proc/${child.pid}/fd`).filter((fd) => {
-        try {
-          return readlinkSync(`/proc/${child.pid}/fd/${fd}`) === db;
-        } catch {
-          return false;
-        }
-      });
-      expect(handles, `child ${child.pid} holds the database file once`).to.have.length(1);
+      expect(descriptorsOn(child.pid!, (file) => file === db), `child ${child.pid} holds the database file once`).to.equal(1);
     }
     expect(handlesOn(db), 'the server holds its own connection').to.be.at.least(1);
     await new Promise((resolve) => setTimeout(resolve, 900));

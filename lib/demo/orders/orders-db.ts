@@ -59,6 +59,8 @@ export class OrdersDatabase {
   constructor(config: OrdersConfig) {
     this.path = config.path;
     this.settled = this.#open(config).catch((error: unknown) => {
+      // Closed while it was being built or while its children started: that is not a failure.
+      if (this.#state === 'closed') return;
       this.#state = 'unavailable';
       this.#why = `the orders database could not be built: ${error instanceof Error ? error.message : String(error)}`;
     });
@@ -127,6 +129,8 @@ export class OrdersDatabase {
       // Ready when its children have opened their connections.
       await this.#pool.ready();
     } catch (error) {
+      // Closing: close() ends the pool gracefully. Otherwise its module cannot load: no child is worth keeping.
+      if (this.state === 'closed') return;
       const pool = this.#pool;
       this.#pool = undefined;
       await pool.destroy();
