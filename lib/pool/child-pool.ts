@@ -243,6 +243,9 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
       this.#state = 'destroyed';
       clearTimeout(this.#budgetTimer);
       this.#budgetTimer = undefined;
+      // A closing pool keeps watching the memory of the tasks it still runs; a destroyed one runs none.
+      clearInterval(this.#memoryTimer);
+      this.#memoryTimer = undefined;
       for (const job of this.#queue.drain()) job.fail(new PoolClosedError('pool was destroyed before the task started'), 'closed');
       for (const job of [...this.#running.keys()]) job.fail(new PoolClosedError('pool was destroyed while the task ran'), 'closed');
       for (const worker of this.#workers) worker.kill('SIGKILL');
@@ -649,8 +652,6 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#restartTimer = undefined;
     clearTimeout(this.#housekeepingTimer);
     this.#housekeepingTimer = undefined;
-    clearInterval(this.#memoryTimer);
-    this.#memoryTimer = undefined;
     for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(new PoolClosedError());
   }
 
