@@ -16,7 +16,7 @@ import { parentDeathLauncher } from './parent-death.js';
 import { lowerPriority } from './child-priority.js';
 import { Job, type Outcome } from './job.js';
 import { checkTimeout, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
-import { taskLimit, type RecycleReason } from './recycling.js';
+import { ageLimit, taskLimit, type RecycleReason } from './recycling.js';
 import type { RunOptions } from './run-options.js';
 import { SpawnBudget } from './spawn-budget.js';
 import { TaskQueue } from './task-queue.js';
@@ -388,6 +388,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     const { tasksUrl, niceness, killGraceMs, startTimeoutMs } = this.options;
     const tasksPerChild = taskLimit(this.options.tasksPerChild, this.#deps.random);
     const worker = new ChildWorker({ entry: this.#deps.entry, tasksUrl, tasksPerChild, execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs, env: this.options.env }, this.#deps);
+    worker.ageLimitMs = ageLimit(this.options.maxChildAgeMs, this.#deps.random);
     this.#workers.add(worker);
     this.#childCounts.started += 1;
     worker.on('ready', () => {
@@ -491,8 +492,8 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
 
   /** After an answer: a child past its age or its recycle size is replaced now, gracefully. */
   #recycleIfDue(worker: ChildWorker): void {
-    const { maxChildAgeMs, recycleMemoryMb } = this.options;
-    if (performance.now() - worker.startedAt >= maxChildAgeMs) this.#recycle(worker, 'age');
+    const { recycleMemoryMb } = this.options;
+    if (performance.now() - worker.startedAt >= worker.ageLimitMs) this.#recycle(worker, 'age');
     else if (recycleMemoryMb !== Infinity && worker.pid !== undefined) {
       worker.rssMb = this.#deps.readRssMb(worker.pid) ?? worker.rssMb;
       if (worker.rssMb !== undefined && worker.rssMb > recycleMemoryMb) this.#recycle(worker, 'memory');
@@ -526,13 +527,13 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#housekeepingTimer = undefined;
     this.#housekeepingAt = Infinity;
     if (this.#state !== 'open') return;
-    const { maxChildAgeMs, idleTimeoutMs, minChildren, spares } = this.options;
+    const { idleTimeoutMs, minChildren, spares } = this.options;
     const now = performance.now();
     let next = Infinity;
     const idle: ChildWorker[] = [];
     for (const worker of this.#workers) {
       if (worker.leaving || !worker.ready || worker.busy) continue;
-      const oldAt = worker.startedAt + maxChildAgeMs;
+      const oldAt = worker.startedAt + worker.ageLimitMs;
       if (now >= oldAt) this.#recycle(worker, 'age');
       else {
         next = Math.min(next, oldAt);

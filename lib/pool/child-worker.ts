@@ -106,6 +106,8 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   idleSince = this.startedAt;
   /** Its RSS in MiB when last read. */
   rssMb: number | undefined;
+  /** Replaced once older than this (ms); the pool sets it with jitter. */
+  ageLimitMs = Infinity;
   readonly #child: ChildLike;
   readonly #spec: ChildWorkerSpec;
   #state: 'starting' | 'ready' | 'exited' = 'starting';

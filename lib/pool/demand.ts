@@ -11,6 +11,8 @@ const RATE_TAU_MS = 1000;
 const START_WEIGHT = 0.3;
 /** Expected arrivals per start-up below this many ask for no spare beyond the option. */
 const SPARE_SLACK = 0.25;
+/** Below this rate (about one arrival in the last tau) there is no stream to keep up with, whatever a start-up costs on a busy machine. */
+const MIN_RATE = 1.5 / RATE_TAU_MS;
 
 export class Demand {
   #rate = 0;
@@ -35,10 +37,12 @@ export class Demand {
 
   /**
    * Tasks expected to arrive during one child's start-up, rounded up: the
-   * spares that hide it. Less a quarter, so that a lone arrival (a small
-   * fraction of a task per start-up) asks for none.
+   * spares that hide it. A lone arrival asks for none, and less a quarter
+   * so that a slow trickle (a small fraction of a task per start-up) does not either.
    */
   spares(now: number): number {
-    return Math.max(0, Math.ceil(this.rate(now) * this.#startMs - SPARE_SLACK));
+    const rate = this.rate(now);
+    if (rate < MIN_RATE) return 0;
+    return Math.max(0, Math.ceil(rate * this.#startMs - SPARE_SLACK));
   }
 }

@@ -12,4 +12,9 @@ export function taskLimit(tasksPerChild: number, random: () => number): number {
   return tasksPerChild + Math.floor(random() * (spread + 1));
 }
 
+/** This child's age limit: maxChildAgeMs plus up to 10 % more, so children started together are not replaced together. */
+export function ageLimit(maxChildAgeMs: number, random: () => number): number {
+  return maxChildAgeMs === Infinity ? Infinity : maxChildAgeMs * (1 + JITTER * random());
+}
+
 export type RecycleReason = 'tasks' | 'age' | 'memory' | 'idle';

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import { TaskMemoryError } from '../../lib/pool/errors.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
-import { taskLimit } from '../../lib/pool/recycling.js';
+import { ageLimit, taskLimit } from '../../lib/pool/recycling.js';
 import { SpawnBudget } from '../../lib/pool/spawn-budget.js';
 import { flush, useFakeProcessesAndClock, type FakeChild } from '../support/fake-child.js';
 
@@ -26,6 +26,8 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
       expect(taskLimit(9, () => 0.999)).to.equal(9);
       expect(taskLimit(1, () => 0.999)).to.equal(1);
       expect(taskLimit(Infinity, () => 0.5)).to.equal(Infinity);
+      expect(ageLimit(60_000, () => 0.5), 'ages too').to.equal(63_000);
+      expect(ageLimit(Infinity, () => 0.5)).to.equal(Infinity);
     });
 
     it('each child is started with its own limit', () => {

@@ -237,6 +237,16 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     expect(env.fakes.children.length, 'no more children than tasks, plus the spares').to.be.at.most(41 + 2);
   });
 
+  it('a lone task on a slow machine (600 ms start-ups) takes the spare without a start beside it', async () => {
+    const pool = make({ spares: 1, maxChildren: 4, maxStartsPerSecond: Infinity });
+    await env.clock.tickAsync(600);
+    env.fakes.children[0]!.ready();
+    void pool.run('a');
+    await env.clock.tickAsync(1);
+    expect(env.fakes.children, 'no fork while the task runs').to.have.length(1);
+    expect(pool.stats().spares).to.equal(1);
+  });
+
   it('spares fall back to the option once tasks stop arriving', async () => {
     const pool = make({ spares: 1, maxChildren: 8 });
     await env.clock.tickAsync(300);
