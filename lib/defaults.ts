@@ -40,7 +40,17 @@ export const POOL_DEFAULTS = Object.freeze({
    * blocks this loop each time. Tasks that need a start beyond it wait.
    */
   maxStartsPerSecond: 4 * cores,
+  /** No size limit on results: only the caller knows what its tasks return (the demo server sets one). */
+  maxResultBytes: Infinity,
+  /**
+   * Children get the server's whole environment, as child_process does;
+   * false passes none but what `env` adds, a list passes those names only.
+   */
+  inheritEnv: true as boolean | readonly string[],
 });
+
+/** The smallest memory cap accepted: a bare child with its tasks module loaded takes about 45 MiB. */
+export const MIN_MEMORY_MB = 64;
 
 /** How often a busy child's RSS is read while maxMemoryMb is set: well within the half second a cap must take. */
 export const MEMORY_SAMPLE_MS = 100;

@@ -4,7 +4,7 @@ export { ChildPool, type ChildInfo, type LatencySummary, type PoolLatency, type 
 export type { ChildPoolOptions } from './pool/pool-options.js';
 export type { RunOptions } from './pool/run-options.js';
 export type { RunTask, TaskArgs, TaskFunction, TaskName, TaskResult, TaskRunner, UntypedTasks } from './pool/task-types.js';
-export { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError } from './pool/errors.js';
+export { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError } from './pool/errors.js';
 export { POOL_DEFAULTS } from './defaults.js';
 export { offload, type OffloadOptions, type ArgsFrom } from './http/offload.js';
 export { failureResponse, type FailureResponse } from './http/failure-response.js';

@@ -32,7 +32,7 @@ export function slowlaneChildren(filter: { parent?: number; mode?: 'per-task' | 
     const info = readProc(Number(name));
     if (info === undefined || !info.args.includes(ENTRY)) continue;
     if (filter.parent !== undefined && info.ppid !== filter.parent) continue;
-    if (filter.mode !== undefined && (info.args.at(-1) === '1') !== (filter.mode === 'per-task')) continue;
+    if (filter.mode !== undefined && (info.args[info.args.indexOf(ENTRY) + 2] === '1') !== (filter.mode === 'per-task')) continue;
     found.push(info);
   }
   return found;

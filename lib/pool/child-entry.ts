@@ -5,16 +5,18 @@
 // (the parent counts too, and kills it if teardown outlasts the kill grace);
 // it exits at once when its parent is gone, so it is never an orphan.
 import process from 'node:process';
-import type { ChildMessage, ParentMessage, RunMessage } from './protocol.js';
-import { serializeError } from './serialized-error.js';
+import { serialize } from 'node:v8';
+import { marked, type ChildMessage, type ParentMessage, type RunMessage } from './protocol.js';
+import { serializeError, type SerializedError } from './serialized-error.js';
 
 type TaskModule = Record<string, unknown>;
 
 /** Exports the child calls itself, never as tasks (see LifecycleExport). */
 const LIFECYCLE = new Set(['setup', 'teardown']);
 
-const [tasksUrl, limit] = process.argv.slice(2) as [string | undefined, string | undefined];
+const [tasksUrl, limit, resultLimit] = process.argv.slice(2) as [string | undefined, string | undefined, string | undefined];
 const tasksPerChild = limit === undefined ? Infinity : Number(limit);
+const maxResultBytes = resultLimit === undefined ? Infinity : Number(resultLimit);
 let answered = 0;
 /** Runs received and not yet answered. */
 const started = new Set<number>();
@@ -23,7 +25,7 @@ let exiting = false;
 function send(message: ChildMessage, then?: () => void): void {
   // The callback runs once the message is handed to the channel, so exiting
   // there never cuts an answer short, whatever its size.
-  process.send!(message, undefined, undefined, (error) => {
+  process.send!(marked(message), undefined, undefined, (error) => {
     if (error) process.exit(1);
     then?.();
   });
@@ -48,19 +50,37 @@ async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promis
   let reply: ChildMessage;
   try {
     const value = await findTask(tasks, task)(...args);
-    reply = { type: 'result', id, ok: true, value };
+    const tooLarge = oversize(value);
+    reply = tooLarge === undefined ? { type: 'result', id, ok: true, value } : { type: 'result', id, ok: false, error: tooLarge };
   } catch (error) {
     reply = { type: 'result', id, ok: false, error: serializeError(error) };
   }
-  started.delete(id);
   answered += 1;
   const done = answered >= tasksPerChild ? () => void finish(tasks) : undefined;
+  let sent = trySend(reply, done);
+  // The value cannot be serialized (a function, a class instance with handles, a getter that throws).
+  if (sent !== true) sent = trySend({ type: 'result', id, ok: false, error: serializeError(sent.error) }, done);
+  // Still begun until its answer is on the channel: a child that must leave
+  // first tells the parent so, and the run is never run a second time.
+  if (sent === true) started.delete(id);
+  else leave(sent.error);
+}
+
+function trySend(message: ChildMessage, then: (() => void) | undefined): true | { error: unknown } {
   try {
-    send(reply, done);
+    send(message, then);
+    return true;
   } catch (error) {
-    // The value cannot be serialized (a function, a class instance with handles).
-    send({ type: 'result', id, ok: false, error: serializeError(error) }, done);
+    return { error };
   }
+}
+
+/** A result over maxResultBytes is refused here, before it costs the parent its memory and its loop. */
+function oversize(value: unknown): SerializedError | undefined {
+  if (maxResultBytes === Infinity) return undefined;
+  const bytes = typeof value === 'string' ? Buffer.byteLength(value) : ArrayBuffer.isView(value) ? value.byteLength : serialize(value).byteLength;
+  if (bytes <= maxResultBytes) return undefined;
+  return { name: 'ResultTooLargeError', message: `result of ${bytes} bytes is over the pool's maxResultBytes (${maxResultBytes})`, props: { code: 'ERR_RESULT_TOO_LARGE', bytes, maxResultBytes } };
 }
 
 async function teardown(tasks: TaskModule): Promise<void> {

@@ -7,7 +7,7 @@ import { fork as nodeFork } from 'node:child_process';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { MEMORY_SAMPLE_MS } from '../defaults.js';
 import { Backoff } from './backoff.js';
-import { canReadRss, readRssMb } from './child-memory.js';
+import { canReadRss, readRssMb, readTreeRssMb } from './child-memory.js';
 import { Demand } from './demand.js';
 import { ChildWorker, type ChildWorkerDeps, type ForkFn, type WorkerExit } from './child-worker.js';
 import { PoolClosedError, QueueFullError, TaskCrashedError, TaskMemoryError, type TaskLoadError } from './errors.js';
@@ -15,7 +15,8 @@ import { loaderFlags } from './exec-argv.js';
 import { parentDeathLauncher } from './parent-death.js';
 import { lowerPriority } from './child-priority.js';
 import { Job, type Outcome } from './job.js';
-import { checkTimeout, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
+import { checkTimeout, childEnv, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
+import { killGroup, processGroupGuard } from './group-guard.js';
 import { ageLimit, taskLimit, type RecycleReason } from './recycling.js';
 import type { RunOptions } from './run-options.js';
 import { SpawnBudget } from './spawn-budget.js';
@@ -73,6 +74,8 @@ export interface PoolDeps extends ChildWorkerDeps {
   parentExecArgv: readonly string[];
   /** A child's RSS in MiB (from /proc), undefined if it cannot be read. */
   readRssMb: (pid: number) => number | undefined;
+  /** The same, with every process it started (what the memory cap counts). */
+  readTreeRssMb: (pid: number) => number | undefined;
   /** 0 <= r < 1, for each child's share of tasksPerChild jitter. */
   random: () => number;
 }
@@ -83,7 +86,10 @@ export const defaultDeps: PoolDeps = {
   entry: new URL('./child-entry.js', import.meta.url).pathname,
   parentExecArgv: process.execArgv,
   launcher: parentDeathLauncher(),
+  killGroup,
+  groupGuard: processGroupGuard,
   readRssMb,
+  readTreeRssMb,
   random: Math.random,
 };
 
@@ -303,7 +309,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   /** A child for a job now: an idle one (ready first), else a new one if maxChildren allows. */
   #tryStart(job: Job): boolean {
     const idle = this.#idleWorker();
-    const worker = idle ?? (this.#countedChildren() < this.options.maxChildren && this.#mayStart(true) ? this.#startChild() : undefined);
+    const worker = idle ?? (this.#countedChildren() < this.options.maxChildren && !this.#backingOff() && this.#mayStart(true) ? this.#startChild() : undefined);
     if (worker === undefined) return false;
     this.#running.set(job, worker);
     // A starting child sends the job the moment it is ready.
@@ -326,19 +332,22 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   }
 
   /**
-   * Children that count against maxChildren: all but those being recycled,
-   * whose replacements start while they leave (within the kill grace), so a
-   * pool never runs short because of recycling.
+   * Children that count against maxChildren: every process alive, leaving
+   * ones included. A recycled child's replacement starts when it has exited
+   * (within the kill grace), so a teardown() that takes its time can never
+   * pile processes up past the limit.
    */
   #countedChildren(): number {
-    let counted = 0;
-    for (const worker of this.#workers) if (!this.#isRecycled(worker)) counted += 1;
-    return counted;
+    return this.#workers.size;
+  }
+
+  /** The tasks module failed to load and the next start waits out the back-off. */
+  #backingOff(): boolean {
+    return this.#loadError !== undefined && this.#restartTimer !== undefined;
   }
 
   // Replaced children only: a shrunk one (idle) is not replaced, and a
-  // process-per-task child (tasksPerChild 1) that answered is simply done;
-  // both count until they have exited.
+  // process-per-task child (tasksPerChild 1) that answered is simply done.
   #isRecycled(worker: ChildWorker): boolean {
     const reason = worker.leaveReason;
     return reason === 'age' || reason === 'memory' || (reason === 'tasks' && this.options.tasksPerChild > 1);
@@ -387,15 +396,18 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   #startChild(): ChildWorker {
     const { tasksUrl, niceness, killGraceMs, startTimeoutMs } = this.options;
     const tasksPerChild = taskLimit(this.options.tasksPerChild, this.#deps.random);
-    const worker = new ChildWorker({ entry: this.#deps.entry, tasksUrl, tasksPerChild, execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs, env: this.options.env }, this.#deps);
+    const worker = new ChildWorker({ entry: this.#deps.entry, tasksUrl, tasksPerChild, execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs, env: childEnv(this.options), maxResultBytes: this.options.maxResultBytes }, this.#deps);
     worker.ageLimitMs = ageLimit(this.options.maxChildAgeMs, this.#deps.random);
     this.#workers.add(worker);
     this.#childCounts.started += 1;
+    // Its setup() counts against the memory cap as its tasks do.
+    this.#watchMemory();
     worker.on('ready', () => {
       this.#demand.childStarted(performance.now() - worker.startedAt);
       this.#loadError = undefined;
       this.#backoff.reset();
       this.#pump();
+      this.#takeOverFromStarting(worker);
       this.#notifyReady();
       this.#scheduleHousekeeping();
     });
@@ -404,6 +416,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
       if (!worker.leaving) this.#recycleIfDue(worker);
       else if (this.#isRecycled(worker)) this.#childCounts.recycled += 1;
       this.#pump();
+      this.#takeOverFromStarting(worker);
       // A child that is idle again needs no replacement; one that served its last task does.
       if (worker.leaving) this.#scheduleMaintain();
       else this.#scheduleHousekeeping();
@@ -416,11 +429,14 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#workers.delete(worker);
     const { unstarted } = exit;
     if (unstarted !== undefined) {
-      // The child left before it began this run: it goes first to another child, once.
+      // The child never began this run: it goes first to another child. One
+      // the child had received goes elsewhere once (a child that keeps
+      // leaving must not bounce it forever); one it never received (it died
+      // while starting) may wait for any child, as a queued run does.
       this.#running.delete(unstarted);
-      if (unstarted.retried) unstarted.fail(new TaskCrashedError(unstarted.task, worker.pid, exit.exitCode, exit.signal), 'crashed');
+      if (exit.unstartedWasSent && unstarted.retried) unstarted.fail(new TaskCrashedError(unstarted.task, worker.pid, exit.exitCode, exit.signal), 'crashed');
       else {
-        unstarted.retried = true;
+        if (exit.unstartedWasSent) unstarted.retried = true;
         this.#queue.pushFront(unstarted);
       }
     }
@@ -446,10 +462,30 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   /** Moves queued jobs to children while there are children to take them. */
   #pump(): void {
     for (let job = this.#queue.peek(); job !== undefined; job = this.#queue.peek()) {
-      if (!this.#tryStart(job)) break;
+      // Out of the queue before it is handed over: a run that expires inside
+      // the hand-over must be found with its child, or the child stays busy.
       this.#queue.remove(job);
+      if (!this.#tryStart(job)) {
+        this.#queue.pushFront(job);
+        break;
+      }
     }
     this.#settleClose();
+  }
+
+  /**
+   * A child that is free and ready takes a run still waiting for a child
+   * that is starting (its setup() may hang, or fail): that run should not
+   * wait for a start-up while a child sits idle. The starting child stays.
+   */
+  #takeOverFromStarting(free: ChildWorker): void {
+    if (free.busy || !free.ready || this.#queue.size > 0) return;
+    for (const [job, worker] of this.#running) {
+      if (worker.ready || !worker.unassign(job)) continue;
+      this.#running.set(job, free);
+      free.run(job);
+      return;
+    }
   }
 
   // After the turn in which a child answered or left: the answer's own
@@ -568,7 +604,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#housekeepingTimer.unref();
   }
 
-  /** While tasks run and maxMemoryMb is set: read each busy child's RSS every MEMORY_SAMPLE_MS. */
+  /** While tasks run or children start, and maxMemoryMb is set: read their RSS every MEMORY_SAMPLE_MS. */
   #watchMemory(): void {
     if (this.options.maxMemoryMb === Infinity || this.#memoryTimer !== undefined) return;
     this.#memoryTimer = setInterval(() => this.#checkMemory(), MEMORY_SAMPLE_MS);
@@ -576,23 +612,36 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   }
 
   #checkMemory(): void {
-    if (this.#running.size === 0) {
-      clearInterval(this.#memoryTimer);
-      this.#memoryTimer = undefined;
-      return;
-    }
     const cap = this.options.maxMemoryMb;
-    for (const [job, worker] of [...this.#running]) {
-      if (!job.started || worker.pid === undefined) continue;
-      const rss = this.#deps.readRssMb(worker.pid);
+    let watched = 0;
+    for (const worker of [...this.#workers]) {
+      if (worker.pid === undefined || worker.leaving) continue;
+      const job = this.#jobOf(worker);
+      const starting = !worker.ready;
+      if (!starting && job === undefined) continue;
+      watched += 1;
+      const rss = this.#deps.readTreeRssMb(worker.pid);
       if (rss === undefined) continue;
       worker.rssMb = rss;
       if (rss <= cap) continue;
       // Killed from here: its own loop may be stuck in the allocation.
       this.#childCounts.memoryKilled += 1;
-      worker.kill('SIGKILL');
-      job.fail(new TaskMemoryError(job.task, cap, rss), 'failed');
+      if (starting) worker.failStart(`its setup() passed the memory cap of ${cap} MiB (${Math.round(rss)} MiB)`);
+      else {
+        worker.kill('SIGKILL');
+        job!.fail(new TaskMemoryError(job!.task, cap, rss), 'failed');
+      }
     }
+    if (watched === 0) {
+      clearInterval(this.#memoryTimer);
+      this.#memoryTimer = undefined;
+    }
+  }
+
+  /** The run a child has begun, if any. */
+  #jobOf(worker: ChildWorker): Job | undefined {
+    for (const [job, owner] of this.#running) if (owner === worker && job.started) return job;
+    return undefined;
   }
 
   /** One back-off step per timer, however many children died meanwhile. */
@@ -600,6 +649,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     if (this.#state !== 'open' || this.#restartTimer !== undefined) return;
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
+      this.#pump();
       this.#maintain();
     }, this.#backoff.fail());
     this.#restartTimer.unref();
@@ -620,7 +670,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   }
 
   #onJobCancel(job: Job): void {
-    if (this.#queue.remove(job)) return;
+    this.#queue.remove(job);
     const worker = this.#running.get(job);
     if (worker === undefined) return;
     // Not sent yet (its child is still starting): the child stays, free for the next run.

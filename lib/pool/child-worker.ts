@@ -5,7 +5,8 @@
 import { EventEmitter } from 'node:events';
 import type { ForkOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { ChildStartError, describeExit, TaskCrashedError, TaskError, TaskLoadError } from './errors.js';
+import { ChildStartError, describeExit, ResultTooLargeError, TaskCrashedError, TaskError, TaskLoadError } from './errors.js';
+import type { GroupGuard } from './group-guard.js';
 import type { Launcher } from './parent-death.js';
 import type { Job } from './job.js';
 import { isChildMessage, type ChildMessage, type ParentMessage, type RunMessage } from './protocol.js';
@@ -29,6 +30,10 @@ export interface ChildWorkerDeps {
   setPriority: (pid: number, priority: number) => void;
   /** Starts node so that the child dies with its parent; undefined: plain node. */
   launcher: Launcher | undefined;
+  /** Signals a child's whole process group (what its task started too); false if the group is gone. */
+  killGroup: (pgid: number, signal: NodeJS.Signals) => boolean;
+  /** Kills the groups still alive if this process dies; undefined: none. */
+  groupGuard: GroupGuard | undefined;
 }
 
 export interface ChildWorkerSpec {
@@ -42,8 +47,10 @@ export interface ChildWorkerSpec {
   killGraceMs: number;
   /** How long it may take to say ready. */
   startTimeoutMs: number;
-  /** Added to the parent's environment. */
-  env?: Readonly<Record<string, string>> | undefined;
+  /** The child's whole environment. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** A result larger than this (serialized) is refused in the child with ResultTooLargeError. */
+  maxResultBytes: number;
 }
 
 export interface WorkerExit {
@@ -58,8 +65,10 @@ export interface WorkerExit {
   loadError: TaskLoadError | undefined;
   /** No child process could be started at all (EMFILE, EAGAIN): the machine is out of something. */
   startError: ChildStartError | undefined;
-  /** A job it was handed but never began (it said so as it left): not failed, for the pool to run elsewhere. */
+  /** A job it was handed but never began (it died while starting, or said so as it left): not failed, for the pool to run elsewhere. */
   unstarted: Job | undefined;
+  /** That job had reached the child (which said it never began it), so it may go elsewhere only once. */
+  unstartedWasSent: boolean;
 }
 
 export interface ChildWorkerEvents {
@@ -76,11 +85,22 @@ const OUTPUT_GRACE_MS = 500;
 /** Output a child writes while ours is this far behind is dropped: a stalled reader must not cost memory here. */
 const MAX_OUTPUT_BACKLOG = 1024 * 1024;
 
+/** Outputs whose reader has gone (EPIPE): copying to them stops, and their error is not left uncaught. */
+const brokenOutputs = new WeakSet<Writable>();
+const watchedOutputs = new WeakSet<Writable>();
+
 // Copies with plain 'data' listeners: piping every child into process.stderr
-// would add listeners there per child (MaxListenersExceededWarning).
+// would add listeners there per child (MaxListenersExceededWarning). A reader
+// that exits (a log shipper restarting, `| head`) must not take the server
+// with it: one 'error' listener per output marks it broken.
 function copyOutput(from: Readable | null | undefined, to: Writable): void {
-  from?.on('data', (chunk: Buffer) => {
-    if (to.writableLength < MAX_OUTPUT_BACKLOG) to.write(chunk);
+  if (from == null) return;
+  if (!watchedOutputs.has(to)) {
+    watchedOutputs.add(to);
+    to.on('error', () => brokenOutputs.add(to));
+  }
+  from.on('data', (chunk: Buffer) => {
+    if (!brokenOutputs.has(to) && !to.destroyed && to.writableLength < MAX_OUTPUT_BACKLOG) to.write(chunk);
   });
 }
 
@@ -110,6 +130,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   ageLimitMs = Infinity;
   readonly #child: ChildLike;
   readonly #spec: ChildWorkerSpec;
+  readonly #deps: ChildWorkerDeps;
   #state: 'starting' | 'ready' | 'exited' = 'starting';
   #job: Job | undefined;
   #loadError: TaskLoadError | undefined;
@@ -129,9 +150,10 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     super();
     this.#spec = spec;
     const { launcher } = deps;
-    this.#child = forkOrFailLater(deps.fork, spec.entry, [spec.tasksUrl, String(spec.tasksPerChild)], {
+    this.#deps = deps;
+    this.#child = forkOrFailLater(deps.fork, spec.entry, [spec.tasksUrl, String(spec.tasksPerChild), String(spec.maxResultBytes)], {
       serialization: 'advanced',
-      ...(spec.env === undefined ? {} : { env: { ...process.env, ...spec.env } }),
+      env: spec.env,
       ...(launcher === undefined ? { execArgv: [...spec.execArgv] } : { execPath: launcher.execPath, execArgv: [...launcher.args, ...spec.execArgv] }),
       // A session of its own: a terminal's Ctrl-C (SIGINT to the foreground
       // group) reaches the server, which drains, not the child, which ends
@@ -146,6 +168,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     });
     copyOutput(this.#child.stdout, deps.output?.stdout ?? process.stdout);
     copyOutput(this.#child.stderr, deps.output?.stderr ?? process.stderr);
+    if (this.#child.pid !== undefined) deps.groupGuard?.add(this.#child.pid);
     if (spec.niceness !== 0 && this.#child.pid !== undefined) {
       try {
         deps.setPriority(this.#child.pid, spec.niceness);
@@ -232,6 +255,13 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     if (signal !== 'SIGKILL') this.#armKillTimer();
   }
 
+  /** A child that must not become ready (its setup() went past the memory cap): SIGKILL, and it counts as a load failure. */
+  failStart(reason: string): void {
+    if (this.#state !== 'starting') return;
+    this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, reason);
+    this.#signal('SIGKILL');
+  }
+
   /** The child is expected to exit by itself now (it served its tasksPerChild); make sure it does. */
   retire(): void {
     if (this.#state === 'exited') return;
@@ -268,18 +298,24 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     this.#killTimer.unref();
   }
 
+  // The child and everything its task started (its process group: the child
+  // leads one of its own, see the fork options) get the same signal.
   #signal(signal: NodeJS.Signals): void {
     try {
       this.#child.kill(signal);
     } catch {
       // Already gone: its 'close' event is on the way.
     }
+    if (this.#child.pid !== undefined) this.#deps.killGroup(this.#child.pid, signal);
   }
 
   #send(job: Job): void {
     // Its deadline passed while it waited (a blocked loop, a late pump): it
-    // expires here, before it costs a child a kill.
-    if (job.expireIfLate()) return;
+    // expires here, before it costs a child a kill, and the child is free again.
+    if (job.expireIfLate()) {
+      if (this.#job === job) this.#job = undefined;
+      return;
+    }
     const message: RunMessage = { type: 'run', id: job.id, task: job.task, args: job.args };
     try {
       // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
@@ -300,6 +336,8 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     const message: ChildMessage = raw;
     switch (message.type) {
       case 'ready':
+        // Said once, by child-entry; a second one must not send the run again.
+        if (this.#state !== 'starting') return;
         clearTimeout(this.#startTimer);
         this.#state = 'ready';
         this.idleSince = performance.now();
@@ -307,6 +345,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         this.emit('ready');
         return;
       case 'load-error':
+        if (this.#state !== 'starting') return;
         this.#loadError = new TaskLoadError(this.#spec.tasksUrl, `${message.error.name}: ${message.error.message}`);
         return;
       case 'exiting':
@@ -323,6 +362,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         // The child leaves by itself after its last answer (child-entry.ts).
         if (this.#served >= this.#spec.tasksPerChild) this.retire();
         if (message.ok) job.resolve(message.value);
+        else if (message.error.name === 'ResultTooLargeError') job.fail(new ResultTooLargeError(job.task, Number(message.error.props['bytes']), this.#spec.maxResultBytes), 'failed');
         else job.fail(new TaskError(job.task, message.error), 'failed');
         this.emit('done');
         return;
@@ -358,10 +398,17 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         stderr?.destroy();
       }, OUTPUT_GRACE_MS).unref();
     }
+    // What its task started and left behind goes with it.
+    if (this.#child.pid !== undefined) {
+      this.#deps.killGroup(this.#child.pid, 'SIGKILL');
+      this.#deps.groupGuard?.remove(this.#child.pid);
+    }
     const job = this.#job;
     this.#job = undefined;
-    // Handed back only when the child said, as it left, that it never began this run.
-    const unstarted = job !== undefined && this.#leavingWith !== undefined && !this.#leavingWith.includes(job.id) ? job : undefined;
+    // Handed back when the child never had it (it died while starting), or
+    // said as it left that it never began it; a fork that failed fails it.
+    const begun = this.#jobSent && (this.#leavingWith === undefined || this.#leavingWith.includes(job?.id ?? -1));
+    const unstarted = job !== undefined && !begun && this.#startError === undefined ? job : undefined;
     if (job !== undefined && unstarted === undefined) {
       if (this.#startError !== undefined) job.fail(this.#startError, 'failed');
       else if (this.#loadError !== undefined) job.fail(this.#loadError, 'failed');
@@ -376,6 +423,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
       loadError: this.#loadError,
       startError: this.#startError,
       unstarted,
+      unstartedWasSent: unstarted !== undefined && this.#jobSent,
     });
   }
 }

@@ -54,6 +54,23 @@ export class TaskMemoryError extends Error {
   }
 }
 
+/** The task's result was larger than maxResultBytes: refused in the child, which stays and serves on. */
+export class ResultTooLargeError extends Error {
+  readonly code = 'ERR_RESULT_TOO_LARGE';
+  override readonly name = 'ResultTooLargeError';
+
+  constructor(readonly task: string, readonly bytes: number, readonly maxResultBytes: number) {
+    super(`task "${task}" returned ${formatBytes(bytes)}, more than its allowance of ${formatBytes(maxResultBytes)} (maxResultBytes); return less, or stream it in parts`);
+  }
+}
+
+/** Bytes as people read them: 1.5 MiB, 300 KiB, 12 bytes. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
+  if (bytes >= 1024) return `${Math.round((bytes / 1024) * 10) / 10} KiB`;
+  return `${bytes} bytes`;
+}
+
 /** The run's deadline passed before any child could begin it. Overload: retry later. */
 export class DeadlineError extends Error {
   readonly code = 'ERR_DEADLINE';

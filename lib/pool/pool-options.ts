@@ -2,7 +2,7 @@
 // into a one-line error at construction instead of a surprise later.
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MAX_CHILDREN_LIMIT, POOL_DEFAULTS } from '../defaults.js';
+import { MAX_CHILDREN_LIMIT, MIN_MEMORY_MB, POOL_DEFAULTS } from '../defaults.js';
 
 /** Defaults are in lib/defaults.ts (POOL_DEFAULTS), each with its reason. */
 export interface ChildPoolOptions {
@@ -26,13 +26,17 @@ export interface ChildPoolOptions {
   niceness?: number;
   /** Node flags for the children. Default: the parent's module-loading flags (--import, --loader, --require, --experimental-*). */
   execArgv?: readonly string[];
-  /** Environment variables added to the parent's for the children (what setup() reads, such as a database path). Default none. */
+  /** Environment variables added for the children (what setup() reads, such as a database path). Default none. */
   env?: Readonly<Record<string, string>>;
+  /** Which of the parent's environment variables children get: true all, false none, or a list of names. Default true. */
+  inheritEnv?: boolean | readonly string[];
+  /** A result larger than this many bytes (serialized) is refused in the child: the run rejects with ResultTooLargeError, the child stays. Default Infinity. */
+  maxResultBytes?: number;
   /** Between SIGTERM and SIGKILL when a child must go. Default 500 ms. */
   killGraceMs?: number;
   /** A child not ready this long after it was started is killed, as a tasks module that cannot load. Default 30 s. */
   startTimeoutMs?: number;
-  /** Hard cap: a child whose RSS passes this many MiB while it runs a task is killed, the run rejects with TaskMemoryError. Linux only. Default Infinity. */
+  /** Hard cap, at least 64: a child whose RSS, with what its task started, passes this many MiB while it starts or runs a task is killed; the run rejects with TaskMemoryError. Linux only. Default Infinity. */
   maxMemoryMb?: number;
   /** Soft cap: a child whose RSS is past this many MiB after a task is replaced once it has answered. Linux only. Default Infinity. */
   recycleMemoryMb?: number;
@@ -56,6 +60,8 @@ export interface ResolvedPoolOptions {
   niceness: number;
   execArgv: readonly string[] | undefined;
   env: Readonly<Record<string, string>> | undefined;
+  inheritEnv: boolean | readonly string[];
+  maxResultBytes: number;
   killGraceMs: number;
   startTimeoutMs: number;
   maxMemoryMb: number;
@@ -71,6 +77,46 @@ export function checkPositive(name: string, value: unknown, unit: string): numbe
   if (value === Infinity) return value;
   if (!(value > 0 && Number.isFinite(value))) throw new RangeError(`option ${name} must be a number of ${unit} above 0, or Infinity for none; got ${value}`);
   return value;
+}
+
+/** A memory size in MiB: at least what a bare child takes, or Infinity for none. */
+export function checkMemory(name: string, value: unknown): number {
+  const mb = checkPositive(name, value, 'MiB');
+  if (mb < MIN_MEMORY_MB) throw new RangeError(`option ${name} must be at least ${MIN_MEMORY_MB} MiB (a bare child takes about 45), or Infinity for none; got ${mb}`);
+  return mb;
+}
+
+// Checked here, not left to fork(): a NUL byte or an '=' in a name would make
+// every child fail to start, and the value would end up in the log.
+const VALID_ENV_NAME = /^[^=\0]+$/;
+
+function checkEnv(env: unknown): Readonly<Record<string, string>> | undefined {
+  if (env === undefined) return undefined;
+  if (typeof env !== 'object' || env === null) throw new TypeError('option env must be an object of strings, e.g. { DB_PATH: "/var/lib/app.db" }');
+  for (const [name, value] of Object.entries(env)) {
+    if (!VALID_ENV_NAME.test(name)) throw new TypeError(`option env: variable names must be non-empty, without "=" or NUL bytes; got ${JSON.stringify(name)}`);
+    if (typeof value !== 'string') throw new TypeError(`option env: ${name} must be a string, got ${typeof value}`);
+    if (value.includes('\0')) throw new TypeError(`option env: ${name} contains a NUL byte, which no environment can hold`);
+  }
+  return Object.freeze({ ...(env as Record<string, string>) });
+}
+
+function checkInheritEnv(value: unknown): boolean | readonly string[] {
+  if (typeof value === 'boolean') return value;
+  if (Array.isArray(value) && value.every((name) => typeof name === 'string' && VALID_ENV_NAME.test(name))) return Object.freeze([...(value as string[])]);
+  throw new TypeError('option inheritEnv must be true (all of the parent\'s variables), false (none) or a list of names, e.g. ["PATH", "HOME"]');
+}
+
+/** The environment a child starts with: what the parent passes on (inheritEnv), then env on top. */
+export function childEnv(options: Pick<ResolvedPoolOptions, 'env' | 'inheritEnv'>, parent: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  const { inheritEnv, env } = options;
+  let base: Record<string, string | undefined>;
+  if (inheritEnv === true) base = { ...parent };
+  else {
+    base = {};
+    if (inheritEnv !== false) for (const name of inheritEnv) if (parent[name] !== undefined) base[name] = parent[name];
+  }
+  return env === undefined ? base : { ...base, ...env };
 }
 
 /** setTimeout's own limit: a longer delay fires at once (TimeoutOverflowWarning). */
@@ -112,13 +158,11 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
   if (execArgv !== undefined && (!Array.isArray(execArgv) || execArgv.some((flag) => typeof flag !== 'string'))) {
     throw new TypeError('option execArgv must be an array of strings, e.g. ["--max-old-space-size=64"]');
   }
-  const env = options.env;
-  if (env !== undefined && (typeof env !== 'object' || env === null || Object.values(env).some((value) => typeof value !== 'string'))) {
-    throw new TypeError('option env must be an object of strings, e.g. { DB_PATH: "/var/lib/app.db" }');
-  }
   return {
     tasksUrl: toModuleUrl(options.tasks),
-    env: env === undefined ? undefined : Object.freeze({ ...env }),
+    env: checkEnv(options.env),
+    inheritEnv: checkInheritEnv(options.inheritEnv ?? d.inheritEnv),
+    maxResultBytes: checkCount('maxResultBytes', options.maxResultBytes ?? d.maxResultBytes, 1, Number.MAX_SAFE_INTEGER, true),
     maxChildren,
     minChildren,
     spares: checkCount('spares', options.spares ?? Math.min(d.spares, maxChildren), 0, maxChildren),
@@ -130,8 +174,8 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
     execArgv,
     killGraceMs: checkCount('killGraceMs', options.killGraceMs ?? d.killGraceMs, 0, MAX_TIMEOUT_MS),
     startTimeoutMs: checkTimeout('option startTimeoutMs', options.startTimeoutMs ?? d.startTimeoutMs),
-    maxMemoryMb: checkPositive('maxMemoryMb', options.maxMemoryMb ?? d.maxMemoryMb, 'MiB'),
-    recycleMemoryMb: checkPositive('recycleMemoryMb', options.recycleMemoryMb ?? d.recycleMemoryMb, 'MiB'),
+    maxMemoryMb: checkMemory('maxMemoryMb', options.maxMemoryMb ?? d.maxMemoryMb),
+    recycleMemoryMb: checkMemory('recycleMemoryMb', options.recycleMemoryMb ?? d.recycleMemoryMb),
     maxChildAgeMs: checkTimeout('option maxChildAgeMs', options.maxChildAgeMs ?? d.maxChildAgeMs),
     idleTimeoutMs: checkTimeout('option idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs),
     maxStartsPerSecond: checkPositive('maxStartsPerSecond', options.maxStartsPerSecond ?? d.maxStartsPerSecond, 'starts a second'),

@@ -23,6 +23,19 @@ export type ChildMessage =
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; error: SerializedError };
 
-export function isChildMessage(value: unknown): value is ChildMessage {
-  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+/**
+ * Every message a child sends carries this mark. A task (or a library it
+ * uses) may call process.send() itself - some send `{ type: 'ready' }` for
+ * process managers - and such a message must never be taken for the pool's.
+ */
+export const MARK = 'slowlane';
+
+export type MarkedChildMessage = ChildMessage & { [MARK]: 1 };
+
+export function marked(message: ChildMessage): MarkedChildMessage {
+  return { ...message, [MARK]: 1 };
+}
+
+export function isChildMessage(value: unknown): value is MarkedChildMessage {
+  return typeof value === 'object' && value !== null && (value as Record<string, unknown>)[MARK] === 1 && typeof (value as { type?: unknown }).type === 'string';
 }

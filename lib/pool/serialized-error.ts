@@ -8,19 +8,34 @@ export interface SerializedError {
   props: Record<string, unknown>;
 }
 
+/** What is sent when a thrown value cannot even be described. */
+const UNDESCRIBABLE: SerializedError = { name: 'Error', message: 'task threw a value that cannot be described (its toString() or one of its getters threw)', props: {} };
+
+/**
+ * Never throws: a thrown value whose getters or toString() throw must still
+ * become an answer, or the child would leave with the run unanswered.
+ */
 export function serializeError(thrown: unknown): SerializedError {
+  try {
+    return describe(thrown);
+  } catch {
+    return UNDESCRIBABLE;
+  }
+}
+
+function describe(thrown: unknown): SerializedError {
   if (!(thrown instanceof Error)) {
     return { name: 'Error', message: `task threw a non-Error value: ${String(thrown)}`, props: {} };
   }
   const props: Record<string, unknown> = {};
   for (const key of Object.keys(thrown)) {
     if (key === 'name' || key === 'message' || key === 'stack') continue;
-    const value = (thrown as unknown as Record<string, unknown>)[key];
     try {
-      props[key] = structuredClone(value);
+      props[key] = structuredClone((thrown as unknown as Record<string, unknown>)[key]);
     } catch {
-      // A property that cannot cross (a function, a socket) is dropped, not fatal.
+      // A property that cannot cross (a function, a socket, a throwing getter) is dropped, not fatal.
     }
   }
-  return { name: thrown.name, message: thrown.message, stack: thrown.stack, props };
+  const stack = thrown.stack;
+  return { name: String(thrown.name), message: String(thrown.message), stack: typeof stack === 'string' ? stack : undefined, props };
 }

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import sinon from 'sinon';
 import type { PoolDeps } from '../../lib/pool/child-pool.js';
 import type { ChildLike, ForkFn } from '../../lib/pool/child-worker.js';
-import type { ParentMessage, RunMessage } from '../../lib/pool/protocol.js';
+import { marked, type ChildMessage, type ParentMessage, type RunMessage } from '../../lib/pool/protocol.js';
 
 let nextPid = 10_000;
 
@@ -33,16 +33,21 @@ export class FakeChild extends EventEmitter implements ChildLike {
     return this.args[1];
   }
 
+  /** A message from child-entry, with the protocol's mark. */
+  say(message: ChildMessage): void {
+    this.emit('message', marked(message));
+  }
+
   ready(): void {
-    this.emit('message', { type: 'ready' });
+    this.say({ type: 'ready' });
   }
 
   answer(value: unknown, id = this.sent.at(-1)!.id): void {
-    this.emit('message', { type: 'result', id, ok: true, value });
+    this.say({ type: 'result', id, ok: true, value });
   }
 
   fail(error: { name: string; message: string; stack?: string; props?: Record<string, unknown> }, id = this.sent.at(-1)!.id): void {
-    this.emit('message', { type: 'result', id, ok: false, error: { props: {}, ...error } });
+    this.say({ type: 'result', id, ok: false, error: { props: {}, ...error } });
   }
 
   exit(code: number | null, signal: NodeJS.Signals | null = null): void {
@@ -57,6 +62,8 @@ export interface FakeProcesses {
   children: FakeChild[];
   fork: sinon.SinonSpy;
   setPriority: sinon.SinonSpy;
+  /** Group signals the pool sent: never real ones for fake pids. */
+  killGroup: sinon.SinonSpy;
 }
 
 export function fakeProcesses(): FakeProcesses {
@@ -67,7 +74,8 @@ export function fakeProcesses(): FakeProcesses {
     return child;
   }) as ForkFn);
   const setPriority = sinon.spy();
-  return { deps: { fork, setPriority, entry: '/fake/child-entry.js', parentExecArgv: [], launcher: undefined }, children, fork, setPriority };
+  const killGroup = sinon.spy((_pgid: number, _signal: NodeJS.Signals) => true);
+  return { deps: { fork, setPriority, killGroup, groupGuard: undefined, entry: '/fake/child-entry.js', parentExecArgv: [], launcher: undefined }, children, fork, setPriority, killGroup };
 }
 
 /** Fresh fake processes and a sinon fake clock around each test of the calling suite. */

@@ -14,7 +14,7 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
   let rss: Map<number, number>;
   beforeEach(() => (rss = new Map()));
   const make = (options: Partial<ChildPoolOptions> = {}, random = () => 0) =>
-    new ChildPool({ tasks: '/tasks.js', ...options }, { ...env.fakes.deps, readRssMb: (pid) => rss.get(pid), random });
+    new ChildPool({ tasks: '/tasks.js', ...options }, { ...env.fakes.deps, readRssMb: (pid) => rss.get(pid), readTreeRssMb: (pid) => rss.get(pid), random });
   const readyAll = () => env.fakes.children.forEach((child) => child.ready());
   const alive = () => env.fakes.children.filter((child) => child.connected);
 
@@ -36,7 +36,7 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
       expect(env.fakes.children.map((child) => child.mode)).to.deep.equal(['100', '110', '105']);
     });
 
-    it('a child that served its limit is replaced while it leaves, so minChildren stay ready', async () => {
+    it('a child that served its limit is replaced once it has left: never more than maxChildren processes', async () => {
       const pool = make({ tasksPerChild: 2, minChildren: 1, maxChildren: 1, spares: 0 });
       readyAll();
       const first = env.fakes.children[0]!;
@@ -46,10 +46,12 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
         expect(await result).to.equal(value);
       }
       await env.clock.tickAsync(0);
-      expect(env.fakes.children, 'the replacement starts before the old child has exited').to.have.length(2);
-      expect(pool.stats()).to.include({ recycled: 1, children: 2, started: 2 });
+      expect(env.fakes.children, 'no replacement while the old child is still there').to.have.length(1);
+      expect(pool.stats()).to.include({ recycled: 1, children: 1, started: 1 });
       first.exit(0);
-      expect(pool.stats().children).to.equal(1);
+      await env.clock.tickAsync(0);
+      expect(env.fakes.children, 'the replacement, once it has gone').to.have.length(2);
+      expect(pool.stats()).to.include({ recycled: 1, children: 1, started: 2 });
     });
   });
 
@@ -77,7 +79,7 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
 
     it('reads memory only while tasks run', async () => {
       let reads = 0;
-      const pool = new ChildPool({ tasks: '/tasks.js', maxMemoryMb: 100, minChildren: 1, maxChildren: 1, spares: 0 }, { ...env.fakes.deps, readRssMb: () => (reads += 1, 10) });
+      const pool = new ChildPool({ tasks: '/tasks.js', maxMemoryMb: 100, minChildren: 1, maxChildren: 1, spares: 0 }, { ...env.fakes.deps, readTreeRssMb: () => (reads += 1, 10) });
       readyAll();
       await env.clock.tickAsync(1000);
       expect(reads, 'idle').to.equal(0);
@@ -101,6 +103,7 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
       child.answer('ok');
       expect(await result, 'its answer is delivered').to.equal('ok');
       expect(child.stops).to.equal(1);
+      child.exit(0);
       await env.clock.tickAsync(0);
       expect(env.fakes.children).to.have.length(2);
       expect(pool.stats()).to.include({ recycled: 1 });
@@ -118,12 +121,14 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
       await env.clock.tickAsync(1);
       expect(other.stops, 'the idle one, at 10 s').to.equal(1);
       expect(worker.stops, 'the busy one keeps its task').to.equal(0);
+      other.exit(0);
       // (sinon runs an immediate queued by a timer only once the clock moves on)
       await env.clock.tickAsync(1);
       expect(env.fakes.children, 'its replacement is starting').to.have.length(3);
       worker.answer('done');
       expect(await result).to.equal('done');
       expect(worker.stops, 'then the busy one, after its answer').to.equal(1);
+      worker.exit(0);
       await env.clock.tickAsync(0);
       expect(env.fakes.children).to.have.length(4);
       expect(pool.stats()).to.include({ recycled: 2 });

@@ -16,7 +16,7 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     expect(env.fakes.fork.callCount).to.equal(1);
     const [entry, args, options] = env.fakes.fork.firstCall.args;
     expect(entry).to.equal('/fake/child-entry.js');
-    expect(args).to.deep.equal(['file:///tasks.js', '1']);
+    expect(args, 'tasks module, task limit, result limit').to.deep.equal(['file:///tasks.js', '1', 'Infinity']);
     expect(options.serialization).to.equal('advanced');
     const child = env.fakes.children[0]!;
     expect(child.sent, 'nothing is sent before the child is ready').to.deep.equal([]);
@@ -63,7 +63,7 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     const executor = make();
     const result = executor.run('add');
     const child = env.fakes.children[0]!;
-    child.emit('message', { type: 'load-error', error: { name: 'SyntaxError', message: 'Unexpected token', props: {} } });
+    child.say({ type: 'load-error', error: { name: 'SyntaxError', message: 'Unexpected token', props: {} } });
     child.exit(1);
     const error = await result.catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TaskLoadError);

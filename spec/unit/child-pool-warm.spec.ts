@@ -63,7 +63,7 @@ describe('ChildPool, warm children (minChildren = maxChildren, faked fork)', () 
     const pool = make({ size: 2 });
     const waiting = pool.run('a');
     for (const child of [...env.fakes.children]) {
-      child.emit('message', { type: 'load-error', error: { name: 'Error', message: 'boom', props: {} } });
+      child.say({ type: 'load-error', error: { name: 'Error', message: 'boom', props: {} } });
       child.exit(1);
     }
     const error = await waiting.catch((e: unknown) => e);

@@ -45,7 +45,7 @@ describe('ChildPool (faked fork)', () => {
       const pool = make({ minChildren: 1 });
       const waiting = pool.ready();
       const child = env.fakes.children[0]!;
-      child.emit('message', { type: 'load-error', error: { name: 'SyntaxError', message: 'Unexpected token', props: {} } });
+      child.say({ type: 'load-error', error: { name: 'SyntaxError', message: 'Unexpected token', props: {} } });
       child.exit(1);
       const error = await waiting.catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TaskLoadError);
@@ -195,13 +195,13 @@ describe('ChildPool faults (faked fork)', () => {
     const result = pool.run('add', [1, 2]);
     expect(first.sent).to.have.length(1);
     // A stray rejection from an earlier task: the child says it began nothing, and leaves.
-    first.emit('message', { type: 'exiting', started: [] });
+    first.say({ type: 'exiting', started: [] });
     first.exit(1);
     await env.clock.tickAsync(0);
     const second = env.fakes.children[1]!;
     second.ready();
     expect(second.sent[0]!.task).to.equal('add');
-    second.emit('message', { type: 'exiting', started: [] });
+    second.say({ type: 'exiting', started: [] });
     second.exit(1);
     const error = await result.catch((e: unknown) => e);
     expect(error, 'a second hand-back fails the run').to.be.instanceOf(TaskCrashedError);
@@ -212,7 +212,7 @@ describe('ChildPool faults (faked fork)', () => {
     const child = env.fakes.children[0]!;
     child.ready();
     const result = pool.run('add', [1, 2]);
-    child.emit('message', { type: 'exiting', started: [child.sent[0]!.id] });
+    child.say({ type: 'exiting', started: [child.sent[0]!.id] });
     child.exit(1);
     expect(await result.catch((e: unknown) => e)).to.be.instanceOf(TaskCrashedError);
     await env.clock.tickAsync(0);
@@ -223,7 +223,7 @@ describe('ChildPool faults (faked fork)', () => {
     const pool = make({ minChildren: 1, maxChildren: 2, spares: 0 });
     const child = env.fakes.children[0]!;
     child.ready();
-    child.emit('message', { type: 'exiting', started: [] });
+    child.say({ type: 'exiting', started: [] });
     void pool.run('add', [1, 1]);
     expect(child.sent).to.deep.equal([]);
     expect(env.fakes.children, 'a new child for it instead').to.have.length(2);
@@ -294,7 +294,7 @@ describe('ChildPool faults (faked fork)', () => {
     const pool = make({ spares: 1 });
     const result = pool.run('a');
     const first = env.fakes.children[0]!;
-    first.emit('message', { type: 'exiting', started: [] });
+    first.say({ type: 'exiting', started: [] });
     first.exit(1);
     expect(await result.catch((e: unknown) => e)).to.be.instanceOf(TaskLoadError);
     await env.clock.tickAsync(150);

@@ -3,7 +3,7 @@ import { Backoff } from '../../lib/pool/backoff.js';
 import { TaskQueue } from '../../lib/pool/task-queue.js';
 import { serializeError } from '../../lib/pool/serialized-error.js';
 import { toModuleUrl } from '../../lib/pool/pool-options.js';
-import { isChildMessage } from '../../lib/pool/protocol.js';
+import { isChildMessage, marked } from '../../lib/pool/protocol.js';
 import { factorial, heavyLifting } from '../../lib/demo/heavy-lifting.js';
 import { accessLogLine, forLog, forwardedClient } from '../../lib/demo/access-log.js';
 import { originForm } from '../../lib/demo/server.js';
@@ -83,8 +83,9 @@ describe('small parts', () => {
     expect(toModuleUrl('rel.js')).to.equal(`file://${process.cwd()}/rel.js`);
   });
 
-  it('isChildMessage accepts only objects with a type', () => {
-    expect(isChildMessage({ type: 'ready' })).to.equal(true);
+  it('isChildMessage accepts only marked objects with a type: a task\'s own process.send() is not the protocol', () => {
+    expect(isChildMessage(marked({ type: 'ready' }))).to.equal(true);
+    expect(isChildMessage({ type: 'ready' }), 'a pm2-style ready from a library').to.equal(false);
     expect(isChildMessage(null)).to.equal(false);
     expect(isChildMessage('ready')).to.equal(false);
   });
