@@ -66,6 +66,12 @@ export const BACKOFF_DEFAULTS = Object.freeze({
   maxMs: 5000,
 });
 
+/** offload()'s options, when left out. */
+export const OFFLOAD_DEFAULTS = Object.freeze({
+  /** An argsFrom that returns a promise (reading a body) gets this long, then 408: a client that sends half a body must not hold a request forever. */
+  argsTimeoutMs: 10_000,
+});
+
 /** The demo server (`slowlane start`). */
 export const SERVER_DEFAULTS = Object.freeze({
   /** The prototype's port. */
@@ -82,6 +88,18 @@ export const SERVER_DEFAULTS = Object.freeze({
   timeoutMs: 30_000,
   /** SIGTERM or Ctrl-C: up to 10 s to answer requests already received. */
   graceMs: 10_000,
+  /** The demo's answers are a few KiB; a task returning more than 64 MiB is a bug, and would stall this loop to receive. */
+  maxResultMb: 64,
+});
+
+/**
+ * Floors of the server's limit flags: below them a limit does harm, not good.
+ * A child start costs ~0.13 s of CPU, so replacing children every few seconds
+ * would spend a core on starts (--max-child-age 0.05 started 16 a second).
+ */
+export const SERVER_FLAG_FLOORS = Object.freeze({
+  maxChildAgeS: 10,
+  idleTimeoutS: 1,
 });
 
 /** The demo's orders database (/report, /report_pool). */

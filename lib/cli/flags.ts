@@ -19,11 +19,11 @@ export function wholeNumber(flag: string, raw: string | undefined, min: number, 
   return value;
 }
 
-/** Seconds from 0.001 (1 ms, the smallest timer) to one day. */
-export function positiveSeconds(flag: string, raw: string | undefined): number | undefined {
+/** Seconds from `min` (by default 0.001, 1 ms, the smallest timer) to one day. */
+export function positiveSeconds(flag: string, raw: string | undefined, min = 0.001): number | undefined {
   if (raw === undefined) return undefined;
   const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
-  if (!(value >= 0.001 && value <= 86_400)) throw new UsageError(`--${flag} must be a number of seconds from 0.001 to 86400, got "${raw}"`);
+  if (!(value >= min && value <= 86_400)) throw new UsageError(`--${flag} must be a number of seconds from ${min} to 86400, got "${raw}"`);
   return value;
 }
 

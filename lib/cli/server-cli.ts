@@ -1,9 +1,9 @@
-// `slowlane` (slowlane in a checkout): parses arguments and runs the demo
+// `slowlane` (bin/server in a checkout): parses arguments and runs the demo
 // server. Nothing else lives here.
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MAX_CHILDREN_LIMIT, POOL_DEFAULTS, SERVER_DEFAULTS } from '../defaults.js';
+import { MAX_CHILDREN_LIMIT, MIN_MEMORY_MB, POOL_DEFAULTS, SERVER_DEFAULTS, SERVER_FLAG_FLOORS } from '../defaults.js';
 import type { LogStream } from '../demo/log-writer.js';
 import { startSlowlane, type SlowlaneConfig } from '../demo/start.js';
 import { defaultOrdersPath } from '../demo/orders/orders-db.js';
@@ -15,7 +15,7 @@ const d = SERVER_DEFAULTS;
 
 export const SERVER_USAGE = `Usage: slowlane start [options]
        slowlane nginx-config --fast HOST:PORT,... --slow HOST:PORT,... (see its --help)
-       (from a checkout: slowlane instead of slowlane)
+       (from a checkout: bin/server instead of slowlane)
 
 Starts slowlane's demo HTTP server. /fast answers at once; /slow runs CPU-heavy
 work on the event loop and blocks everything; /slow_threaded runs it in a new
@@ -34,11 +34,13 @@ Options:
   --timeout SECONDS   a slow task running longer is killed and answered 504 (default ${d.timeoutMs / 1000})
   --grace SECONDS     on SIGTERM or Ctrl-C, time to answer requests already received (default ${d.graceMs / 1000})
   --niceness K        children's CPU niceness, 0 to 19, so fast requests win the CPU (default ${POOL_DEFAULTS.niceness})
-  --max-memory MB     kill a child whose memory (RSS) passes MB during a task: 500 for that request (default: no cap)
-  --recycle-memory MB replace a child whose RSS is past MB after a task (default: never)
+  --max-memory MB     kill a child whose memory (RSS, with what its task started) passes MB while it
+                      starts or runs a task: 500 for that request (at least ${MIN_MEMORY_MB}; default: no cap)
+  --recycle-memory MB replace a child whose RSS is past MB after a task (at least ${MIN_MEMORY_MB}; default: never)
+  --max-result-mb MB  refuse a task's result larger than MB: 500, the child stays (default ${d.maxResultMb})
   --tasks-per-child N replace each /slow_pool child after N tasks, plus up to 10 % (default: never)
-  --max-child-age SECONDS  replace children older than this (default: never)
-  --idle-timeout SECONDS   children idle this long leave, beyond what each pool keeps (default ${POOL_DEFAULTS.idleTimeoutMs / 1000})
+  --max-child-age SECONDS  replace children older than this, at least ${SERVER_FLAG_FLOORS.maxChildAgeS} (default: never)
+  --idle-timeout SECONDS   children idle this long leave, beyond what each pool keeps, at least ${SERVER_FLAG_FLOORS.idleTimeoutS} (default ${POOL_DEFAULTS.idleTimeoutMs / 1000})
   --max-starts N      child starts a second per pool; requests needing more wait (default ${POOL_DEFAULTS.maxStartsPerSecond}: 4 per core)
   --max-loop-delay MS refuse new slow requests (503) while the event loop is more than MS late (default: off)
   --db PATH           the orders database for /report and /report_pool, built on first start
@@ -76,6 +78,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         niceness: { type: 'string' },
         'max-memory': { type: 'string' },
         'recycle-memory': { type: 'string' },
+        'max-result-mb': { type: 'string' },
         'tasks-per-child': { type: 'string' },
         'max-child-age': { type: 'string' },
         'idle-timeout': { type: 'string' },
@@ -114,11 +117,12 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       maxQueue: wholeNumber('max-queue', v['max-queue'], 0, 100_000),
       timeoutMs: toMs(timeout),
       niceness: wholeNumber('niceness', v.niceness, 0, 19),
-      maxMemoryMb: wholeNumber('max-memory', v['max-memory'], 16, 1_048_576),
-      recycleMemoryMb: wholeNumber('recycle-memory', v['recycle-memory'], 16, 1_048_576),
+      maxMemoryMb: wholeNumber('max-memory', v['max-memory'], MIN_MEMORY_MB, 1_048_576),
+      recycleMemoryMb: wholeNumber('recycle-memory', v['recycle-memory'], MIN_MEMORY_MB, 1_048_576),
+      maxResultMb: wholeNumber('max-result-mb', v['max-result-mb'], 1, 1_048_576),
       tasksPerChild: wholeNumber('tasks-per-child', v['tasks-per-child'], 1, 1_000_000_000),
-      maxChildAgeMs: toMs(positiveSeconds('max-child-age', v['max-child-age'])),
-      idleTimeoutMs: toMs(positiveSeconds('idle-timeout', v['idle-timeout'])),
+      maxChildAgeMs: toMs(positiveSeconds('max-child-age', v['max-child-age'], SERVER_FLAG_FLOORS.maxChildAgeS)),
+      idleTimeoutMs: toMs(positiveSeconds('idle-timeout', v['idle-timeout'], SERVER_FLAG_FLOORS.idleTimeoutS)),
       maxStartsPerSecond: wholeNumber('max-starts', v['max-starts'], 1, 10_000),
       maxLoopDelayMs: wholeNumber('max-loop-delay', v['max-loop-delay'], 1, 60_000),
       trustProxy: trustedProxies(v['trust-proxy']),
@@ -176,7 +180,7 @@ export async function serverMain(argv: readonly string[], io: Io, proc: NodeJS.P
   let running;
   try {
     const lines: LogStream = { write: (chunk) => (io.err(chunk.trimEnd()), true), once: () => undefined };
-    running = await startSlowlane({ ...config, logTo: quiet ? undefined : (io.logStream ?? lines) });
+    running = await startSlowlane({ ...config, logTo: quiet ? undefined : (io.logStream ?? lines), log: io.err });
   } catch (error) {
     io.err(`slowlane: ${listenFailure(error, config.host, config.port)}`);
     return 1;

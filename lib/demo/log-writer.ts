@@ -7,6 +7,8 @@
 export interface LogStream {
   write(chunk: string): boolean;
   once(event: 'drain', listener: () => void): unknown;
+  /** A stream whose reader has gone (EPIPE) says so here; the writer then drops lines. */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 export interface LogStats {
@@ -33,16 +35,26 @@ export class LogWriter {
   #waitingForDrain = false;
   #written = 0;
   #dropped = 0;
+  /** The reader has gone: nothing will drain again. */
+  #broken = false;
 
   constructor(stream: LogStream, maxBytes = LOG_BUFFER_BYTES) {
     this.#stream = stream;
     this.#maxBytes = maxBytes;
+    // Without a listener, EPIPE from a reader that exited would be an uncaught error that ends the server.
+    stream.on?.('error', () => {
+      this.#broken = true;
+      this.#dropped += this.#pendingLines;
+      this.#pending = '';
+      this.#pendingLines = 0;
+      this.#pendingBytes = 0;
+    });
   }
 
   /** Queues one line (a newline is added). */
   readonly line = (text: string): void => {
     const entry = `${text}\n`;
-    if (this.#pendingBytes + entry.length > this.#maxBytes) {
+    if (this.#broken || this.#pendingBytes + entry.length > this.#maxBytes) {
       this.#dropped += 1;
       return;
     }

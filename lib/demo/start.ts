@@ -21,6 +21,8 @@ export interface SlowlaneConfig {
   maxMemoryMb?: number | undefined;
   /** A child past this RSS after a task is replaced (both pools). */
   recycleMemoryMb?: number | undefined;
+  /** A task's result larger than this is refused (every pool). */
+  maxResultMb?: number | undefined;
   /** /slow_pool's children are replaced after this many tasks (jittered up to 10 %). */
   tasksPerChild?: number | undefined;
   /** Children older than this are replaced (both pools). */
@@ -43,6 +45,8 @@ export interface SlowlaneConfig {
   dbRows?: number | undefined;
   /** Another report tasks module; tests use it to inject failures. */
   dbTasks?: URL | undefined;
+  /** The server's own messages (a database that cannot be built); omit for none. */
+  log?: ((line: string) => void) | undefined;
 }
 
 export interface RunningSlowlane {
@@ -75,6 +79,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     niceness: config.niceness,
     maxMemoryMb: config.maxMemoryMb,
     recycleMemoryMb: config.recycleMemoryMb,
+    maxResultBytes: (config.maxResultMb ?? d.maxResultMb) * 1024 * 1024,
     maxChildAgeMs: config.maxChildAgeMs,
     idleTimeoutMs: config.idleTimeoutMs,
     maxStartsPerSecond: config.maxStartsPerSecond,
@@ -88,7 +93,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     warm: new ChildPool<DemoTasks>({ ...common, minChildren: poolSize, maxChildren: poolSize, spares: 0, tasksPerChild: config.tasksPerChild }),
   };
   // One read-only connection per child, as many children as /slow_pool has.
-  const orders = config.db === undefined ? undefined : new OrdersDatabase({ path: config.db, rows: config.dbRows, tasks: config.dbTasks, pool: { ...limits, minChildren: poolSize, maxChildren: poolSize, spares: 0 } });
+  const orders = config.db === undefined ? undefined : new OrdersDatabase({ path: config.db, rows: config.dbRows, tasks: config.dbTasks, log: config.log, pool: { ...limits, minChildren: poolSize, maxChildren: poolSize, spares: 0 } });
   const log = config.logTo === undefined ? undefined : new LogWriter(config.logTo);
   const server = createServer({ pools, accessLog: log?.line, logStats: log === undefined ? undefined : () => log.stats(), trustProxy: config.trustProxy, maxLoopDelayMs: config.maxLoopDelayMs, orders });
   const destroy = async (): Promise<void> => {

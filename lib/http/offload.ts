@@ -4,9 +4,11 @@
 // knows the pool only as a TaskRunner.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { OFFLOAD_DEFAULTS } from '../defaults.js';
 import type { RunOptions } from '../pool/run-options.js';
 import type { TaskArgs, TaskName, TaskResult, TaskRunner } from '../pool/task-types.js';
 import { failureResponse } from './failure-response.js';
+import { HttpError } from './http-error.js';
 
 /** Reads the task's arguments from the request; throw an HttpError (or any error with a 4xx `status`) for bad input. */
 export type ArgsFrom<A, Req extends IncomingMessage = IncomingMessage> = (req: Req) => A | Promise<A>;
@@ -14,6 +16,8 @@ export type ArgsFrom<A, Req extends IncomingMessage = IncomingMessage> = (req: R
 export interface OffloadOptions<R = unknown> {
   /** This route's timeout in ms, from the moment a ready child gets the task. Default: the pool's timeoutMs. */
   timeoutMs?: number;
+  /** How long a promise from argsFrom may take (reading a body): past it, 408. Default 10 s. */
+  argsTimeoutMs?: number;
   /** The answer's content type. Default: text/plain for a string, application/octet-stream for bytes, application/json otherwise. */
   contentType?: string;
   /** Turns the task's result into the body (runs on the event loop). Default: the result as it is. */
@@ -50,6 +54,8 @@ export function offload<
   // Within offload the module's type is generic; run() is the same function either way.
   const run = pool.run as unknown as LooseRun;
   const { timeoutMs, contentType, render, onFailure } = options;
+  const argsTimeoutMs = options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs;
+  if (!(argsTimeoutMs > 0)) throw new RangeError(`offload option argsTimeoutMs must be a number of ms above 0, got ${argsTimeoutMs}`);
   return (req, res) => {
     const controller = new AbortController();
     const leftEarly = (): void => {
@@ -73,7 +79,7 @@ export function offload<
     try {
       // Called at once, not a microtask later: most argsFrom read the URL and return.
       const args = argsFrom(req);
-      running = isThenable(args) ? Promise.resolve(args).then(start) : start(args);
+      running = isThenable(args) ? withinTime(args, argsTimeoutMs).then(start) : start(args);
     } catch (error) {
       running = Promise.reject(error);
     }
@@ -89,6 +95,15 @@ export function offload<
         write(res, failure.status, failure.body, TEXT, failure.headers);
       });
   };
+}
+
+/** An argsFrom promise that never settles (a body that never ends) is answered 408, not left hanging. */
+function withinTime<T>(args: PromiseLike<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpError(408, `request timed out: its arguments were not read within ${ms} ms; send the whole request at once`)), ms);
+  });
+  return Promise.race([Promise.resolve(args), late]).finally(() => clearTimeout(timer));
 }
 
 // A pipelined request's response is not attached to the socket yet and sees

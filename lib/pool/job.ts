@@ -37,6 +37,7 @@ export class Job {
   readonly createdAt = performance.now();
   startedAt = 0;
   #timer: NodeJS.Timeout | undefined;
+  #timeUpCheck: NodeJS.Immediate | undefined;
   #started = false;
   #settled = false;
 
@@ -71,14 +72,22 @@ export class Job {
     this.#started = true;
     this.startedAt = performance.now();
     this.#init.onStart?.(this);
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#clearTimer();
     const { timeoutMs, deadlineMs } = this.#init;
     const left = this.#deadlineAt - this.startedAt;
     if (timeoutMs === Infinity && left === Infinity) return;
     const limitedByDeadline = left < timeoutMs;
     const error = limitedByDeadline ? new TaskTimeoutError(this.task, deadlineMs, 'deadline') : new TaskTimeoutError(this.task, timeoutMs);
-    this.#timer = setTimeout(() => this.#cancel(error, 'timedOut'), Math.max(0, limitedByDeadline ? left : timeoutMs));
+    this.#timer = setTimeout(() => this.#timeUp(error), Math.max(0, limitedByDeadline ? left : timeoutMs));
+  }
+
+  // After a stall of this loop longer than the timeout (an inline /slow, a
+  // SIGSTOP), timers run before the I/O that arrived meanwhile: the answer may
+  // be waiting in the pipe. setImmediate runs after this turn's poll has read
+  // it, so an answer that came in time wins, and a healthy child is not killed.
+  #timeUp(error: Error): void {
+    this.#timer = undefined;
+    this.#timeUpCheck = setImmediate(() => this.#cancel(error, 'timedOut'));
   }
 
   /** Expires the job (DeadlineError) if its deadline has passed before any child began it. */
@@ -108,10 +117,17 @@ export class Job {
     this.fail(reason, outcome);
   }
 
+  #clearTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    clearImmediate(this.#timeUpCheck);
+    this.#timeUpCheck = undefined;
+  }
+
   #end(outcome: Outcome): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    clearTimeout(this.#timer);
+    this.#clearTimer();
     this.#init.onEnd(this, outcome);
     return true;
   }

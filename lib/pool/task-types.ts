@@ -16,10 +16,40 @@ type IsUntyped<M> = [M] extends [UntypedTasks] ? true : false;
 /** Exports a child calls on its own; they are never tasks. */
 export type LifecycleExport = 'setup' | 'teardown';
 
-/** The names of a tasks module's function exports. */
+type Primitive = string | number | boolean | bigint | symbol | null | undefined | void;
+
+/**
+ * T as it arrives through the IPC channel (V8's structured clone): functions
+ * cannot cross, and an object's methods are lost (a class instance or a URL
+ * arrives as a plain object, or not at all). Here they become `never`, so a
+ * value with one is not assignable to its own Crossing type.
+ */
+type Crossing<T> = T extends Primitive | Date | RegExp | ArrayBuffer | ArrayBufferView | Error
+  ? T
+  : T extends (...args: never[]) => unknown
+    ? never
+    : T extends ReadonlyMap<infer K, infer V>
+      ? ReadonlyMap<Crossing<K>, Crossing<V>>
+      : T extends ReadonlySet<infer E>
+        ? ReadonlySet<Crossing<E>>
+        : T extends object
+          ? { [P in keyof T]: Crossing<T[P]> }
+          : T;
+
+/** True when a value of type T arrives in the other process as it was sent. */
+export type CrossesIpc<T> = [T] extends [Crossing<T>] ? true : false;
+
+/** A task whose arguments and result can cross the IPC channel. */
+type Runnable<F> = F extends (...args: infer A) => infer R ? (CrossesIpc<A> extends true ? (CrossesIpc<Awaited<R>> extends true ? true : false) : false) : false;
+
+/**
+ * The names of a tasks module's function exports that a pool can run: a task
+ * that takes a function or returns a class instance, a URL or a function is
+ * left out, since it would fail, or arrive as `{}`, at run time.
+ */
 export type TaskName<M> = IsUntyped<M> extends true
   ? string
-  : Exclude<{ [K in keyof M]-?: M[K] extends TaskFunction ? K : never }[keyof M], LifecycleExport> & string;
+  : Exclude<{ [K in keyof M]-?: M[K] extends TaskFunction ? (Runnable<M[K]> extends true ? K : never) : never }[keyof M], LifecycleExport> & string;
 
 /** The parameters of task K, as the tuple run() takes. */
 export type TaskArgs<M, K> = IsUntyped<M> extends true

@@ -59,16 +59,32 @@ describe('behind nginx', function () {
       expect(arrived.slice(0, 20).every((a) => a.url.includes('/fast'))).to.equal(true);
     });
 
-    it('slow requests land only on slow instances, fast ones only on fast instances', async () => {
+    it('slow requests (the report routes and unknown routes too) land only on slow instances, fast ones only on fast instances', async () => {
       await Promise.all([1, 2, 3, 4].map((id) => request(`${cluster.url}/slow_pool?id=${id}&n=10`)));
       await Promise.all([1, 2, 3, 4].map((id) => request(`${cluster.url}/slow?id=${id}&n=10`)));
+      await Promise.all(['/report?region=north', '/report_pool?region=north', '/no_such_route'].map((path) => request(`${cluster.url}${path}`)));
       await new Promise((resolve) => setTimeout(resolve, 100));
       for (const instance of fastOnes()) expect(routesIn(instance.log()), `fast instance ${instance.url}`).to.deep.equal(['/fast']);
+      const served = new Set<string>();
       for (const instance of slowOnes()) {
         const routes = routesIn(instance.log());
         expect(routes.length, `slow instance ${instance.url} served something`).to.be.above(0);
-        expect(routes.every((route) => ['/slow', '/slow_pool', '/slow_threaded'].includes(route!)), routes.join()).to.equal(true);
+        for (const route of routes) served.add(route!);
       }
+      expect([...served].sort()).to.deep.equal(['/no_such_route', '/report', '/report_pool', '/slow', '/slow_pool', '/slow_threaded']);
+    });
+
+    it('/stats and /metrics answer only on this machine\'s loopback address, 403 from any other', async () => {
+      const from = (localAddress: string, path: string) => new Promise<number>((resolve, reject) => {
+        http.get(`${cluster.url}${path}`, { localAddress, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject);
+      });
+      expect(await from('127.0.0.1', '/stats')).to.equal(200);
+      expect(await from('127.0.0.1', '/metrics')).to.equal(200);
+      expect(await from('127.0.0.2', '/stats')).to.equal(403);
+      expect(await from('127.0.0.2', '/metrics')).to.equal(403);
     });
 
     it('with --trust-proxy the instance logs the client address nginx saw, not nginx\'s', async () => {

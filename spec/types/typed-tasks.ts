@@ -39,5 +39,20 @@ offload(pool, 'add', () => ['1', 2]);
 // @ts-expect-error render receives the task's result type
 offload(pool, 'add', () => [1, 2], { render: (n: string) => n });
 
+// Only what crosses the IPC channel (V8's structured clone) type-checks.
+type IpcTasks = typeof import('./ipc-tasks.js');
+const ipc = new ChildPool<IpcTasks>({ tasks: new URL('./ipc-tasks.js', import.meta.url) });
+export const summary: Promise<{ total: number; bytes: Buffer }> = ipc.run('summarize', [[{ id: 1, placed: new Date(), tags: new Set(['a']), lines: new Map([['x', [1]]]) }], new Uint8Array(2)]);
+// @ts-expect-error a function argument cannot cross
+void ipc.run('takesCallback', [() => {}]);
+// @ts-expect-error nor can one inside an object
+void ipc.run('takesOptions', [{ onProgress: () => {} }]);
+// @ts-expect-error a URL arrives without its methods
+void ipc.run('returnsUrl');
+// @ts-expect-error a class instance arrives as a plain object
+void ipc.run('returnsCounter');
+// @ts-expect-error offload() refuses the same tasks
+offload(ipc, 'returnsUrl', () => []);
+
 // A pool is a TaskRunner of its module, so helpers can take one.
 export const runner: TaskRunner<Tasks> = pool;

@@ -99,7 +99,7 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     child.ready();
     await env.clock.tickAsync(999);
     expect(child.kill.called).to.equal(false);
-    await env.clock.tickAsync(1);
+    await env.clock.tickAsync(2); // the timer, then the check after that turn's I/O
     const error = await result.catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TaskTimeoutError);
     expect((error as Error).message).to.equal('task "spin" timed out after 1000 ms; its child process was killed');
@@ -114,19 +114,25 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     const executor = make({ timeoutMs: 60_000 });
     const result = executor.run('spin', [], { timeoutMs: 50 });
     env.fakes.children[0]!.ready();
-    await env.clock.tickAsync(50);
+    await env.clock.tickAsync(51); // the timer, then the check after that turn's I/O
     expect(await result.catch((e: unknown) => e)).to.be.instanceOf(TaskTimeoutError);
   });
 
-  it('an answer that arrives after the timeout is ignored', async () => {
+  it('an answer read in the turn its timeout fires wins (it was waiting in the pipe); one after the timeout is ignored', async () => {
     const executor = make({ timeoutMs: 10 });
-    const result = executor.run('add');
-    const child = env.fakes.children[0]!;
-    child.ready();
-    await env.clock.tickAsync(10);
-    child.answer(42);
-    expect(await result.catch((e: unknown) => e)).to.be.instanceOf(TaskTimeoutError);
-    expect(executor.stats()).to.include({ completed: 0, timedOut: 1 });
+    const inTime = executor.run('add');
+    const first = env.fakes.children[0]!;
+    first.ready();
+    await env.clock.tickAsync(10); // the timer has fired; its check waits for this turn's I/O
+    first.answer(41);
+    expect(await inTime).to.equal(41);
+    const late = executor.run('add');
+    const second = env.fakes.children[1]!;
+    second.ready();
+    await env.clock.tickAsync(11);
+    second.answer(42);
+    expect(await late.catch((e: unknown) => e)).to.be.instanceOf(TaskTimeoutError);
+    expect(executor.stats()).to.include({ completed: 1, timedOut: 1 });
   });
 
   it('never runs more than maxChildren children; the rest wait in FIFO order', async () => {

@@ -98,7 +98,7 @@ describe('ChildPool, warm children (minChildren = maxChildren, faked fork)', () 
     readyAll();
     const slow = pool.run('slow');
     const next = pool.run('next');
-    await env.clock.tickAsync(100);
+    await env.clock.tickAsync(101); // the timer, then the check after that turn's I/O
     await slow.catch(() => {});
     env.fakes.children[0]!.exit(null, 'SIGTERM');
     await env.clock.tickAsync(0);

@@ -71,7 +71,7 @@ describe('ChildPool (faked fork)', () => {
     env.fakes.children[0]!.ready();
     await env.clock.tickAsync(99);
     expect(settled).to.equal(false);
-    await env.clock.tickAsync(1);
+    await env.clock.tickAsync(2); // the timer, then the check after that turn's I/O
     expect(await result.catch((e: unknown) => e)).to.be.instanceOf(TaskTimeoutError);
   });
 
@@ -263,7 +263,7 @@ describe('ChildPool faults (faked fork)', () => {
       const waiting = pool.run('short');
       await env.clock.tickAsync(1999);
       expect(pool.stats()).to.include({ running: 1, queued: 1 });
-      await env.clock.tickAsync(1);
+      await env.clock.tickAsync(2); // the timer, then the check after that turn's I/O
       expect(await waiting.catch((e: unknown) => e)).to.be.instanceOf(DeadlineError);
       const error = await running.catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TaskTimeoutError);
@@ -278,7 +278,7 @@ describe('ChildPool faults (faked fork)', () => {
       child.ready();
       const first = pool.run('first');
       const second = pool.run('second');
-      await env.clock.tickAsync(2800);
+      await env.clock.tickAsync(2801); // the timer, then the check after that turn's I/O
       expect(await first.catch((e: unknown) => e), 'the timeout is tighter').to.include({ limit: 'timeout', timeoutMs: 2800 });
       child.exit(null, 'SIGTERM');
       await env.clock.tickAsync(0);

@@ -14,13 +14,13 @@ describe('slowlane (bin/server) arguments', () => {
   it('takes every option', () => {
     const command = parseServerArgs(
       ['start', '--port', '0', '--host', '::1', '--pool-size', '3', '--max-children', '4', '--spares', '2', '--max-queue', '5', '--timeout', '1.5', '--grace', '2', '--niceness', '19', '--trust-proxy', '127.0.0.1,::1', '--quiet',
-        '--max-memory', '512', '--recycle-memory', '256', '--tasks-per-child', '1000', '--max-child-age', '3600', '--idle-timeout', '2.5', '--max-starts', '3', '--max-loop-delay', '200', '--db', '/tmp/o.sqlite'],
+        '--max-memory', '512', '--recycle-memory', '256', '--tasks-per-child', '1000', '--max-child-age', '3600', '--idle-timeout', '2.5', '--max-starts', '3', '--max-loop-delay', '200', '--db', '/tmp/o.sqlite', '--max-result-mb', '8'],
       {},
     );
     expect(command).to.deep.equal({
       config: {
         port: 0, host: '::1', poolSize: 3, maxChildren: 4, spares: 2, maxQueue: 5, timeoutMs: 1500, niceness: 19, trustProxy: ['127.0.0.1', '::1'],
-        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200, db: '/tmp/o.sqlite',
+        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200, db: '/tmp/o.sqlite', maxResultMb: 8,
       },
       graceMs: 2000,
       quiet: true,
@@ -41,7 +41,11 @@ describe('slowlane (bin/server) arguments', () => {
     [['start', '--bogus'], {}, /^Unknown option '--bogus' - see "slowlane --help"$/],
     [['start', '--port', '65536'], {}, /^--port must be a whole number from 0 to 65535, got "65536"$/],
     [['start', '--port', 'abc'], {}, /^--port must be/],
-    [['start', '--max-memory', '8'], {}, /^--max-memory must be a whole number from 16 to 1048576, got "8"$/],
+    [['start', '--max-memory', '30'], {}, /^--max-memory must be a whole number from 64 to 1048576, got "30"$/],
+    [['start', '--recycle-memory', '63'], {}, /^--recycle-memory must be a whole number from 64 to 1048576, got "63"$/],
+    [['start', '--max-child-age', '0.05'], {}, /^--max-child-age must be a number of seconds from 10 to 86400, got "0.05"$/],
+    [['start', '--idle-timeout', '0.5'], {}, /^--idle-timeout must be a number of seconds from 1 to 86400, got "0.5"$/],
+    [['start', '--max-result-mb', '0'], {}, /^--max-result-mb must be a whole number from 1 to 1048576, got "0"$/],
     [['start', '--tasks-per-child', '0'], {}, /^--tasks-per-child must be a whole number from 1/],
     [['start', '--max-child-age', '0'], {}, /^--max-child-age must be a number of seconds/],
     [['start', '--idle-timeout', 'soon'], {}, /^--idle-timeout must be a number of seconds/],

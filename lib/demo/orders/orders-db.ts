@@ -32,18 +32,27 @@ export interface OrdersConfig {
   pool: Omit<ChildPoolOptions, 'tasks' | 'env'>;
   /** Another report tasks module (tests inject failures with it). */
   tasks?: URL | undefined;
+  /** Where a failure is told in full (the server's log); clients get one line without paths or pids. */
+  log?: ((line: string) => void) | undefined;
+  /** After a failed build, the next request this long after it tries again. */
+  retryAfterMs?: number | undefined;
 }
+
+/** A failed build (a full disk, a killed builder) is tried again by the first request after this. */
+const RETRY_AFTER_MS = 5000;
 
 const BUILD_TASKS = new URL('./build-tasks.js', import.meta.url);
 const REPORT_TASKS = new URL('./report-tasks.js', import.meta.url);
 
 export class OrdersDatabase {
   readonly path: string;
-  /** Settles when the database is ready or known to be unavailable; never rejects. */
-  readonly settled: Promise<void>;
   #state: 'building' | 'ready' | 'unavailable' | 'closed' = 'building';
   #why = '';
-  readonly #buildStartedAt = performance.now();
+  /** A build that failed may be tried again (a missing better-sqlite3 may not). */
+  #retryAt = Infinity;
+  #buildStartedAt = performance.now();
+  #settled: Promise<void>;
+  readonly #config: OrdersConfig;
   #connection: Connection | undefined;
   #pool: ChildPool<ReportTasks> | undefined;
   #builder: ChildPool | undefined;
@@ -51,6 +60,7 @@ export class OrdersDatabase {
   /** Runs 'report' on the pool once there is one; until then rejects with the 503 the routes answer. */
   readonly runner: TaskRunner<ReportTasks> = {
     run: ((task: 'report', args: [Region, number], options?: RunOptions) => {
+      if (this.#state === 'unavailable') this.#retryIfDue();
       if (this.#pool === undefined) return Promise.reject(this.#notReady());
       return this.#pool.run(task, args, options);
     }) as TaskRunner<ReportTasks>['run'],
@@ -58,12 +68,37 @@ export class OrdersDatabase {
 
   constructor(config: OrdersConfig) {
     this.path = config.path;
-    this.settled = this.#open(config).catch((error: unknown) => {
+    this.#config = config;
+    this.#settled = this.#attempt();
+  }
+
+  /** Settles when the database is ready or known to be unavailable (the latest attempt); never rejects. */
+  get settled(): Promise<void> {
+    return this.#settled;
+  }
+
+  #attempt(): Promise<void> {
+    this.#state = 'building';
+    this.#buildStartedAt = performance.now();
+    return this.#open(this.#config).catch((error: unknown) => {
       // Closed while it was being built or while its children started: that is not a failure.
       if (this.#state === 'closed') return;
       this.#state = 'unavailable';
-      this.#why = `the orders database could not be built: ${error instanceof Error ? error.message : String(error)}`;
+      this.#connection?.close();
+      this.#connection = undefined;
+      const retryAfterMs = this.#config.retryAfterMs ?? RETRY_AFTER_MS;
+      this.#retryAt = performance.now() + retryAfterMs;
+      // The detail (a path, a pid, an errno) is for the server's log; a client gets a line without them.
+      this.#config.log?.(`slowlane: the orders database could not be built: ${error instanceof Error ? error.message : String(error)}; the first report request after ${retryAfterMs / 1000} s tries again`);
+      this.#why = `the orders database could not be built (the server's log says why); it is tried again ${Math.ceil(retryAfterMs / 1000)} s after the failure`;
     });
+  }
+
+  /** After a failed build: the first request past the wait starts another attempt (and is answered 503 "being built"). */
+  #retryIfDue(): void {
+    if (performance.now() < this.#retryAt) return;
+    this.#retryAt = Infinity;
+    this.#settled = this.#attempt();
   }
 
   get state(): 'building' | 'ready' | 'unavailable' | 'closed' {
@@ -72,6 +107,7 @@ export class OrdersDatabase {
 
   /** The report on this event loop, with the server's own connection: blocks every other request while it runs. */
   reportInline(region: Region, days: number): Report {
+    if (this.#state === 'unavailable') this.#retryIfDue();
     if (this.#connection === undefined) throw this.#notReady();
     return runReport(this.#connection, region, days);
   }
@@ -145,6 +181,6 @@ export class OrdersDatabase {
       return new HttpError(503, `the orders database is being built (${seconds} s so far, about 5 s in all); retry in a few seconds`, { 'retry-after': '2' });
     }
     if (this.#state === 'closed') return new HttpError(503, 'server is shutting down; retry on another instance', { 'retry-after': '1' });
-    return new HttpError(503, this.#why, {});
+    return new HttpError(503, this.#why, this.#retryAt === Infinity ? {} : { 'retry-after': String(Math.max(1, Math.ceil((this.#retryAt - performance.now()) / 1000))) });
   }
 }
