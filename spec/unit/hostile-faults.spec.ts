@@ -41,18 +41,23 @@ describe('hostile round two: the pool (faked fork, fake clock)', () => {
     expect(await next, 'the child takes the next run').to.equal('served');
   });
 
-  it('6. a run waiting for a child whose setup() hangs moves to a child that frees up; the starting child stays', async () => {
+  /** One child busy with a first run; a second run bound to a second child that is still starting. */
+  const secondWaitsForAStart = () => {
     const pool = make({ minChildren: 1, maxChildren: 2, spares: 0 });
-    const [busy] = env.fakes.children;
-    busy!.ready();
+    const busy = env.fakes.children[0]!;
+    busy.ready();
     const first = pool.run('first');
     const second = pool.run('second');
-    const starting = env.fakes.children[1]!;
+    return { pool, busy, starting: env.fakes.children[1]!, first, second };
+  };
+
+  it('6. a run waiting for a child whose setup() hangs moves to a child that frees up; the starting child stays', async () => {
+    const { pool, busy, starting, first, second } = secondWaitsForAStart();
     expect(starting.sent, 'bound to the starting child').to.deep.equal([]);
-    busy!.answer('one');
+    busy.answer('one');
     expect(await first).to.equal('one');
-    expect(busy!.sent.map((m) => m.task), 'the free child took it').to.deep.equal(['first', 'second']);
-    busy!.answer('two');
+    expect(busy.sent.map((m) => m.task), 'the free child took it').to.deep.equal(['first', 'second']);
+    busy.answer('two');
     expect(await second).to.equal('two');
     starting.ready();
     expect(starting.sent, 'nothing left for it').to.deep.equal([]);
@@ -60,18 +65,13 @@ describe('hostile round two: the pool (faked fork, fake clock)', () => {
   });
 
   it('6. a run bound to a child whose setup() throws goes to a ready child, not to the load error', async () => {
-    const pool = make({ minChildren: 1, maxChildren: 2, spares: 0 });
-    const [busy] = env.fakes.children;
-    busy!.ready();
-    const first = pool.run('first');
-    const second = pool.run('second');
-    const starting = env.fakes.children[1]!;
+    const { pool, busy, starting, first, second } = secondWaitsForAStart();
     starting.say({ type: 'load-error', error: { name: 'Error', message: 'database did not answer', props: {} } });
     starting.exit(1);
     await flush();
-    busy!.answer('one');
+    busy.answer('one');
     expect(await first).to.equal('one');
-    busy!.answer('two');
+    busy.answer('two');
     expect(await second).to.equal('two');
     expect(pool.stats()).to.include({ completed: 2, failed: 0 });
   });
