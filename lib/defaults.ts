@@ -88,6 +88,12 @@ export const SERVER_DEFAULTS = Object.freeze({
   timeoutMs: 30_000,
   /** SIGTERM or Ctrl-C: up to 10 s to answer requests already received. */
   graceMs: 10_000,
+  /**
+   * The report pool's children start with the first report, not with the
+   * server, and leave after --idle-timeout: an idle demo then holds 3
+   * children, not 5 (see the README's orders database section for the figures).
+   */
+  warmReports: false,
   /** The demo's answers are a few KiB; a task returning more than 64 MiB is a bug, and would stall this loop to receive. */
   maxResultMb: 64,
 });

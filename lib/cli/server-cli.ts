@@ -43,6 +43,7 @@ Options:
   --idle-timeout SECONDS   children idle this long leave, beyond what each pool keeps, at least ${SERVER_FLAG_FLOORS.idleTimeoutS} (default ${POOL_DEFAULTS.idleTimeoutMs / 1000})
   --max-starts N      child starts a second per pool; requests needing more wait (default ${POOL_DEFAULTS.maxStartsPerSecond}: 4 per core)
   --max-loop-delay MS refuse new slow requests (503) while the event loop is more than MS late (default: off)
+  --warm-reports      start /report_pool's children with the server, not with the first report
   --db PATH           the orders database for /report and /report_pool, built on first start
                       (default ${defaultOrdersPath()})
   --trust-proxy LIST  proxy addresses (e.g. 127.0.0.1) whose X-Forwarded-For names the client in the access log
@@ -86,6 +87,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         'max-loop-delay': { type: 'string' },
         'trust-proxy': { type: 'string' },
         db: { type: 'string' },
+        'warm-reports': { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -127,6 +129,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       maxLoopDelayMs: wholeNumber('max-loop-delay', v['max-loop-delay'], 1, 60_000),
       trustProxy: trustedProxies(v['trust-proxy']),
       db: dbPath(v.db, env),
+      warmReports: v['warm-reports'] ?? false,
     },
     graceMs: toMs(positiveSeconds('grace', v.grace)) ?? d.graceMs,
     quiet: v.quiet ?? false,

@@ -45,6 +45,8 @@ export interface SlowlaneConfig {
   dbRows?: number | undefined;
   /** Another report tasks module; tests use it to inject failures. */
   dbTasks?: URL | undefined;
+  /** Start the report pool's children with the server (true) or with the first report (false, the default). */
+  warmReports?: boolean | undefined;
   /** The server's own messages (a database that cannot be built); omit for none. */
   log?: ((line: string) => void) | undefined;
 }
@@ -93,7 +95,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     warm: new ChildPool<DemoTasks>({ ...common, minChildren: poolSize, maxChildren: poolSize, spares: 0, tasksPerChild: config.tasksPerChild }),
   };
   // One read-only connection per child, as many children as /slow_pool has.
-  const orders = config.db === undefined ? undefined : new OrdersDatabase({ path: config.db, rows: config.dbRows, tasks: config.dbTasks, log: config.log, pool: { ...limits, minChildren: poolSize, maxChildren: poolSize, spares: 0 } });
+  const orders = config.db === undefined ? undefined : new OrdersDatabase({ path: config.db, rows: config.dbRows, tasks: config.dbTasks, log: config.log, pool: { ...limits, minChildren: (config.warmReports ?? d.warmReports) ? poolSize : 0, maxChildren: poolSize, spares: 0 } });
   const log = config.logTo === undefined ? undefined : new LogWriter(config.logTo);
   const server = createServer({ pools, accessLog: log?.line, logStats: log === undefined ? undefined : () => log.stats(), trustProxy: config.trustProxy, maxLoopDelayMs: config.maxLoopDelayMs, orders });
   const destroy = async (): Promise<void> => {

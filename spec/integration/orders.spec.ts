@@ -92,7 +92,7 @@ describe('the report routes, real SQLite', function () {
   });
 
   const start = async (config: Partial<SlowlaneConfig> = {}): Promise<string> => {
-    app = await startSlowlane({ port: 0, host: '127.0.0.1', poolSize: 2, db, dbRows: 20_000, dbTasks: REPORT_FIXTURE, timeoutMs: 1500, ...config });
+    app = await startSlowlane({ port: 0, host: '127.0.0.1', poolSize: 2, db, dbRows: 20_000, dbTasks: REPORT_FIXTURE, warmReports: true, timeoutMs: 1500, ...config });
     await app.orders!.settled;
     return `http://127.0.0.1:${app.address.port}`;
   };
@@ -109,12 +109,14 @@ describe('the report routes, real SQLite', function () {
     }
     await app.orders!.settled;
     expect(app.orders!.state).to.equal('ready');
+    expect(app.orders!.children(), 'no report child before the first report (warmReports off)').to.deep.equal([]);
     const inline = await request(`${base}/report?region=north&days=30`);
     const pooled = await request(`${base}/report_pool?region=north&days=30`);
     expect(inline.status).to.equal(200);
     expect(pooled.status).to.equal(200);
     expect(inline.headers['content-type']).to.equal('application/json; charset=utf-8');
     expect(pooled.body).to.equal(inline.body);
+    expect(app.orders!.children().length, 'the first report started one').to.equal(1);
     const report = JSON.parse(inline.body);
     expect(report).to.include({ region: 'north', days: 30 });
     expect(report.orders).to.be.above(0);

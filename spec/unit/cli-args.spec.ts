@@ -14,13 +14,13 @@ describe('slowlane (bin/server) arguments', () => {
   it('takes every option', () => {
     const command = parseServerArgs(
       ['start', '--port', '0', '--host', '::1', '--pool-size', '3', '--max-children', '4', '--spares', '2', '--max-queue', '5', '--timeout', '1.5', '--grace', '2', '--niceness', '19', '--trust-proxy', '127.0.0.1,::1', '--quiet',
-        '--max-memory', '512', '--recycle-memory', '256', '--tasks-per-child', '1000', '--max-child-age', '3600', '--idle-timeout', '2.5', '--max-starts', '3', '--max-loop-delay', '200', '--db', '/tmp/o.sqlite', '--max-result-mb', '8'],
+        '--max-memory', '512', '--recycle-memory', '256', '--tasks-per-child', '1000', '--max-child-age', '3600', '--idle-timeout', '2.5', '--max-starts', '3', '--max-loop-delay', '200', '--db', '/tmp/o.sqlite', '--max-result-mb', '8', '--warm-reports'],
       {},
     );
     expect(command).to.deep.equal({
       config: {
         port: 0, host: '::1', poolSize: 3, maxChildren: 4, spares: 2, maxQueue: 5, timeoutMs: 1500, niceness: 19, trustProxy: ['127.0.0.1', '::1'],
-        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200, db: '/tmp/o.sqlite', maxResultMb: 8,
+        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200, db: '/tmp/o.sqlite', maxResultMb: 8, warmReports: true,
       },
       graceMs: 2000,
       quiet: true,
