@@ -53,9 +53,9 @@ describe('bin/server and bin/call-multi as processes', () => {
   });
 
   it('7. SIGKILL of the server: its idle children are gone within a second', async () => {
-    server = await startServerProcess(['--pool-size', '2', '--spares', '1']);
+    server = await startServerProcess(['--pool-size', '2', '--spares', '1', '--warm-reports']);
     const pid = server.child.pid!;
-    // Two warm, one spare, two with a database connection (once the database is built).
+    // Two warm, one spare, two with a database connection (--warm-reports: started once the database is built).
     await eventually(() => slowlaneChildren({ parent: pid }).length === 5, 15_000);
     const children = slowlaneChildren({ parent: pid }).map((c) => c.pid);
     expect(children).to.have.length(5);
