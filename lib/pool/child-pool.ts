@@ -3,68 +3,33 @@
 // (minChildren = maxChildren, tasksPerChild = Infinity) and a fresh process per
 // task (tasksPerChild = 1, with spares started ahead of demand). Results come
 // back as IPC messages, handled on the event loop; nothing polls.
+//
+// The parts: the Dispatcher moves runs (queue, runs held, aborts); the Fleet
+// holds the children and defines each count once; policy/ decides (start
+// gate, spares, retirement, memory cap). #reconcile below is the one place
+// where children start and leave.
 import { fork as nodeFork } from 'node:child_process';
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { MEMORY_SAMPLE_MS } from '../defaults.js';
-import { Backoff } from './backoff.js';
 import { canReadRss, readRssMb, readTreeRssMb } from './child-memory.js';
-import { Demand } from './demand.js';
-import { ChildWorker, type ChildWorkerDeps, type ForkFn, type WorkerExit } from './child-worker.js';
-import { PoolClosedError, QueueFullError, TaskCrashedError, TaskMemoryError, type TaskLoadError } from './errors.js';
-import { loaderFlags } from './exec-argv.js';
-import { parentDeathLauncher } from './parent-death.js';
+import { ChildWorker, type Answer, type ChildWorkerDeps, type ForkFn, type WorkerExit } from './child-worker.js';
 import { lowerPriority } from './child-priority.js';
-import { Job, type Outcome } from './job.js';
-import { checkTimeout, childEnv, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
+import { Dispatcher } from './dispatcher.js';
+import { PoolClosedError, QueueFullError, TaskMemoryError, type TaskLoadError } from './errors.js';
+import { loaderFlags } from './exec-argv.js';
+import { Fleet } from './fleet.js';
 import { killGroup, processGroupGuard } from './group-guard.js';
-import { ageLimit, taskLimit, type RecycleReason } from './recycling.js';
+import type { Job } from './job.js';
+import { parentDeathLauncher } from './parent-death.js';
+import { MemoryCap } from './policy/memory-cap.js';
+import { ageLimit, dueAfterAnswer, idleRetirement, taskLimit, type RecycleReason } from './policy/retirement.js';
+import { Spares } from './policy/spares.js';
+import { StartGate } from './policy/start-gate.js';
+import { checkTimeout, childEnv, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
+import { PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from './pool-stats.js';
 import type { RunOptions } from './run-options.js';
-import { SpawnBudget } from './spawn-budget.js';
-import { TaskQueue } from './task-queue.js';
 import type { RunTask, TASKS, TaskRunner, UntypedTasks } from './task-types.js';
 
-export interface PoolStats {
-  /** Tasks in a child right now. */
-  running: number;
-  /** Tasks waiting for a child. */
-  queued: number;
-  completed: number;
-  failed: number;
-  crashed: number;
-  timedOut: number;
-  /** Their deadline passed before a child could begin them. */
-  expired: number;
-  aborted: number;
-  /** Refused because the queue was full. */
-  rejected: number;
-  /** Child processes alive, busy or not. */
-  children: number;
-  /** Of those, ready and without a task. */
-  idle: number;
-  /** Idle children the pool keeps started now: the spares option, or more while tasks arrive faster than children start. */
-  spares: number;
-  /** Child processes started since the pool was made. */
-  started: number;
-  /** Children replaced after their share of tasks (tasksPerChild above 1), their age or their size (recycleMemoryMb). */
-  recycled: number;
-  /** Children that left after idleTimeoutMs without a task. */
-  shrunk: number;
-  /** Children killed for passing maxMemoryMb during a task. */
-  memoryKilled: number;
-  /** Times the pool had to wait for the spawn budget (maxStartsPerSecond) before it could start a child. */
-  startsDeferred: number;
-}
-
-/** One child, as /stats shows it. */
-export interface ChildInfo {
-  pid: number | undefined;
-  state: 'starting' | 'idle' | 'busy' | 'leaving';
-  /** Tasks it has answered. */
-  tasks: number;
-  ageMs: number;
-  /** Resident memory when last read, MiB. */
-  rssMb: number | undefined;
-}
+export type { ChildInfo, LatencySummary, PoolLatency, PoolStats } from './pool-stats.js';
 
 /** Injected so unit tests can swap processes for fakes. */
 export interface PoolDeps extends ChildWorkerDeps {
@@ -76,7 +41,7 @@ export interface PoolDeps extends ChildWorkerDeps {
   readRssMb: (pid: number) => number | undefined;
   /** The same, with every process it started (what the memory cap counts). */
   readTreeRssMb: (pid: number) => number | undefined;
-  /** 0 <= r < 1, for each child's share of tasksPerChild jitter. */
+  /** 0 <= r < 1, for each child's share of the tasksPerChild and age jitter. */
   random: () => number;
 }
 
@@ -93,42 +58,6 @@ export const defaultDeps: PoolDeps = {
   random: Math.random,
 };
 
-type Counts = Record<Exclude<Outcome, 'closed'>, number>;
-
-interface ChildCounts {
-  started: number;
-  recycled: number;
-  shrunk: number;
-  memoryKilled: number;
-  startsDeferred: number;
-}
-
-export interface LatencySummary {
-  count: number;
-  p50: number;
-  p99: number;
-  max: number;
-  /** Sum of all the recorded times, for Prometheus' summaries. */
-  sum: number;
-}
-
-export interface PoolLatency {
-  queueWaitMs: LatencySummary;
-  runMs: LatencySummary;
-}
-
-// Recorded in whole microseconds (the histogram takes integers), at least 1.
-/** How soon idle spares kept for a past arrival rate are looked at again (the rate's time constant). */
-const RATE_RECHECK_MS = 1000;
-
-const micros = (ms: number): number => Math.max(1, Math.round(ms * 1000));
-const ms = (us: number): number => Math.round(us) / 1000;
-
-function summarize(h: RecordableHistogram): LatencySummary {
-  if (h.count === 0) return { count: 0, p50: 0, p99: 0, max: 0, sum: 0 };
-  return { count: h.count, p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), sum: ms(h.mean * h.count) };
-}
-
 interface ReadyWaiter {
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -139,38 +68,29 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   /**
    * Runs `task` (a function exported by the tasks module) with `args` in a
    * child. Rejects with TaskError, TaskCrashedError, TaskTimeoutError,
-   * DeadlineError, QueueFullError, TaskLoadError, ChildStartError or
-   * PoolClosedError, or the signal's reason.
+   * DeadlineError, QueueFullError, TaskLoadError, ChildStartError,
+   * TaskMemoryError, ResultTooLargeError or PoolClosedError, or the signal's reason.
    */
   readonly run: RunTask<M> = ((task: string, args?: readonly unknown[], options?: RunOptions) => this.#run(task, args, options)) as RunTask<M>;
   readonly options: Readonly<ResolvedPoolOptions>;
   readonly #deps: PoolDeps;
   readonly #execArgv: readonly string[];
-  readonly #queue: TaskQueue<Job>;
-  readonly #workers = new Set<ChildWorker>();
-  readonly #running = new Map<Job, ChildWorker>();
-  readonly #counts: Counts = { completed: 0, failed: 0, crashed: 0, timedOut: 0, expired: 0, aborted: 0, rejected: 0 };
-  /** From run() to a ready child getting the task, and from then to the answer; microseconds. */
-  readonly #queueWait = createHistogram();
-  readonly #runTime = createHistogram();
-  /** One 'abort' listener per signal, however many runs share it. */
-  readonly #watched = new WeakMap<AbortSignal, Set<Job>>();
-  readonly #childCounts: ChildCounts = { started: 0, recycled: 0, shrunk: 0, memoryKilled: 0, startsDeferred: 0 };
-  readonly #backoff = new Backoff();
-  readonly #demand = new Demand();
-  readonly #budget: SpawnBudget;
-  /** Wakes the pool when the spawn budget has a start again. */
-  #budgetTimer: NodeJS.Timeout | undefined;
-  /** Ends children that are idle too long or too old, at the earliest such moment (#housekeepingAt). */
-  #housekeepingTimer: NodeJS.Timeout | undefined;
-  #housekeepingAt = Infinity;
-  /** Reads busy children's RSS while maxMemoryMb is set and tasks run. */
-  #memoryTimer: NodeJS.Timeout | undefined;
+  readonly #fleet = new Fleet();
+  readonly #dispatcher: Dispatcher;
+  readonly #counters = new PoolCounters();
+  readonly #gate: StartGate;
+  readonly #spares: Spares;
+  readonly #memory: MemoryCap;
+  /** Children the retirement policy let go after an answer; never picked again, stopped by #reconcile. */
+  readonly #retiring = new Map<ChildWorker, RecycleReason>();
+  /** Some child can become due for age or idle shrink: otherwise (a warm pool) an answer costs no reconcile. */
+  readonly #limitsCanBeDue: boolean;
   #state: 'open' | 'closing' | 'destroyed' = 'open';
-  /** Why the last child could not start; cleared when one becomes ready. */
-  #loadError: TaskLoadError | undefined;
-  #restartTimer: NodeJS.Timeout | undefined;
-  #maintainScheduled = false;
+  #reconcileQueued = false;
+  /** The one wake-up, at the earliest moment a policy asked to be looked at again. */
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #wakeAt = Infinity;
+  #nextSampleAt = -Infinity;
   #readyWaiters: ReadyWaiter[] = [];
   #whenAllExited: Promise<void> | undefined;
   #allExited: (() => void) | undefined;
@@ -179,19 +99,28 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.options = Object.freeze(resolvePoolOptions(options));
     this.#deps = { ...defaultDeps, ...deps };
     this.#execArgv = this.options.execArgv ?? loaderFlags(this.#deps.parentExecArgv);
-    this.#queue = new TaskQueue(this.options.maxQueue);
-    const { maxMemoryMb, recycleMemoryMb } = this.options;
-    if ((maxMemoryMb !== Infinity || recycleMemoryMb !== Infinity) && deps.readRssMb === undefined && !canReadRss()) {
+    const { maxMemoryMb, recycleMemoryMb, maxChildAgeMs, idleTimeoutMs, minChildren, maxChildren } = this.options;
+    if ((maxMemoryMb !== Infinity || recycleMemoryMb !== Infinity) && deps.readRssMb === undefined && deps.readTreeRssMb === undefined && !canReadRss()) {
       throw new RangeError('options maxMemoryMb and recycleMemoryMb need /proc (Linux) to read a child\'s memory; leave them out on this system');
     }
-    this.#budget = new SpawnBudget(this.options.maxStartsPerSecond, performance.now());
-    this.#maintain();
-  }
-
-  /** How many ready children ready() waits for: the ones the pool keeps started. */
-  get #readyTarget(): number {
-    const { minChildren, spares, maxChildren } = this.options;
-    return Math.min(maxChildren, Math.max(minChildren, spares));
+    this.#limitsCanBeDue = maxChildAgeMs !== Infinity || (idleTimeoutMs !== Infinity && minChildren < maxChildren);
+    this.#gate = new StartGate(this.options.maxStartsPerSecond, performance.now());
+    this.#spares = new Spares(this.options.spares, maxChildren);
+    this.#memory = new MemoryCap(maxMemoryMb, this.#deps.readTreeRssMb);
+    this.#dispatcher = new Dispatcher({
+      pick: () => this.#fleet.free((child) => !this.#retiring.has(child)),
+      started: (job) => {
+        this.#counters.started(job.startedAt - job.createdAt);
+        this.#sampleSoon();
+      },
+      ended: (job, outcome) => {
+        if (job.started) this.#counters.ran(performance.now() - job.startedAt);
+        this.#counters.ended(outcome);
+        // A closing pool whose last queued task expired or was aborted has nothing left to wait for.
+        if (this.#state === 'closing') queueMicrotask(() => this.#settleClose());
+      },
+    });
+    this.#reconcile();
   }
 
   /**
@@ -201,41 +130,41 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
    */
   ready(): Promise<void> {
     if (this.#state !== 'open') return Promise.reject(new PoolClosedError());
-    if (this.#readyCount() >= this.#readyTarget) return Promise.resolve();
+    if (this.#fleet.counts().ready >= this.#readyTarget()) return Promise.resolve();
     const broken = this.#unavailable();
     if (broken !== undefined) return Promise.reject(broken);
     return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
   stats(): PoolStats {
-    let idle = 0;
-    for (const worker of this.#workers) if (worker.ready && !worker.busy) idle += 1;
+    const counts = this.#fleet.counts();
     return {
-      running: this.#running.size, queued: this.#queue.size, ...this.#counts, children: this.#workers.size, idle, spares: this.#wantedSpares(),
-      ...this.#childCounts,
+      running: this.#dispatcher.running, queued: this.#dispatcher.queued, ...this.#counters.runs,
+      children: counts.alive, idle: counts.idle, spares: this.#spares.wanted(performance.now()),
+      ...this.#counters.children, startsDeferred: this.#gate.deferred,
     };
   }
 
   /** Each child: pid, state, tasks answered, age and resident memory (read now). */
   children(): ChildInfo[] {
     const now = performance.now();
-    return [...this.#workers].map((worker) => {
-      if (worker.pid !== undefined) worker.rssMb = this.#deps.readRssMb(worker.pid) ?? worker.rssMb;
-      const state = worker.leaving ? 'leaving' : !worker.ready ? 'starting' : worker.busy ? 'busy' : 'idle';
-      return { pid: worker.pid, state, tasks: worker.served, ageMs: Math.round(now - worker.startedAt), rssMb: worker.rssMb === undefined ? undefined : Math.round(worker.rssMb * 10) / 10 };
+    return [...this.#fleet].map((child) => {
+      const rssMb = child.pid === undefined ? undefined : (this.#deps.readRssMb(child.pid) ?? this.#memory.last(child.pid));
+      const state = child.leaving ? 'leaving' : !child.ready ? 'starting' : child.busy ? 'busy' : 'idle';
+      return { pid: child.pid, state, tasks: child.served, ageMs: Math.round(now - child.startedAt), rssMb: rssMb === undefined ? undefined : Math.round(rssMb * 10) / 10 };
     });
   }
 
   /** How long tasks waited for a ready child, and how long they ran once there (answer, failure or kill). */
   latency(): PoolLatency {
-    return { queueWaitMs: summarize(this.#queueWait), runMs: summarize(this.#runTime) };
+    return this.#counters.latency();
   }
 
   /** Takes no more tasks, lets running and queued ones finish, then ends every child. */
   close(): Promise<void> {
     if (this.#state === 'open') {
       this.#state = 'closing';
-      this.#shutdown();
+      this.#rejectReadyWaiters(new PoolClosedError());
     }
     const done = this.#whenExited();
     this.#settleClose();
@@ -245,16 +174,12 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   /** Ends every child now; pending runs reject with PoolClosedError. */
   destroy(): Promise<void> {
     if (this.#state !== 'destroyed') {
-      if (this.#state === 'open') this.#shutdown();
       this.#state = 'destroyed';
-      clearTimeout(this.#budgetTimer);
-      this.#budgetTimer = undefined;
-      // A closing pool keeps watching the memory of the tasks it still runs; a destroyed one runs none.
-      clearInterval(this.#memoryTimer);
-      this.#memoryTimer = undefined;
-      for (const job of this.#queue.drain()) job.fail(new PoolClosedError('pool was destroyed before the task started'), 'closed');
-      for (const job of [...this.#running.keys()]) job.fail(new PoolClosedError('pool was destroyed while the task ran'), 'closed');
-      for (const worker of this.#workers) worker.kill('SIGKILL');
+      this.#setWake(Infinity, false);
+      this.#rejectReadyWaiters(new PoolClosedError());
+      this.#dispatcher.failQueued(new PoolClosedError('pool was destroyed before the task started'), 'closed');
+      this.#dispatcher.failRunning(new PoolClosedError('pool was destroyed while the task ran'), 'closed');
+      for (const child of this.#fleet) child.kill('SIGKILL');
     }
     const done = this.#whenExited();
     this.#settleClose();
@@ -277,433 +202,228 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     const { signal } = options;
     if (signal !== undefined && !(signal instanceof AbortSignal)) return Promise.reject(new TypeError('run option signal must be an AbortSignal'));
     if (signal?.aborted) {
-      this.#counts.aborted += 1;
+      this.#counters.runs.aborted += 1;
       return Promise.reject(signal.reason);
     }
-    const job = new Job({
-      task,
-      args,
-      timeoutMs,
-      deadlineMs,
-      onEnd: (ended, outcome) => {
-        if (signal !== undefined) this.#unwatch(signal, ended);
-        this.#onJobEnd(ended, outcome);
-      },
-      onCancel: (cancelled) => this.#onJobCancel(cancelled),
-      onStart: (started) => {
-        this.#queueWait.record(micros(started.startedAt - started.createdAt));
-        this.#watchMemory();
-      },
-    });
-    if (signal !== undefined) this.#watch(signal, job);
-    this.#demand.arrived(performance.now());
+    const job = this.#dispatcher.create({ task, args, timeoutMs, deadlineMs, signal });
+    const now = performance.now();
+    this.#spares.arrived(now);
     const broken = this.#unavailable();
-    if (broken !== undefined) job.fail(broken, 'failed');
-    else if (this.#queue.size > 0 || !this.#tryStart(job)) {
-      if (this.#queue.full) job.fail(new QueueFullError(task, this.options.maxQueue), 'rejected');
-      else this.#queue.push(job);
+    if (broken !== undefined) {
+      job.fail(broken, 'failed');
+      return job.promise;
+    }
+    this.#dispatcher.enqueue(job);
+    this.#dispatcher.pump();
+    if (job.started || job.settled) {
+      // A spare was taken: replaced now only while tasks arrive faster than children start.
+      if (this.#spares.replaceAtOnce(now)) this.#scheduleReconcile();
+      return job.promise;
+    }
+    // No free child: start one now, if the limits allow.
+    this.#reconcile();
+    if (!job.settled && this.#dispatcher.queued - this.#fleet.counts().starting > this.options.maxQueue) {
+      job.fail(new QueueFullError(task, this.options.maxQueue), 'rejected');
     }
     return job.promise;
   }
 
-  /** A child for a job now: an idle one (ready first), else a new one if maxChildren allows. */
-  #tryStart(job: Job): boolean {
-    const idle = this.#idleWorker();
-    const worker = idle ?? (this.#countedChildren() < this.options.maxChildren && !this.#backingOff() && this.#mayStart(true) ? this.#startChild() : undefined);
-    if (worker === undefined) return false;
-    this.#running.set(job, worker);
-    // A starting child sends the job the moment it is ready.
-    worker.run(job);
-    // A spare was taken. At a low rate its replacement waits for the answer
-    // (a start-up would compete with the task for the CPU); while tasks arrive
-    // faster than children start, it starts now.
-    if (idle !== undefined && this.#demand.spares(performance.now()) > 0) this.#scheduleMaintain();
-    return true;
+  #readyTarget(): number {
+    const { minChildren, spares, maxChildren } = this.options;
+    return Math.min(maxChildren, Math.max(minChildren, spares));
   }
 
-  #idleWorker(): ChildWorker | undefined {
-    let starting: ChildWorker | undefined;
-    for (const worker of this.#workers) {
-      if (worker.busy) continue;
-      if (worker.ready) return worker;
-      starting ??= worker;
-    }
-    return starting;
-  }
-
-  /**
-   * Children that count against maxChildren: every process alive, leaving
-   * ones included. A recycled child's replacement starts when it has exited
-   * (within the kill grace), so a teardown() that takes its time can never
-   * pile processes up past the limit.
-   */
-  #countedChildren(): number {
-    return this.#workers.size;
-  }
-
-  /** The tasks module failed to load and the next start waits out the back-off. */
-  #backingOff(): boolean {
-    return this.#loadError !== undefined && this.#restartTimer !== undefined;
-  }
-
-  // Replaced children only: a shrunk one (idle) is not replaced, and a
-  // process-per-task child (tasksPerChild 1) that answered is simply done.
-  #isRecycled(worker: ChildWorker): boolean {
-    const reason = worker.leaveReason;
-    return reason === 'age' || reason === 'memory' || (reason === 'tasks' && this.options.tasksPerChild > 1);
-  }
-
-  /** Children that will take tasks: started or starting, not leaving. */
-  #liveChildren(): number {
-    let live = 0;
-    for (const worker of this.#workers) if (!worker.leaving) live += 1;
-    return live;
-  }
-
-  /**
-   * A token from the spawn budget, or a wake-up when the next one comes. The
-   * wake-up keeps the process alive only when a task waits for that start
-   * (`forTask`); spares alone do not.
-   */
-  #mayStart(forTask = false): boolean {
-    const now = performance.now();
-    if (this.#budget.take(now)) return true;
-    if (this.#budgetTimer === undefined) {
-      this.#childCounts.startsDeferred += 1;
-      this.#budgetTimer = setTimeout(() => {
-        this.#budgetTimer = undefined;
-        this.#pump();
-        this.#maintain();
-      }, this.#budget.waitMs(now));
-      this.#budgetTimer.unref();
-    }
-    if (forTask) this.#budgetTimer.ref();
-    return false;
-  }
-
-  #readyCount(): number {
-    let ready = 0;
-    for (const worker of this.#workers) if (worker.ready && !worker.leaving) ready += 1;
-    return ready;
-  }
-
-  /** The tasks module does not load and no child is ready: runs fail at once instead of each starting a doomed child. */
+  /** The tasks module does not load and no child is ready: runs fail at once instead of each waiting for a doomed child. */
   #unavailable(): TaskLoadError | undefined {
-    if (this.#loadError === undefined) return undefined;
-    return this.#readyCount() > 0 ? undefined : this.#loadError;
+    const error = this.#gate.loadError;
+    return error !== undefined && this.#fleet.counts().ready === 0 ? error : undefined;
   }
 
-  #startChild(): ChildWorker {
-    const { tasksUrl, niceness, killGraceMs, startTimeoutMs } = this.options;
-    const tasksPerChild = taskLimit(this.options.tasksPerChild, this.#deps.random);
-    const worker = new ChildWorker({ entry: this.#deps.entry, tasksUrl, tasksPerChild, execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs, env: childEnv(this.options), maxResultBytes: this.options.maxResultBytes }, this.#deps);
-    worker.ageLimitMs = ageLimit(this.options.maxChildAgeMs, this.#deps.random);
-    this.#workers.add(worker);
-    this.#childCounts.started += 1;
+  #startChild(): void {
+    const { tasksUrl, niceness, killGraceMs, startTimeoutMs, maxResultBytes, tasksPerChild, maxChildAgeMs } = this.options;
+    const { random } = this.#deps;
+    const spec = { entry: this.#deps.entry, tasksUrl, tasksPerChild: taskLimit(tasksPerChild, random), ageLimitMs: ageLimit(maxChildAgeMs, random), execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs, env: childEnv(this.options), maxResultBytes };
+    const child = new ChildWorker(spec, this.#deps);
+    this.#fleet.add(child);
+    this.#counters.children.started += 1;
     // Its setup() counts against the memory cap as its tasks do.
-    this.#watchMemory();
-    worker.on('ready', () => {
-      this.#demand.childStarted(performance.now() - worker.startedAt);
-      this.#loadError = undefined;
-      this.#backoff.reset();
-      this.#pump();
-      this.#takeOverFromStarting(worker);
-      this.#notifyReady();
-      this.#scheduleHousekeeping();
-    });
-    worker.on('done', () => {
-      // A child that served its task limit is recycled (tasksPerChild above 1); any other is checked for age and size.
-      if (!worker.leaving) this.#recycleIfDue(worker);
-      else if (this.#isRecycled(worker)) this.#childCounts.recycled += 1;
-      this.#pump();
-      this.#takeOverFromStarting(worker);
-      // A child that is idle again needs no replacement; one that served its last task does.
-      if (worker.leaving) this.#scheduleMaintain();
-      else this.#scheduleHousekeeping();
-    });
-    worker.on('exit', (exit) => this.#onWorkerExit(worker, exit));
-    return worker;
+    this.#sampleSoon();
+    child.on('ready', () => this.#onReady(child));
+    child.on('answer', (job, answer) => this.#onAnswer(child, job, answer));
+    child.on('exit', (exit) => this.#onExit(child, exit));
   }
 
-  #onWorkerExit(worker: ChildWorker, exit: WorkerExit): void {
-    this.#workers.delete(worker);
-    const { unstarted } = exit;
-    if (unstarted !== undefined) {
-      // The child never began this run: it goes first to another child. One
-      // the child had received goes elsewhere once (a child that keeps
-      // leaving must not bounce it forever); one it never received (it died
-      // while starting) may wait for any child, as a queued run does.
-      this.#running.delete(unstarted);
-      if (exit.unstartedWasSent && unstarted.retried) unstarted.fail(new TaskCrashedError(unstarted.task, worker.pid, exit.exitCode, exit.signal), 'crashed');
-      else {
-        if (exit.unstartedWasSent) unstarted.retried = true;
-        this.#queue.pushFront(unstarted);
-      }
+  #onReady(child: ChildWorker): void {
+    this.#spares.childStarted(performance.now() - child.startedAt);
+    this.#gate.childReady();
+    this.#dispatcher.pump();
+    if (this.#readyWaiters.length > 0 && this.#fleet.counts().ready >= this.#readyTarget()) {
+      for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
     }
-    if (!exit.wasKilled && (!exit.wasReady || !exit.hadJob)) {
-      // It died by itself, not of a task: before it was ready (a broken tasks
-      // module, a bad flag) or while idle. Restarts wait out a back-off, so
-      // such a module cannot make the pool fork in a loop.
-      if (!exit.wasReady && exit.loadError !== undefined) {
-        this.#loadError = exit.loadError;
-        // Only when no child is ready: one that is can still serve the queue.
-        if (this.#unavailable() !== undefined) {
-          for (const waiting of this.#queue.drain()) waiting.fail(exit.loadError, 'failed');
-          for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(exit.loadError);
-        }
-      }
-      this.#scheduleRestart();
-    }
-    // Killed (timeout, abort, retired) or crashed by its task: replaced at once.
-    this.#pump();
-    this.#scheduleMaintain();
+    if (this.#limitsCanBeDue || this.#state !== 'open') this.#scheduleReconcile();
   }
 
-  /** Moves queued jobs to children while there are children to take them. */
-  #pump(): void {
-    for (let job = this.#queue.peek(); job !== undefined; job = this.#queue.peek()) {
-      // Out of the queue before it is handed over: a run that expires inside
-      // the hand-over must be found with its child, or the child stays busy.
-      this.#queue.remove(job);
-      if (!this.#tryStart(job)) {
-        this.#queue.pushFront(job);
-        break;
-      }
+  // The answer is settled first: its callbacks (writing an HTTP response)
+  // run before any fork() the reconcile after this turn may do.
+  #onAnswer(child: ChildWorker, job: Job, answer: Answer): void {
+    this.#dispatcher.answered(job, answer);
+    if (child.leaving) {
+      // It served its share of tasks and leaves by itself.
+      if (this.options.tasksPerChild > 1) this.#counters.children.recycled += 1;
+    } else {
+      const due = dueAfterAnswer(child, performance.now(), this.options.recycleMemoryMb, () => (child.pid === undefined ? undefined : this.#deps.readRssMb(child.pid)));
+      if (due !== undefined) this.#retiring.set(child, due);
     }
+    this.#dispatcher.pump();
+    if (child.leaving || this.#retiring.has(child) || this.#limitsCanBeDue || this.#state !== 'open') this.#scheduleReconcile();
     this.#settleClose();
   }
 
-  /**
-   * A child that is free and ready takes a run still waiting for a child
-   * that is starting (its setup() may hang, or fail): that run should not
-   * wait for a start-up while a child sits idle. The starting child stays.
-   */
-  #takeOverFromStarting(free: ChildWorker): void {
-    if (free.busy || !free.ready || this.#queue.size > 0) return;
-    for (const [job, worker] of this.#running) {
-      if (worker.ready || !worker.unassign(job)) continue;
-      this.#running.set(job, free);
-      free.run(job);
-      return;
-    }
-  }
-
-  // After the turn in which a child answered or left: the answer's own
-  // callbacks (writing an HTTP response) run before fork() blocks the loop
-  // for its ~1.6 ms.
-  #scheduleMaintain(): void {
-    if (this.#maintainScheduled || this.#state !== 'open') return;
-    this.#maintainScheduled = true;
-    setImmediate(() => {
-      this.#maintainScheduled = false;
-      this.#maintain();
-    });
-  }
-
-  /** The spares option, raised to the tasks expected during one child's start-up; none if the option is 0. */
-  #wantedSpares(): number {
-    const { spares, maxChildren } = this.options;
-    if (spares === 0) return 0;
-    return Math.min(maxChildren, Math.max(spares, this.#demand.spares(performance.now())));
-  }
-
-  /** Starts children until minChildren are alive and spares are idle, within maxChildren. */
-  #maintain(): void {
-    if (this.#state !== 'open' || this.#restartTimer !== undefined) return;
-    const { minChildren, maxChildren } = this.options;
-    const spares = this.#wantedSpares();
-    let idle = 0;
-    for (const worker of this.#workers) if (!worker.busy) idle += 1;
-    let counted = this.#countedChildren();
-    let live = this.#liveChildren();
-    while (counted < maxChildren && (live < minChildren || idle < spares) && this.#mayStart()) {
-      this.#startChild();
-      idle += 1;
-      counted += 1;
-      live += 1;
-    }
-    // A pool that keeps no child started still needs one to find out whether a broken module was fixed.
-    if (this.#loadError !== undefined && this.#workers.size === 0 && this.#mayStart()) this.#startChild();
-  }
-
-  /** After an answer: a child past its age or its recycle size is replaced now, gracefully. */
-  #recycleIfDue(worker: ChildWorker): void {
-    const { recycleMemoryMb } = this.options;
-    if (performance.now() - worker.startedAt >= worker.ageLimitMs) this.#recycle(worker, 'age');
-    else if (recycleMemoryMb !== Infinity && worker.pid !== undefined) {
-      worker.rssMb = this.#deps.readRssMb(worker.pid) ?? worker.rssMb;
-      if (worker.rssMb !== undefined && worker.rssMb > recycleMemoryMb) this.#recycle(worker, 'memory');
-    }
-  }
-
-  #recycle(worker: ChildWorker, reason: RecycleReason): void {
-    worker.stop(reason);
-    if (reason === 'idle') this.#childCounts.shrunk += 1;
-    else this.#childCounts.recycled += 1;
-    this.#scheduleMaintain();
-  }
-
-  /** After a child became idle: look again now, unless a look is due before this child could be due. */
-  #scheduleHousekeeping(): void {
-    const { maxChildAgeMs, idleTimeoutMs, minChildren, maxChildren } = this.options;
-    // Nothing can ever be due (the demo's warm pool): no work per task.
-    if (this.#state !== 'open' || (maxChildAgeMs === Infinity && (idleTimeoutMs === Infinity || minChildren >= maxChildren))) return;
-    if (this.#housekeepingTimer !== undefined && this.#housekeepingAt <= performance.now() + Math.min(idleTimeoutMs, maxChildAgeMs)) return;
-    this.#housekeep();
-  }
-
-  /**
-   * Idle children past maxChildAgeMs are replaced; idle children beyond
-   * minChildren and the spares, idle for idleTimeoutMs, leave (longest idle
-   * first). Busy children are looked at when they answer. Then the timer is
-   * set for the next such moment, if any.
-   */
-  #housekeep(): void {
-    clearTimeout(this.#housekeepingTimer);
-    this.#housekeepingTimer = undefined;
-    this.#housekeepingAt = Infinity;
-    if (this.#state !== 'open') return;
-    const { idleTimeoutMs, minChildren, spares } = this.options;
+  #onExit(child: ChildWorker, exit: WorkerExit): void {
+    this.#fleet.delete(child);
+    this.#retiring.delete(child);
+    if (child.pid !== undefined) this.#memory.forget(child.pid);
+    this.#dispatcher.childExited(child, exit);
+    // A child that died by itself, not of a task, makes the next start wait out a back-off step.
     const now = performance.now();
-    let next = Infinity;
-    const idle: ChildWorker[] = [];
-    for (const worker of this.#workers) {
-      if (worker.leaving || !worker.ready || worker.busy) continue;
-      const oldAt = worker.startedAt + worker.ageLimitMs;
-      if (now >= oldAt) this.#recycle(worker, 'age');
-      else {
-        next = Math.min(next, oldAt);
-        idle.push(worker);
+    if (exit.cause === 'not-loaded') {
+      this.#gate.childFailed(now, exit.loadError);
+      const broken = this.#unavailable();
+      if (broken !== undefined) {
+        this.#dispatcher.failQueued(broken, 'failed');
+        this.#rejectReadyWaiters(broken);
       }
-    }
-    if (idleTimeoutMs !== Infinity) {
-      let live = this.#liveChildren();
-      let spare = idle.length;
-      const keepIdle = this.#wantedSpares();
-      idle.sort((a, b) => a.idleSince - b.idleSince);
-      for (const worker of idle) {
-        if (live <= minChildren) break;
-        if (spare <= keepIdle) {
-          // Kept as spares the arrival rate calls for; that rate decays within seconds, so look again then.
-          if (keepIdle > spares) next = Math.min(next, now + RATE_RECHECK_MS);
-          break;
-        }
-        const dueAt = worker.idleSince + idleTimeoutMs;
-        if (now < dueAt) {
-          next = Math.min(next, dueAt);
-          break;
-        }
-        this.#recycle(worker, 'idle');
-        live -= 1;
-        spare -= 1;
-      }
-    }
-    if (next === Infinity) return;
-    this.#housekeepingAt = next;
-    this.#housekeepingTimer = setTimeout(() => this.#housekeep(), Math.max(1, Math.ceil(next - now)));
-    this.#housekeepingTimer.unref();
+    } else if (exit.cause === 'not-started') {
+      this.#gate.childFailed(now);
+      this.#dispatcher.failOldest(exit.startError);
+    } else if (exit.cause === 'died-idle') this.#gate.childFailed(now);
+    this.#dispatcher.pump();
+    this.#scheduleReconcile();
+    this.#settleClose();
   }
 
-  /** While tasks run or children start, and maxMemoryMb is set: read their RSS every MEMORY_SAMPLE_MS. */
-  #watchMemory(): void {
-    if (this.options.maxMemoryMb === Infinity || this.#memoryTimer !== undefined) return;
-    this.#memoryTimer = setInterval(() => this.#checkMemory(), MEMORY_SAMPLE_MS);
-    this.#memoryTimer.unref();
+  #scheduleReconcile(): void {
+    if (this.#reconcileQueued || this.#state === 'destroyed') return;
+    this.#reconcileQueued = true;
+    setImmediate(() => this.#reconcile());
   }
 
-  #checkMemory(): void {
-    const cap = this.options.maxMemoryMb;
-    let watched = 0;
-    for (const worker of [...this.#workers]) {
-      if (worker.pid === undefined || worker.leaving) continue;
-      const job = this.#jobOf(worker);
-      const starting = !worker.ready;
-      if (!starting && job === undefined) continue;
-      watched += 1;
-      const rss = this.#deps.readTreeRssMb(worker.pid);
-      if (rss === undefined) continue;
-      worker.rssMb = rss;
-      if (rss <= cap) continue;
+  /**
+   * The one place where children start and leave. It runs in the turn after
+   * a child answered, left or became ready (so a fork() never delays an
+   * answer's callbacks), when a run finds no free child, and at the one
+   * wake-up timer, set for the earliest moment any policy asked for.
+   */
+  #reconcile(): void {
+    this.#reconcileQueued = false;
+    if (this.#state === 'destroyed') return;
+    const now = performance.now();
+    let wakeAt = this.#memory.enabled ? this.#enforceMemoryCap(now) : Infinity;
+    if (this.#state === 'open') wakeAt = Math.min(wakeAt, this.#retire(now));
+    const start = this.#startWanted(now);
+    // A child started just now is sampled too (#sampleSoon).
+    const sampleAt = this.#nextSampleAt === -Infinity ? Infinity : this.#nextSampleAt;
+    this.#setWake(Math.min(wakeAt, start.retryAt, sampleAt), start.forRun);
+    this.#settleClose();
+  }
+
+  /** Leaving: children retired after an answer, and idle ones past their age or their idle time. Returns when to look again. */
+  #retire(now: number): number {
+    for (const [child, reason] of this.#retiring) {
+      if (child.busy) continue;
+      this.#retiring.delete(child);
+      this.#leave(child, reason);
+    }
+    if (!this.#limitsCanBeDue) return Infinity;
+    const { minChildren, spares, idleTimeoutMs } = this.options;
+    const idle = this.#fleet.idle().filter((child) => !this.#retiring.has(child));
+    const decision = idleRetirement(idle, { live: this.#fleet.counts().live, minChildren, spares: this.#spares.wanted(now), sparesOption: spares, idleTimeoutMs }, now);
+    for (const { child, reason } of decision.leave) this.#leave(child, reason);
+    return decision.nextAt;
+  }
+
+  #leave(child: ChildWorker, reason: RecycleReason): void {
+    child.stop(reason);
+    if (reason === 'idle') this.#counters.children.shrunk += 1;
+    else this.#counters.children.recycled += 1;
+  }
+
+  /** Starting: up to minChildren live, the spares idle, a child for each waiting run; within maxChildren and the start gate. */
+  #startWanted(now: number): { retryAt: number; forRun: boolean } {
+    const { minChildren, maxChildren } = this.options;
+    const counts = this.#fleet.counts();
+    const forRuns = this.#dispatcher.queued - counts.starting;
+    // Spares are idle children and starting ones no waiting run will take. At
+    // a low arrival rate a taken spare is replaced after its answer (a start-up
+    // would compete with the task for the CPU): children taken (busy, or
+    // starting for a waiting run) count as spares until then.
+    const covering = this.#spares.replaceAtOnce(now) ? counts.idle + Math.max(0, -forRuns) : counts.starting + counts.ready;
+    const keep = this.#state === 'open' ? Math.max(minChildren - counts.live, this.#spares.wanted(now) - covering) : 0;
+    let wanted = Math.max(keep, forRuns); // the first forRuns of them are for waiting runs
+    // A pool that keeps no child started still needs one to find out whether a broken module was fixed.
+    if (this.#gate.loadError !== undefined && this.#fleet.size === 0 && this.#state === 'open') wanted = Math.max(wanted, 1);
+    for (let started = 0, room = maxChildren - counts.alive; started < wanted && room > 0; started += 1, room -= 1) {
+      if (!this.#gate.tryStart(now, started < forRuns)) return { retryAt: this.#gate.nextStartAt(now), forRun: forRuns > 0 };
+      this.#startChild();
+    }
+    return { retryAt: Infinity, forRun: false };
+  }
+
+  /** Samples children that run a task or start, every MEMORY_SAMPLE_MS; kills those past the cap. Returns the next sample's time. */
+  #enforceMemoryCap(now: number): number {
+    if (now < this.#nextSampleAt) return this.#nextSampleAt;
+    const watched = new Map<number, ChildWorker>();
+    for (const child of this.#fleet) {
+      if (child.pid !== undefined && !child.leaving && (!child.ready || this.#dispatcher.jobOf(child) !== undefined)) watched.set(child.pid, child);
+    }
+    if (watched.size === 0) {
+      this.#nextSampleAt = -Infinity;
+      return Infinity;
+    }
+    const cap = this.#memory.capMb;
+    for (const { pid, rssMb } of this.#memory.sample(watched.keys())) {
+      const child = watched.get(pid)!;
+      this.#counters.children.memoryKilled += 1;
+      if (!child.ready) {
+        child.failStart(`its setup() passed the memory cap of ${cap} MiB (${Math.round(rssMb)} MiB)`);
+        continue;
+      }
       // Killed from here: its own loop may be stuck in the allocation.
-      this.#childCounts.memoryKilled += 1;
-      if (starting) worker.failStart(`its setup() passed the memory cap of ${cap} MiB (${Math.round(rss)} MiB)`);
-      else {
-        worker.kill('SIGKILL');
-        job!.fail(new TaskMemoryError(job!.task, cap, rss), 'failed');
-      }
+      const job = this.#dispatcher.jobOf(child);
+      child.kill('SIGKILL');
+      job?.fail(new TaskMemoryError(job.task, cap, rssMb), 'failed');
     }
-    if (watched === 0) {
-      clearInterval(this.#memoryTimer);
-      this.#memoryTimer = undefined;
+    this.#nextSampleAt = now + MEMORY_SAMPLE_MS;
+    return this.#nextSampleAt;
+  }
+
+  /** A run began or a child started: the memory cap samples within MEMORY_SAMPLE_MS. */
+  #sampleSoon(): void {
+    if (!this.#memory.enabled || this.#nextSampleAt !== -Infinity) return;
+    this.#nextSampleAt = performance.now() + MEMORY_SAMPLE_MS;
+    if (this.#nextSampleAt < this.#wakeAt) this.#setWake(this.#nextSampleAt, false);
+  }
+
+  /** The wake-up keeps the process alive only while a run waits for a start (`ref`); limits and sampling alone do not. */
+  #setWake(at: number, ref: boolean): void {
+    if (at !== this.#wakeAt || this.#wakeTimer === undefined) {
+      clearTimeout(this.#wakeTimer);
+      this.#wakeTimer = undefined;
+      this.#wakeAt = at;
+      if (at === Infinity) return;
+      this.#wakeTimer = setTimeout(() => {
+        this.#wakeTimer = undefined;
+        this.#wakeAt = Infinity;
+        this.#dispatcher.pump();
+        this.#reconcile();
+      }, Math.max(1, Math.ceil(at - performance.now())));
     }
+    if (ref) this.#wakeTimer?.ref();
+    else this.#wakeTimer?.unref();
   }
 
-  /** The run a child has begun, if any. */
-  #jobOf(worker: ChildWorker): Job | undefined {
-    for (const [job, owner] of this.#running) if (owner === worker && job.started) return job;
-    return undefined;
-  }
-
-  /** One back-off step per timer, however many children died meanwhile. */
-  #scheduleRestart(): void {
-    if (this.#state !== 'open' || this.#restartTimer !== undefined) return;
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      this.#pump();
-      this.#maintain();
-    }, this.#backoff.fail());
-    this.#restartTimer.unref();
-  }
-
-  #notifyReady(): void {
-    if (this.#readyWaiters.length === 0 || this.#readyCount() < this.#readyTarget) return;
-    for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
-  }
-
-  #onJobEnd(job: Job, outcome: Outcome): void {
-    if (job.started) this.#runTime.record(micros(performance.now() - job.startedAt));
-    this.#running.delete(job);
-    this.#queue.remove(job);
-    if (outcome !== 'closed') this.#counts[outcome] += 1;
-    // A closing pool whose last queued task expired or was aborted has nothing left to wait for.
-    if (this.#state === 'closing') queueMicrotask(() => this.#settleClose());
-  }
-
-  #onJobCancel(job: Job): void {
-    this.#queue.remove(job);
-    const worker = this.#running.get(job);
-    if (worker === undefined) return;
-    // Not sent yet (its child is still starting): the child stays, free for the next run.
-    if (worker.unassign(job)) {
-      this.#running.delete(job);
-      this.#pump();
-    } else worker.kill();
-  }
-
-  #watch(signal: AbortSignal, job: Job): void {
-    let jobs = this.#watched.get(signal);
-    if (jobs === undefined) {
-      const watching = new Set<Job>();
-      jobs = watching;
-      this.#watched.set(signal, watching);
-      signal.addEventListener('abort', () => {
-        this.#watched.delete(signal);
-        for (const each of [...watching]) each.abort(signal.reason);
-      }, { once: true });
-    }
-    jobs.add(job);
-  }
-
-  #unwatch(signal: AbortSignal, job: Job): void {
-    this.#watched.get(signal)?.delete(job);
-  }
-
-  #shutdown(): void {
-    clearTimeout(this.#restartTimer);
-    this.#restartTimer = undefined;
-    clearTimeout(this.#housekeepingTimer);
-    this.#housekeepingTimer = undefined;
-    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(new PoolClosedError());
+  #rejectReadyWaiters(error: unknown): void {
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(error);
   }
 
   #whenExited(): Promise<void> {
@@ -713,14 +433,18 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     return this.#whenAllExited;
   }
 
-  // Once closing and nothing is left to run, idle children are ended; the
-  // close promise resolves when the last one has exited.
+  // Once closing and nothing is left to run, idle children are ended
+  // gracefully (teardown(), SIGKILL after the kill grace); the close promise
+  // resolves when the last one has exited.
   #settleClose(): void {
     if (this.#state === 'open') return;
-    if (this.#queue.size === 0 && this.#running.size === 0) {
-      // Gracefully: each runs its teardown() and exits (SIGKILL after the kill grace).
-      for (const worker of this.#workers) if (!worker.busy) worker.stop('close');
+    if (this.#state === 'closing' && this.#dispatcher.queued === 0 && this.#dispatcher.running === 0) {
+      for (const child of this.#fleet) if (!child.busy) child.stop('close');
     }
-    if (this.#workers.size === 0) this.#allExited?.();
+    // Closing still starts the children its queued runs wait for: done only when none is left to run.
+    if (this.#fleet.size === 0 && this.#dispatcher.queued === 0) {
+      this.#setWake(Infinity, false);
+      this.#allExited?.();
+    }
   }
 }

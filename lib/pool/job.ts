@@ -27,8 +27,6 @@ export class Job {
   readonly task: string;
   readonly args: readonly unknown[];
   readonly promise: Promise<unknown>;
-  /** Handed back once by a child that left before beginning it; a second time it fails. */
-  retried = false;
   #resolve!: (value: unknown) => void;
   #reject!: (reason: unknown) => void;
   readonly #init: JobInit;

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import sinon from 'sinon';
 import type { PoolDeps } from '../../lib/pool/child-pool.js';
-import type { ChildLike, ForkFn } from '../../lib/pool/child-worker.js';
+import type { ChildLike, ForkFn } from '../../lib/pool/child-process.js';
 import { marked, type ChildMessage, type ParentMessage, type RunMessage } from '../../lib/pool/protocol.js';
 
 let nextPid = 10_000;

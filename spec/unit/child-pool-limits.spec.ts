@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import { TaskMemoryError } from '../../lib/pool/errors.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
-import { ageLimit, taskLimit } from '../../lib/pool/recycling.js';
-import { SpawnBudget } from '../../lib/pool/spawn-budget.js';
+import { ageLimit, taskLimit } from '../../lib/pool/policy/retirement.js';
+import { SpawnBudget } from '../../lib/pool/policy/spawn-budget.js';
 import { flush, useFakeProcessesAndClock, type FakeChild } from '../support/fake-child.js';
 
 describe('ChildPool limits (faked fork, fake clock)', () => {
@@ -102,6 +102,7 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
       const result = pool.run('a');
       child.answer('ok');
       expect(await result, 'its answer is delivered').to.equal('ok');
+      await env.clock.tickAsync(0); // stopped in the turn after its answer
       expect(child.stops).to.equal(1);
       child.exit(0);
       await env.clock.tickAsync(0);
@@ -127,7 +128,8 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
       expect(env.fakes.children, 'its replacement is starting').to.have.length(3);
       worker.answer('done');
       expect(await result).to.equal('done');
-      expect(worker.stops, 'then the busy one, after its answer').to.equal(1);
+      await env.clock.tickAsync(0);
+      expect(worker.stops, 'then the busy one, in the turn after its answer').to.equal(1);
       worker.exit(0);
       await env.clock.tickAsync(0);
       expect(env.fakes.children).to.have.length(4);
@@ -197,7 +199,7 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
       const pool = make({ maxStartsPerSecond: 2, tasksPerChild: 1, maxChildren: 8, spares: 0 });
       const results = Array.from({ length: 6 }, (_, i) => pool.run('a', [i]));
       expect(env.fakes.children, 'two starts at once').to.have.length(2);
-      expect(pool.stats()).to.include({ queued: 4, startsDeferred: 1 });
+      expect(pool.stats(), 'all six wait: two for the children starting').to.include({ queued: 6, startsDeferred: 1 });
       await env.clock.tickAsync(499);
       expect(env.fakes.children).to.have.length(2);
       await env.clock.tickAsync(1);

@@ -139,19 +139,23 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     const executor = make({ maxChildren: 2 });
     const results = [1, 2, 3, 4].map((n) => executor.run('echo', [n]));
     expect(env.fakes.children).to.have.length(2);
-    expect(executor.stats()).to.include({ running: 2, queued: 2 });
+    expect(executor.stats(), 'runs wait in the queue until a child is ready').to.include({ running: 0, queued: 4 });
     const [first, second] = env.fakes.children;
     first!.ready();
+    expect(executor.stats()).to.include({ running: 1, queued: 3 });
     first!.answer('a');
     first!.exit(0);
+    await env.clock.tickAsync(0); // the replacement starts in the turn after the exit
     expect(env.fakes.children).to.have.length(3);
     env.fakes.children[2]!.ready();
-    expect(env.fakes.children[2]!.sent[0]!.args, 'the oldest waiting task goes first').to.deep.equal([3]);
+    expect(env.fakes.children[2]!.sent[0]!.args, 'the oldest waiting task goes to the first child ready, not to one still starting').to.deep.equal([2]);
     second!.ready();
-    second!.answer('b');
+    expect(second!.sent[0]!.args).to.deep.equal([3]);
+    second!.answer('c');
     second!.exit(0);
+    await env.clock.tickAsync(0);
     env.fakes.children[3]!.ready();
-    env.fakes.children[2]!.answer('c');
+    env.fakes.children[2]!.answer('b');
     env.fakes.children[3]!.answer('d');
     expect(await Promise.all(results)).to.deep.equal(['a', 'b', 'c', 'd']);
   });
@@ -163,7 +167,7 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     const error = await executor.run('c').catch((e: unknown) => e);
     expect(error).to.be.instanceOf(QueueFullError);
     expect((error as Error).message).to.match(/1 tasks already wait; try again later/);
-    expect(executor.stats()).to.include({ rejected: 1, running: 1, queued: 1 });
+    expect(executor.stats(), 'one run waits for the starting child, one beyond it').to.include({ rejected: 1, running: 0, queued: 2 });
   });
 
   it('abort while waiting removes the task from the queue with the signal\'s reason', async () => {
@@ -174,7 +178,7 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     controller.abort();
     const error = await waiting.catch((e: unknown) => e);
     expect((error as Error).name).to.equal('AbortError');
-    expect(executor.stats()).to.include({ queued: 0, aborted: 1 });
+    expect(executor.stats(), 'only the first run waits, for its starting child').to.include({ queued: 1, aborted: 1 });
     expect(env.fakes.children).to.have.length(1);
   });
 
@@ -272,7 +276,7 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     void executor.run('c');
     await env.clock.tickAsync(0);
     expect(env.fakes.children, 'two children, both busy, no spare beyond maxChildren').to.have.length(2);
-    expect(executor.stats()).to.include({ running: 2, queued: 1, children: 2 });
+    expect(executor.stats(), 'the spare took one; two wait, one of them for the starting child').to.include({ running: 1, queued: 2, children: 2 });
   });
 
   it('backs off when spares die at start instead of restarting them in a loop', async () => {
@@ -306,6 +310,7 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     expect((await executor.run('c').catch((e: unknown) => e))).to.be.instanceOf(PoolClosedError);
     spare.answer('A');
     spare.exit(0);
+    await env.clock.tickAsync(0); // the replacement starts in the turn after the exit
     const next = env.fakes.children.at(-1)!;
     next.ready();
     next.answer('B');

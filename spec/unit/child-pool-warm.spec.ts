@@ -129,6 +129,7 @@ describe('ChildPool, warm children (minChildren = maxChildren, faked fork)', () 
     child.answer('A');
     expect(child.stops, 'still has a queued task').to.equal(0);
     child.answer('B');
+    await flush(); // closing is looked at once the answer's callbacks have run
     expect(child.stops).to.equal(1);
     expect(child.kill.called, 'no signal while it tears down').to.equal(false);
     await env.clock.tickAsync(300);

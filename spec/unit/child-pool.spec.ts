@@ -105,15 +105,15 @@ describe('ChildPool (faked fork)', () => {
     for (const child of env.fakes.children) child.ready();
     const results = ['a', 'b', 'c', 'd'].map((task) => pool.run(task));
     expect(env.fakes.children, 'a third child for the third task, never a fourth').to.have.length(3);
-    expect(pool.stats()).to.include({ running: 3, queued: 1, children: 3 });
+    expect(pool.stats(), 'the third task waits for the third child, the fourth for a free one').to.include({ running: 2, queued: 2, children: 3 });
     await env.clock.tickAsync(0);
     expect(env.fakes.children, 'no fork while tasks wait for answers').to.have.length(3);
     const [first] = env.fakes.children;
     first!.answer('A');
     first!.exit(0);
-    expect(env.fakes.children, 'the queued task gets a new child at once').to.have.length(4);
     await env.clock.tickAsync(0);
-    expect(pool.stats()).to.include({ completed: 1, running: 3, queued: 0, children: 3 });
+    expect(env.fakes.children, 'the queued task gets a new child in the turn after the exit').to.have.length(4);
+    expect(pool.stats()).to.include({ completed: 1, running: 1, queued: 2, children: 3 });
     expect(await results[0]).to.equal('A');
   });
 

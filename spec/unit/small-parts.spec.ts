@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Backoff } from '../../lib/pool/backoff.js';
+import { Backoff } from '../../lib/pool/policy/backoff.js';
 import { TaskQueue } from '../../lib/pool/task-queue.js';
 import { serializeError } from '../../lib/pool/serialized-error.js';
 import { toModuleUrl } from '../../lib/pool/pool-options.js';

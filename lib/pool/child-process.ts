@@ -1,0 +1,54 @@
+// Starting a child process and copying its output: what a ChildWorker needs
+// of node:child_process, and the fake a unit test hands in instead.
+import { EventEmitter } from 'node:events';
+import type { ForkOptions } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { ParentMessage } from './protocol.js';
+
+/** The part of a ChildProcess a worker uses; lets unit tests hand in a fake. */
+export interface ChildLike extends EventEmitter {
+  readonly pid?: number | undefined;
+  readonly stdout?: Readable | null;
+  readonly stderr?: Readable | null;
+  send(message: ParentMessage, callback?: (error: Error | null) => void): boolean;
+  kill(signal?: NodeJS.Signals | number): boolean;
+}
+
+export type ForkFn = (modulePath: string, args: readonly string[], options: ForkOptions) => ChildLike;
+
+/** Errors of fork() that mean the machine is out of processes, files or memory: overload, not a broken module. */
+export const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
+
+// fork() reports EMFILE, EAGAIN and a few others as an 'error' event but
+// throws others (ENOMEM): both become an 'error' on a child that never started.
+export function forkOrFailLater(fork: ForkFn, modulePath: string, args: readonly string[], options: ForkOptions): ChildLike {
+  try {
+    return fork(modulePath, args, options);
+  } catch (error) {
+    const never = Object.assign(new EventEmitter(), { pid: undefined, send: () => false, kill: () => false }) as ChildLike;
+    process.nextTick(() => never.emit('error', error));
+    return never;
+  }
+}
+
+/** Output a child writes while ours is this far behind is dropped: a stalled reader must not cost memory here. */
+const MAX_OUTPUT_BACKLOG = 1024 * 1024;
+
+/** Outputs whose reader has gone (EPIPE): copying to them stops, and their error is not left uncaught. */
+const brokenOutputs = new WeakSet<Writable>();
+const watchedOutputs = new WeakSet<Writable>();
+
+// Copies with plain 'data' listeners: piping every child into process.stderr
+// would add listeners there per child (MaxListenersExceededWarning). A reader
+// that exits (a log shipper restarting, `| head`) must not take the server
+// with it: one 'error' listener per output marks it broken.
+export function copyOutput(from: Readable | null | undefined, to: Writable): void {
+  if (from == null) return;
+  if (!watchedOutputs.has(to)) {
+    watchedOutputs.add(to);
+    to.on('error', () => brokenOutputs.add(to));
+  }
+  from.on('data', (chunk: Buffer) => {
+    if (!brokenOutputs.has(to) && !to.destroyed && to.writableLength < MAX_OUTPUT_BACKLOG) to.write(chunk);
+  });
+}

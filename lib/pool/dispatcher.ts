@@ -1,0 +1,150 @@
+// Runs on their way: the bounded queue, the runs children hold, the abort
+// signals watched, and how each run ends. Which child takes a run comes
+// from the injected pick; starting and ending children is the pool's.
+import { TaskCrashedError } from './errors.js';
+import type { ChildWorker, WorkerExit } from './child-worker.js';
+import { Job, type Outcome } from './job.js';
+import { TaskQueue } from './task-queue.js';
+
+export interface DispatcherHooks {
+  /** A free child for the next run, or undefined. */
+  pick(): ChildWorker | undefined;
+  /** A ready child got `job`. */
+  started(job: Job): void;
+  /** `job` settled (counted here once); `child` held it, if one did. */
+  ended(job: Job, outcome: Outcome, child: ChildWorker | undefined): void;
+}
+
+export interface RunSpec {
+  task: string;
+  args: readonly unknown[];
+  timeoutMs: number;
+  deadlineMs: number;
+  signal: AbortSignal | undefined;
+}
+
+export class Dispatcher {
+  readonly #queue: TaskQueue<Job>;
+  readonly #running = new Map<Job, ChildWorker>();
+  /** Runs a leaving child handed back once: a second time they fail. */
+  readonly #handedBack = new WeakSet<Job>();
+  /** One 'abort' listener per signal, however many runs share it. */
+  readonly #watched = new WeakMap<AbortSignal, Set<Job>>();
+  readonly #hooks: DispatcherHooks;
+
+  // Unbounded here: runs waiting for a child that is starting are queued too,
+  // and the pool bounds only those beyond them (maxQueue).
+  constructor(hooks: DispatcherHooks) {
+    this.#queue = new TaskQueue(Infinity);
+    this.#hooks = hooks;
+  }
+
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** The run's job, watching its signal; not queued yet. */
+  create({ task, args, timeoutMs, deadlineMs, signal }: RunSpec): Job {
+    const job = new Job({
+      task,
+      args,
+      timeoutMs,
+      deadlineMs,
+      onStart: (started) => this.#hooks.started(started),
+      onCancel: (cancelled) => this.#cancel(cancelled),
+      onEnd: (ended, outcome) => {
+        if (signal !== undefined) this.#watched.get(signal)?.delete(ended);
+        const child = this.#running.get(ended);
+        this.#running.delete(ended);
+        this.#queue.remove(ended);
+        this.#hooks.ended(ended, outcome, child);
+      },
+    });
+    if (signal !== undefined) this.#watch(signal, job);
+    return job;
+  }
+
+  enqueue(job: Job): void {
+    this.#queue.push(job);
+  }
+
+  /** Sends waiting runs to free children while there are both; a run whose deadline passed meanwhile expires here, taking no child. */
+  pump(): void {
+    for (let job = this.#queue.peek(); job !== undefined; job = this.#queue.peek()) {
+      const child = this.#hooks.pick();
+      if (child === undefined) return;
+      this.#queue.remove(job);
+      if (job.expireIfLate()) continue;
+      try {
+        this.#running.set(job, child);
+        child.run(job);
+      } catch (error) {
+        // Arguments the serializer cannot copy (a function, a socket) fail this run, not the child.
+        job.fail(error, 'failed');
+      }
+    }
+  }
+
+  /** The run `child` held and began. */
+  jobOf(child: ChildWorker): Job | undefined {
+    for (const [job, holder] of this.#running) if (holder === child && job.started) return job;
+    return undefined;
+  }
+
+  /** A child answered its run. */
+  answered(job: Job, value: { ok: true; value: unknown } | { ok: false; error: Error }): void {
+    if (value.ok) job.resolve(value.value);
+    else job.fail(value.error, 'failed');
+  }
+
+  /** A child is gone: a run it had begun failed as a crash; one it never began goes first to another child, once. */
+  childExited(child: ChildWorker, exit: WorkerExit): void {
+    const { job } = exit;
+    if (job === undefined) return;
+    this.#running.delete(job);
+    if (exit.begun || this.#handedBack.has(job)) job.fail(new TaskCrashedError(job.task, child.pid, exit.exitCode, exit.signal), 'crashed');
+    else {
+      this.#handedBack.add(job);
+      this.#queue.pushFront(job);
+    }
+  }
+
+  /** Fails the oldest waiting run (the one a start that failed was for). */
+  failOldest(error: unknown): void {
+    this.#queue.peek()?.fail(error, 'failed');
+  }
+
+  /** Fails every waiting run. */
+  failQueued(error: unknown, outcome: Exclude<Outcome, 'completed'>): void {
+    for (const job of this.#queue.drain()) job.fail(error, outcome);
+  }
+
+  /** Fails every run a child holds (their children are killed by the caller). */
+  failRunning(error: unknown, outcome: Exclude<Outcome, 'completed'>): void {
+    for (const job of [...this.#running.keys()]) job.fail(error, outcome);
+  }
+
+  // A timeout, a deadline or an abort: out of the queue, or its child is killed.
+  #cancel(job: Job): void {
+    this.#queue.remove(job);
+    this.#running.get(job)?.kill();
+  }
+
+  #watch(signal: AbortSignal, job: Job): void {
+    let jobs = this.#watched.get(signal);
+    if (jobs === undefined) {
+      const watching = new Set<Job>();
+      jobs = watching;
+      this.#watched.set(signal, watching);
+      signal.addEventListener('abort', () => {
+        this.#watched.delete(signal);
+        for (const each of [...watching]) each.abort(signal.reason);
+      }, { once: true });
+    }
+    jobs.add(job);
+  }
+}
