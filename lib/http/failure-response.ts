@@ -15,7 +15,10 @@ const CONTROLS = /[\x00-\x1f\x7f\u2028\u2029]/g;
 
 /** One line, with any other control character (an escape sequence a client sent) shown as \xNN, never written raw to a terminal. */
 export function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim().replace(CONTROLS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim().replace(CONTROLS, (c) => {
+    const code = c.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
+  });
 }
 
 const answer = (status: number, text: string, headers: Record<string, string> = {}): FailureResponse => ({

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { OFFLOAD_DEFAULTS } from '../defaults.js';
+import { checkTimeout } from '../pool/pool-options.js';
 import type { RunOptions } from '../pool/run-options.js';
 import type { TaskArgs, TaskName, TaskResult, TaskRunner } from '../pool/task-types.js';
 import { failureResponse } from './failure-response.js';
@@ -54,8 +55,7 @@ export function offload<
   // Within offload the module's type is generic; run() is the same function either way.
   const run = pool.run as unknown as LooseRun;
   const { timeoutMs, contentType, render, onFailure } = options;
-  const argsTimeoutMs = options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs;
-  if (!(argsTimeoutMs > 0)) throw new RangeError(`offload option argsTimeoutMs must be a number of ms above 0, got ${argsTimeoutMs}`);
+  const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
   return (req, res) => {
     const controller = new AbortController();
     const leftEarly = (): void => {
@@ -99,6 +99,7 @@ export function offload<
 
 /** An argsFrom promise that never settles (a body that never ends) is answered 408, not left hanging. */
 function withinTime<T>(args: PromiseLike<T>, ms: number): Promise<T> {
+  if (ms === Infinity) return Promise.resolve(args);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new HttpError(408, `request timed out: its arguments were not read within ${ms} ms; send the whole request at once`)), ms);

@@ -78,7 +78,13 @@ function trySend(message: ChildMessage, then: (() => void) | undefined): true | 
 /** A result over maxResultBytes is refused here, before it costs the parent its memory and its loop. */
 function oversize(value: unknown): SerializedError | undefined {
   if (maxResultBytes === Infinity) return undefined;
-  const bytes = typeof value === 'string' ? Buffer.byteLength(value) : ArrayBuffer.isView(value) ? value.byteLength : serialize(value).byteLength;
+  let bytes: number;
+  try {
+    bytes = typeof value === 'string' ? Buffer.byteLength(value) : ArrayBuffer.isView(value) ? value.byteLength : serialize(value).byteLength;
+  } catch {
+    // v8.serialize refuses some values the IPC serializer takes (a native addon's objects): let the send decide.
+    return undefined;
+  }
   if (bytes <= maxResultBytes) return undefined;
   return { name: 'ResultTooLargeError', message: `result of ${bytes} bytes is over the pool's maxResultBytes (${maxResultBytes})`, props: { code: 'ERR_RESULT_TOO_LARGE', bytes, maxResultBytes } };
 }
@@ -105,8 +111,14 @@ async function finish(tasks: TaskModule): Promise<void> {
 // retries only the others elsewhere, then leave; the pool starts another.
 function leave(error: unknown): void {
   if (exiting) return;
+  // Described before anything else: a value whose toString() throws must not stop this child from leaving.
+  let reason: string;
+  try {
+    reason = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  } catch {
+    reason = 'a value that cannot be described';
+  }
   exiting = true;
-  const reason = error instanceof Error ? (error.stack ?? error.message) : String(error);
   process.stderr.write(`slowlane child ${process.pid}: uncaught ${reason}\nslowlane child ${process.pid}: leaving; the pool replaces it\n`);
   try {
     send({ type: 'exiting', started: [...started] }, () => process.exit(1));

@@ -8,60 +8,28 @@
 // holds the children and defines each count once; policy/ decides (start
 // gate, spares, retirement, memory cap). #reconcile below is the one place
 // where children start and leave.
-import { fork as nodeFork } from 'node:child_process';
-import { MEMORY_SAMPLE_MS } from '../defaults.js';
-import { canReadRss, readRssMb, readTreeRssMb } from './child-memory.js';
-import { ChildWorker, type Answer, type ChildWorkerDeps, type ForkFn, type WorkerExit } from './child-worker.js';
-import { lowerPriority } from './child-priority.js';
+import { canReadRss } from './child-memory.js';
+import { ChildWorker, type Answer, type WorkerExit } from './child-worker.js';
 import { Dispatcher } from './dispatcher.js';
 import { PoolClosedError, QueueFullError, TaskMemoryError, type TaskLoadError } from './errors.js';
 import { loaderFlags } from './exec-argv.js';
 import { Fleet } from './fleet.js';
-import { killGroup, processGroupGuard } from './group-guard.js';
 import type { Job } from './job.js';
-import { parentDeathLauncher } from './parent-death.js';
 import { MemoryCap } from './policy/memory-cap.js';
 import { ageLimit, dueAfterAnswer, idleRetirement, taskLimit, type RecycleReason } from './policy/retirement.js';
 import { Spares } from './policy/spares.js';
+import { startPlan } from './policy/start-plan.js';
 import { StartGate } from './policy/start-gate.js';
-import { checkTimeout, childEnv, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
-import { PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from './pool-stats.js';
-import type { RunOptions } from './run-options.js';
+import { defaultDeps, type PoolDeps } from './pool-deps.js';
+import { childEnv, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
+import { childInfo, PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from './pool-stats.js';
+import { PoolWaiters } from './pool-waiters.js';
+import { checkRun, type CheckedRun, type RunOptions } from './run-options.js';
 import type { RunTask, TASKS, TaskRunner, UntypedTasks } from './task-types.js';
+import { WakeUp } from './wake-up.js';
 
 export type { ChildInfo, LatencySummary, PoolLatency, PoolStats } from './pool-stats.js';
-
-/** Injected so unit tests can swap processes for fakes. */
-export interface PoolDeps extends ChildWorkerDeps {
-  /** The program each child runs. */
-  entry: string;
-  /** The parent's own Node flags, from which children inherit the loader flags. */
-  parentExecArgv: readonly string[];
-  /** A child's RSS in MiB (from /proc), undefined if it cannot be read. */
-  readRssMb: (pid: number) => number | undefined;
-  /** The same, with every process it started (what the memory cap counts). */
-  readTreeRssMb: (pid: number) => number | undefined;
-  /** 0 <= r < 1, for each child's share of the tasksPerChild and age jitter. */
-  random: () => number;
-}
-
-export const defaultDeps: PoolDeps = {
-  fork: nodeFork as unknown as ForkFn,
-  setPriority: lowerPriority,
-  entry: new URL('./child-entry.js', import.meta.url).pathname,
-  parentExecArgv: process.execArgv,
-  launcher: parentDeathLauncher(),
-  killGroup,
-  groupGuard: processGroupGuard,
-  readRssMb,
-  readTreeRssMb,
-  random: Math.random,
-};
-
-interface ReadyWaiter {
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
+export { defaultDeps, type PoolDeps } from './pool-deps.js';
 
 export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   declare readonly [TASKS]?: M;
@@ -83,17 +51,17 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   readonly #memory: MemoryCap;
   /** Children the retirement policy let go after an answer; never picked again, stopped by #reconcile. */
   readonly #retiring = new Map<ChildWorker, RecycleReason>();
+  /** How many ready children ready() waits for: the ones the pool keeps started. */
+  readonly #readyTarget: number;
   /** Some child can become due for age or idle shrink: otherwise (a warm pool) an answer costs no reconcile. */
   readonly #limitsCanBeDue: boolean;
   #state: 'open' | 'closing' | 'destroyed' = 'open';
   #reconcileQueued = false;
-  /** The one wake-up, at the earliest moment a policy asked to be looked at again. */
-  #wakeTimer: NodeJS.Timeout | undefined;
-  #wakeAt = Infinity;
-  #nextSampleAt = -Infinity;
-  #readyWaiters: ReadyWaiter[] = [];
-  #whenAllExited: Promise<void> | undefined;
-  #allExited: (() => void) | undefined;
+  readonly #wakeUp = new WakeUp(() => {
+    this.#dispatcher.pump();
+    this.#reconcile();
+  });
+  readonly #waiters = new PoolWaiters();
 
   constructor(options: ChildPoolOptions, deps: Partial<PoolDeps> = {}) {
     this.options = Object.freeze(resolvePoolOptions(options));
@@ -103,6 +71,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     if ((maxMemoryMb !== Infinity || recycleMemoryMb !== Infinity) && deps.readRssMb === undefined && deps.readTreeRssMb === undefined && !canReadRss()) {
       throw new RangeError('options maxMemoryMb and recycleMemoryMb need /proc (Linux) to read a child\'s memory; leave them out on this system');
     }
+    this.#readyTarget = Math.min(maxChildren, Math.max(minChildren, this.options.spares));
     this.#limitsCanBeDue = maxChildAgeMs !== Infinity || (idleTimeoutMs !== Infinity && minChildren < maxChildren);
     this.#gate = new StartGate(this.options.maxStartsPerSecond, performance.now());
     this.#spares = new Spares(this.options.spares, maxChildren);
@@ -130,10 +99,10 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
    */
   ready(): Promise<void> {
     if (this.#state !== 'open') return Promise.reject(new PoolClosedError());
-    if (this.#fleet.counts().ready >= this.#readyTarget()) return Promise.resolve();
+    if (this.#fleet.counts().ready >= this.#readyTarget) return Promise.resolve();
     const broken = this.#unavailable();
     if (broken !== undefined) return Promise.reject(broken);
-    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    return this.#waiters.ready();
   }
 
   stats(): PoolStats {
@@ -148,11 +117,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   /** Each child: pid, state, tasks answered, age and resident memory (read now). */
   children(): ChildInfo[] {
     const now = performance.now();
-    return [...this.#fleet].map((child) => {
-      const rssMb = child.pid === undefined ? undefined : (this.#deps.readRssMb(child.pid) ?? this.#memory.last(child.pid));
-      const state = child.leaving ? 'leaving' : !child.ready ? 'starting' : child.busy ? 'busy' : 'idle';
-      return { pid: child.pid, state, tasks: child.served, ageMs: Math.round(now - child.startedAt), rssMb: rssMb === undefined ? undefined : Math.round(rssMb * 10) / 10 };
-    });
+    return [...this.#fleet].map((child) => childInfo(child, now, child.pid === undefined ? undefined : (this.#deps.readRssMb(child.pid) ?? this.#memory.last(child.pid))));
   }
 
   /** How long tasks waited for a ready child, and how long they ran once there (answer, failure or kill). */
@@ -164,9 +129,9 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   close(): Promise<void> {
     if (this.#state === 'open') {
       this.#state = 'closing';
-      this.#rejectReadyWaiters(new PoolClosedError());
+      this.#waiters.rejectReady(new PoolClosedError());
     }
-    const done = this.#whenExited();
+    const done = this.#waiters.closed();
     this.#settleClose();
     return done;
   }
@@ -175,37 +140,31 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   destroy(): Promise<void> {
     if (this.#state !== 'destroyed') {
       this.#state = 'destroyed';
-      this.#setWake(Infinity, false);
-      this.#rejectReadyWaiters(new PoolClosedError());
+      this.#wakeUp.clear();
+      this.#waiters.rejectReady(new PoolClosedError());
       this.#dispatcher.failQueued(new PoolClosedError('pool was destroyed before the task started'), 'closed');
       this.#dispatcher.failRunning(new PoolClosedError('pool was destroyed while the task ran'), 'closed');
       for (const child of this.#fleet) child.kill('SIGKILL');
     }
-    const done = this.#whenExited();
+    const done = this.#waiters.closed();
     this.#settleClose();
     return done;
   }
 
   #run(task: string, args: readonly unknown[] = [], options: RunOptions = {}): Promise<unknown> {
-    if (typeof task !== 'string' || task === '') return Promise.reject(new TypeError('task must be the name of a function the tasks module exports'));
-    if (!Array.isArray(args)) return Promise.reject(new TypeError("args must be an array of the task's arguments"));
-    if (this.#state !== 'open') return Promise.reject(new PoolClosedError());
-    if (typeof options !== 'object' || options === null) return Promise.reject(new TypeError('run options must be an object: { signal, timeoutMs, deadlineMs }'));
-    let timeoutMs: number;
-    let deadlineMs: number;
+    let checked: CheckedRun;
     try {
-      timeoutMs = options.timeoutMs === undefined ? this.options.timeoutMs : checkTimeout('run option timeoutMs', options.timeoutMs);
-      deadlineMs = options.deadlineMs === undefined ? this.options.deadlineMs : checkTimeout('run option deadlineMs', options.deadlineMs);
+      checked = checkRun(task, args, options, this.options);
     } catch (error) {
       return Promise.reject(error);
     }
-    const { signal } = options;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) return Promise.reject(new TypeError('run option signal must be an AbortSignal'));
+    if (this.#state !== 'open') return Promise.reject(new PoolClosedError());
+    const { signal } = checked;
     if (signal?.aborted) {
       this.#counters.runs.aborted += 1;
       return Promise.reject(signal.reason);
     }
-    const job = this.#dispatcher.create({ task, args, timeoutMs, deadlineMs, signal });
+    const job = this.#dispatcher.create({ task, args, ...checked });
     const now = performance.now();
     this.#spares.arrived(now);
     const broken = this.#unavailable();
@@ -226,11 +185,6 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
       job.fail(new QueueFullError(task, this.options.maxQueue), 'rejected');
     }
     return job.promise;
-  }
-
-  #readyTarget(): number {
-    const { minChildren, spares, maxChildren } = this.options;
-    return Math.min(maxChildren, Math.max(minChildren, spares));
   }
 
   /** The tasks module does not load and no child is ready: runs fail at once instead of each waiting for a doomed child. */
@@ -257,9 +211,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#spares.childStarted(performance.now() - child.startedAt);
     this.#gate.childReady();
     this.#dispatcher.pump();
-    if (this.#readyWaiters.length > 0 && this.#fleet.counts().ready >= this.#readyTarget()) {
-      for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
-    }
+    if (this.#waiters.waitingForReady && this.#fleet.counts().ready >= this.#readyTarget) this.#waiters.resolveReady();
     if (this.#limitsCanBeDue || this.#state !== 'open') this.#scheduleReconcile();
   }
 
@@ -284,19 +236,14 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#retiring.delete(child);
     if (child.pid !== undefined) this.#memory.forget(child.pid);
     this.#dispatcher.childExited(child, exit);
-    // A child that died by itself, not of a task, makes the next start wait out a back-off step.
-    const now = performance.now();
-    if (exit.cause === 'not-loaded') {
-      this.#gate.childFailed(now, exit.loadError);
-      const broken = this.#unavailable();
-      if (broken !== undefined) {
-        this.#dispatcher.failQueued(broken, 'failed');
-        this.#rejectReadyWaiters(broken);
-      }
-    } else if (exit.cause === 'not-started') {
-      this.#gate.childFailed(now);
-      this.#dispatcher.failOldest(exit.startError);
-    } else if (exit.cause === 'died-idle') this.#gate.childFailed(now);
+    this.#gate.childExited(exit.cause, performance.now(), exit.loadError);
+    // The run that start was for fails as overload (503), not as a broken module.
+    if (exit.cause === 'not-started') this.#dispatcher.failOldest(exit.startError);
+    const broken = exit.cause === 'not-loaded' ? this.#unavailable() : undefined;
+    if (broken !== undefined) {
+      this.#dispatcher.failQueued(broken, 'failed');
+      this.#waiters.rejectReady(broken);
+    }
     this.#dispatcher.pump();
     this.#scheduleReconcile();
     this.#settleClose();
@@ -318,12 +265,11 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#reconcileQueued = false;
     if (this.#state === 'destroyed') return;
     const now = performance.now();
-    let wakeAt = this.#memory.enabled ? this.#enforceMemoryCap(now) : Infinity;
-    if (this.#state === 'open') wakeAt = Math.min(wakeAt, this.#retire(now));
+    if (this.#memory.due(now)) this.#enforceMemoryCap(now);
+    const retireAt = this.#state === 'open' ? this.#retire(now) : Infinity;
     const start = this.#startWanted(now);
-    // A child started just now is sampled too (#sampleSoon).
-    const sampleAt = this.#nextSampleAt === -Infinity ? Infinity : this.#nextSampleAt;
-    this.#setWake(Math.min(wakeAt, start.retryAt, sampleAt), start.forRun);
+    // Read after the starts: a child started just now is sampled too.
+    this.#wakeUp.set(Math.min(retireAt, start.retryAt, this.#memory.nextAt), start.forRun);
     this.#settleClose();
   }
 
@@ -351,38 +297,22 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
   /** Starting: up to minChildren live, the spares idle, a child for each waiting run; within maxChildren and the start gate. */
   #startWanted(now: number): { retryAt: number; forRun: boolean } {
     const { minChildren, maxChildren } = this.options;
-    const counts = this.#fleet.counts();
-    const forRuns = this.#dispatcher.queued - counts.starting;
-    // Spares are idle children and starting ones no waiting run will take. At
-    // a low arrival rate a taken spare is replaced after its answer (a start-up
-    // would compete with the task for the CPU): children taken (busy, or
-    // starting for a waiting run) count as spares until then.
-    const covering = this.#spares.replaceAtOnce(now) ? counts.idle + Math.max(0, -forRuns) : counts.starting + counts.ready;
-    const keep = this.#state === 'open' ? Math.max(minChildren - counts.live, this.#spares.wanted(now) - covering) : 0;
-    let wanted = Math.max(keep, forRuns); // the first forRuns of them are for waiting runs
-    // A pool that keeps no child started still needs one to find out whether a broken module was fixed.
-    if (this.#gate.loadError !== undefined && this.#fleet.size === 0 && this.#state === 'open') wanted = Math.max(wanted, 1);
-    for (let started = 0, room = maxChildren - counts.alive; started < wanted && room > 0; started += 1, room -= 1) {
-      if (!this.#gate.tryStart(now, started < forRuns)) return { retryAt: this.#gate.nextStartAt(now), forRun: forRuns > 0 };
+    const open = this.#state === 'open';
+    const plan = startPlan({
+      counts: this.#fleet.counts(), queued: this.#dispatcher.queued, minChildren, maxChildren, open,
+      spares: this.#spares.wanted(now), replaceAtOnce: this.#spares.replaceAtOnce(now), probe: open && this.#gate.loadError !== undefined,
+    });
+    for (let started = 0; started < plan.start; started += 1) {
+      if (!this.#gate.tryStart(now, started < plan.forRuns)) return { retryAt: this.#gate.nextStartAt(now), forRun: plan.forRuns > 0 };
       this.#startChild();
     }
     return { retryAt: Infinity, forRun: false };
   }
 
-  /** Samples children that run a task or start, every MEMORY_SAMPLE_MS; kills those past the cap. Returns the next sample's time. */
-  #enforceMemoryCap(now: number): number {
-    if (now < this.#nextSampleAt) return this.#nextSampleAt;
-    const watched = new Map<number, ChildWorker>();
-    for (const child of this.#fleet) {
-      if (child.pid !== undefined && !child.leaving && (!child.ready || this.#dispatcher.jobOf(child) !== undefined)) watched.set(child.pid, child);
-    }
-    if (watched.size === 0) {
-      this.#nextSampleAt = -Infinity;
-      return Infinity;
-    }
+  /** Kills children past the memory cap: one still starting fails its start, a busy one is killed and its run fails. */
+  #enforceMemoryCap(now: number): void {
     const cap = this.#memory.capMb;
-    for (const { pid, rssMb } of this.#memory.sample(watched.keys())) {
-      const child = watched.get(pid)!;
+    for (const { child, rssMb } of this.#memory.check(this.#fleet, (each) => this.#dispatcher.jobOf(each) !== undefined, now)) {
       this.#counters.children.memoryKilled += 1;
       if (!child.ready) {
         child.failStart(`its setup() passed the memory cap of ${cap} MiB (${Math.round(rssMb)} MiB)`);
@@ -393,44 +323,12 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
       child.kill('SIGKILL');
       job?.fail(new TaskMemoryError(job.task, cap, rssMb), 'failed');
     }
-    this.#nextSampleAt = now + MEMORY_SAMPLE_MS;
-    return this.#nextSampleAt;
   }
 
   /** A run began or a child started: the memory cap samples within MEMORY_SAMPLE_MS. */
   #sampleSoon(): void {
-    if (!this.#memory.enabled || this.#nextSampleAt !== -Infinity) return;
-    this.#nextSampleAt = performance.now() + MEMORY_SAMPLE_MS;
-    if (this.#nextSampleAt < this.#wakeAt) this.#setWake(this.#nextSampleAt, false);
-  }
-
-  /** The wake-up keeps the process alive only while a run waits for a start (`ref`); limits and sampling alone do not. */
-  #setWake(at: number, ref: boolean): void {
-    if (at !== this.#wakeAt || this.#wakeTimer === undefined) {
-      clearTimeout(this.#wakeTimer);
-      this.#wakeTimer = undefined;
-      this.#wakeAt = at;
-      if (at === Infinity) return;
-      this.#wakeTimer = setTimeout(() => {
-        this.#wakeTimer = undefined;
-        this.#wakeAt = Infinity;
-        this.#dispatcher.pump();
-        this.#reconcile();
-      }, Math.max(1, Math.ceil(at - performance.now())));
-    }
-    if (ref) this.#wakeTimer?.ref();
-    else this.#wakeTimer?.unref();
-  }
-
-  #rejectReadyWaiters(error: unknown): void {
-    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(error);
-  }
-
-  #whenExited(): Promise<void> {
-    this.#whenAllExited ??= new Promise((resolve) => {
-      this.#allExited = resolve;
-    });
-    return this.#whenAllExited;
+    const at = this.#memory.soon(performance.now());
+    if (at !== undefined && at < this.#wakeUp.at) this.#wakeUp.set(at, false);
   }
 
   // Once closing and nothing is left to run, idle children are ended
@@ -443,8 +341,8 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     }
     // Closing still starts the children its queued runs wait for: done only when none is left to run.
     if (this.#fleet.size === 0 && this.#dispatcher.queued === 0) {
-      this.#setWake(Infinity, false);
-      this.#allExited?.();
+      this.#wakeUp.clear();
+      this.#waiters.resolveClosed();
     }
   }
 }

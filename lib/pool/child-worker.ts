@@ -12,8 +12,10 @@ import type { Launcher } from './parent-death.js';
 import type { Job } from './job.js';
 import { isChildMessage, type ChildMessage, type RunMessage } from './protocol.js';
 import type { RecycleReason } from './policy/retirement.js';
+import type { ChildWorkerEvents, ExitCause } from './worker-events.js';
 
 export type { ChildLike, ForkFn } from './child-process.js';
+export type { Answer, ChildWorkerEvents, ExitCause, WorkerExit } from './worker-events.js';
 
 export interface ChildWorkerDeps {
   fork: ForkFn;
@@ -45,40 +47,6 @@ export interface ChildWorkerSpec {
   env: Readonly<Record<string, string | undefined>>;
   /** A result larger than this (serialized) is refused in the child with ResultTooLargeError. */
   maxResultBytes: number;
-}
-
-/** Why a child is gone: one value, so the pool never decodes it from flags. */
-export type ExitCause =
-  /** We asked it to go (stop, kill, its task limit): no failure. */
-  | 'asked'
-  /** It died while running a run (`job`, begun). */
-  | 'crashed'
-  /** It died before it was ready: its tasks module or setup() failed (`loadError`). */
-  | 'not-loaded'
-  /** No process could be started at all: the machine is out of something (`startError`). */
-  | 'not-started'
-  /** It died by itself while idle, or left after an error no task caught. */
-  | 'died-idle';
-
-export interface WorkerExit {
-  cause: ExitCause;
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  /** The run it held when it died: `begun`, or handed back (the child said, as it left, it never began it). */
-  job: Job | undefined;
-  begun: boolean;
-  loadError: TaskLoadError | undefined;
-  startError: ChildStartError | undefined;
-}
-
-export type Answer = { ok: true; value: unknown } | { ok: false; error: Error };
-
-export interface ChildWorkerEvents {
-  /** Loaded its tasks module; can take a run. */
-  ready: [];
-  /** Answered its run; free again unless it has served its tasksPerChild (then `leaving`). */
-  answer: [Job, Answer];
-  exit: [WorkerExit];
 }
 
 /** How long a dead child's last output may take to arrive. */
@@ -151,6 +119,9 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     let disconnected = false;
     this.#child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
       exited = [code, signal];
+      // What its task started goes with it, now: a program holding the IPC
+      // channel open would otherwise keep 'disconnect' (and #onClose) away.
+      this.#endGroup();
       if (disconnected) this.#onClose(code, signal);
     });
     this.#child.on('disconnect', () => {
@@ -244,6 +215,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   failStart(reason: string): void {
     if (this.#state !== 'starting') return;
     this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, reason);
+    this.#asked = true;
     this.#signal('SIGKILL');
   }
 
@@ -261,7 +233,19 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     } catch {
       // Already gone: its 'exit' event is on the way.
     }
-    if (this.#child.pid !== undefined) this.#deps.killGroup(this.#child.pid, signal);
+    // Never after it exited: its pid (and group id) may be another's by then.
+    if (this.#child.pid !== undefined && !this.#groupEnded) this.#deps.killGroup(this.#child.pid, signal);
+  }
+
+  #groupEnded = false;
+
+  /** Once, when the child has exited: SIGKILL to what is left of its group, and the guard forgets it. */
+  #endGroup(): void {
+    const { pid } = this.#child;
+    if (this.#groupEnded || pid === undefined) return;
+    this.#groupEnded = true;
+    this.#deps.killGroup(pid, 'SIGKILL');
+    this.#deps.groupGuard?.remove(pid);
   }
 
   #onMessage(raw: unknown): void {
@@ -300,7 +284,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   }
 
   #taskError(job: Job, error: Extract<ChildMessage, { ok: false }>['error']): Error {
-    if (error.name === 'ResultTooLargeError') return new ResultTooLargeError(job.task, Number(error.props['bytes']), this.#spec.maxResultBytes);
+    if (error.name === 'ResultTooLargeError' && error.props['code'] === 'ERR_RESULT_TOO_LARGE') return new ResultTooLargeError(job.task, Number(error.props['bytes']), this.#spec.maxResultBytes);
     return new TaskError(job.task, error);
   }
 
@@ -325,12 +309,8 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     this.#state = 'exited';
     clearTimeout(this.#killTimer);
     clearTimeout(this.#startTimer);
-    const { pid, stdout, stderr } = this.#child;
-    if (pid !== undefined) {
-      // What its task started and left behind goes with it.
-      this.#deps.killGroup(pid, 'SIGKILL');
-      this.#deps.groupGuard?.remove(pid);
-    }
+    this.#endGroup();
+    const { stdout, stderr } = this.#child;
     // A grandchild may hold the child's output pipes open: stop reading them
     // shortly after its death, so they never keep this process alive.
     if (stdout || stderr) {

@@ -63,8 +63,13 @@ export class ShellGroupGuard implements GroupGuard {
 
   #write(line: string): void {
     if (!this.#available) return;
-    const shell = (this.#shell ??= this.#start());
-    if (shell.stdin?.writable) shell.stdin.write(line);
+    try {
+      const shell = (this.#shell ??= this.#start());
+      if (shell.stdin?.writable) shell.stdin.write(line);
+    } catch {
+      // spawn() throws on ENOMEM: no guard this time, and the child still runs (the next start tries again).
+      this.#shell = undefined;
+    }
   }
 
   #start(): ChildProcess {

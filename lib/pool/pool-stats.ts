@@ -60,6 +60,12 @@ export interface PoolLatency {
   runMs: LatencySummary;
 }
 
+/** A child as /stats shows it, from what it says of itself and its last RSS. */
+export function childInfo(child: { pid: number | undefined; leaving: boolean; ready: boolean; busy: boolean; served: number; startedAt: number }, now: number, rssMb: number | undefined): ChildInfo {
+  const state = child.leaving ? 'leaving' : !child.ready ? 'starting' : child.busy ? 'busy' : 'idle';
+  return { pid: child.pid, state, tasks: child.served, ageMs: Math.round(now - child.startedAt), rssMb: rssMb === undefined ? undefined : Math.round(rssMb * 10) / 10 };
+}
+
 type RunCounts = Record<Exclude<Outcome, 'closed'>, number>;
 
 export interface ChildCounts {

@@ -1,4 +1,6 @@
-// What a caller can set for one run.
+// What a caller can set for one run, and the checks that turn a bad call
+// into a rejected promise with a one-line reason.
+import { checkTimeout } from './pool-options.js';
 
 export interface RunOptions {
   /** Aborting removes a waiting task from the queue, or kills the child running it. */
@@ -7,4 +9,24 @@ export interface RunOptions {
   timeoutMs?: number | undefined;
   /** Overrides the pool's deadlineMs for this run: ms from this call to the answer, waiting included. */
   deadlineMs?: number | undefined;
+}
+
+export interface CheckedRun {
+  timeoutMs: number;
+  deadlineMs: number;
+  signal: AbortSignal | undefined;
+}
+
+/** Checks run()'s arguments; throws a TypeError or RangeError naming what is wrong. */
+export function checkRun(task: unknown, args: unknown, options: unknown, defaults: { timeoutMs: number; deadlineMs: number }): CheckedRun {
+  if (typeof task !== 'string' || task === '') throw new TypeError('task must be the name of a function the tasks module exports');
+  if (!Array.isArray(args)) throw new TypeError("args must be an array of the task's arguments");
+  if (typeof options !== 'object' || options === null) throw new TypeError('run options must be an object: { signal, timeoutMs, deadlineMs }');
+  const { timeoutMs, deadlineMs, signal } = options as RunOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run option signal must be an AbortSignal');
+  return {
+    timeoutMs: timeoutMs === undefined ? defaults.timeoutMs : checkTimeout('run option timeoutMs', timeoutMs),
+    deadlineMs: deadlineMs === undefined ? defaults.deadlineMs : checkTimeout('run option deadlineMs', deadlineMs),
+    signal,
+  };
 }

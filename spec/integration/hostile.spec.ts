@@ -16,6 +16,7 @@ import { BIN_SERVER, startListening, type ServerProcess } from '../../tools/serv
 
 const HOSTILE = new URL('../fixtures/hostile-tasks.js', import.meta.url);
 const HUNGRY_SETUP = new URL('../fixtures/hungry-setup-tasks.js', import.meta.url);
+const FAILING_SETUP = new URL('../fixtures/failing-setup-tasks.js', import.meta.url);
 type Hostile = typeof import('../fixtures/hostile-tasks.js');
 
 const pidsIn = (file: string): number[] => {
@@ -229,6 +230,18 @@ describe('4. the orders database that cannot be built', function () {
     expect(db.state).to.equal('ready');
     const report = await db.runner.run('report', ['north', 30]);
     expect(report).to.have.property('region', 'north');
+  });
+
+  it('a report module that cannot load, found by the first report (children start then): 503 and a retry, not a 500 per request', async () => {
+    const path = join(dir, 'orders.sqlite');
+    db = new OrdersDatabase({ path, rows: 2000, retryAfterMs: 60_000, tasks: FAILING_SETUP, log: (line) => lines.push(line), pool: { minChildren: 0, maxChildren: 1, spares: 0 } });
+    await db.settled;
+    expect(db.state, 'nothing has tried the module yet').to.equal('ready');
+    const refused = await db.runner.run('report', ['north', 30]).catch((e: unknown) => e) as { status: number; message: string };
+    expect(refused.status).to.equal(503);
+    expect(refused.message).to.match(/^the orders database could not be built \(the server's log says why\)/);
+    expect(db.state).to.equal('unavailable');
+    expect(lines.join('\n')).to.include('cannot load tasks module');
   });
 });
 

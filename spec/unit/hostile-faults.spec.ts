@@ -224,6 +224,6 @@ describe('hostile round two: offload argsFrom bound', () => {
     const answer = await request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     expect(answer).to.include({ status: 408, body: 'request timed out: its arguments were not read within 50 ms; send the whole request at once\n' });
     expect(run.called).to.equal(false);
-    expect(() => offload({ run } as unknown as TaskRunner, 'task', () => [], { argsTimeoutMs: 0 })).to.throw(RangeError, /argsTimeoutMs/);
+    expect(() => offload({ run } as unknown as TaskRunner, 'task', () => [], { argsTimeoutMs: 0 })).to.throw(RangeError, /offload option argsTimeoutMs must be above 0/);
   });
 });

@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ORDERS_DB_DEFAULTS } from '../../defaults.js';
 import { HttpError } from '../../http/http-error.js';
+import { TaskLoadError } from '../../pool/errors.js';
 import { ChildPool, type PoolLatency, type PoolStats, type ChildInfo } from '../../pool/child-pool.js';
 import type { ChildPoolOptions } from '../../pool/pool-options.js';
 import type { RunOptions } from '../../pool/run-options.js';
@@ -61,8 +62,16 @@ export class OrdersDatabase {
   readonly runner: TaskRunner<ReportTasks> = {
     run: ((task: 'report', args: [Region, number], options?: RunOptions) => {
       if (this.#state === 'unavailable') this.#retryIfDue();
-      if (this.#pool === undefined) return Promise.reject(this.#notReady());
-      return this.#pool.run(task, args, options);
+      const pool = this.#pool;
+      if (pool === undefined) return Promise.reject(this.#notReady());
+      return pool.run(task, args, options).catch((error: unknown) => {
+        // Its children start with the first report: a report module that cannot load shows only now.
+        if (!(error instanceof TaskLoadError) || this.#pool !== pool) throw error;
+        this.#pool = undefined;
+        void pool.destroy();
+        this.#failed(error);
+        throw this.#notReady();
+      });
     }) as TaskRunner<ReportTasks>['run'],
   };
 
@@ -80,18 +89,20 @@ export class OrdersDatabase {
   #attempt(): Promise<void> {
     this.#state = 'building';
     this.#buildStartedAt = performance.now();
-    return this.#open(this.#config).catch((error: unknown) => {
-      // Closed while it was being built or while its children started: that is not a failure.
-      if (this.#state === 'closed') return;
-      this.#state = 'unavailable';
-      this.#connection?.close();
-      this.#connection = undefined;
-      const retryAfterMs = this.#config.retryAfterMs ?? RETRY_AFTER_MS;
-      this.#retryAt = performance.now() + retryAfterMs;
-      // The detail (a path, a pid, an errno) is for the server's log; a client gets a line without them.
-      this.#config.log?.(`slowlane: the orders database could not be built: ${error instanceof Error ? error.message : String(error)}; the first report request after ${retryAfterMs / 1000} s tries again`);
-      this.#why = `the orders database could not be built (the server's log says why); it is tried again ${Math.ceil(retryAfterMs / 1000)} s after the failure`;
-    });
+    return this.#open(this.#config).catch((error: unknown) => this.#failed(error));
+  }
+
+  #failed(error: unknown): void {
+    // Closed while it was being built or while its children started: that is not a failure.
+    if (this.#state === 'closed') return;
+    this.#state = 'unavailable';
+    this.#connection?.close();
+    this.#connection = undefined;
+    const retryAfterMs = this.#config.retryAfterMs ?? RETRY_AFTER_MS;
+    this.#retryAt = performance.now() + retryAfterMs;
+    // The detail (a path, a pid, an errno) is for the server's log; a client gets a line without them.
+    this.#config.log?.(`slowlane: the orders database could not be built: ${error instanceof Error ? error.message : String(error)}; the first report request after ${retryAfterMs / 1000} s tries again`);
+    this.#why = `the orders database could not be built (the server's log says why); it is tried again ${Math.ceil(retryAfterMs / 1000)} s after the failure`;
   }
 
   /** After a failed build: the first request past the wait starts another attempt (and is answered 503 "being built"). */

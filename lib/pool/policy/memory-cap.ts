@@ -1,15 +1,25 @@
 // The hard memory cap (maxMemoryMb): RSS samples by pid, taken by the pool
-// every MEMORY_SAMPLE_MS while children run tasks or start. It counts each
-// child with every process it started (readTreeRssMb) and remembers the last
-// sample, which /stats shows.
+// every MEMORY_SAMPLE_MS while children run tasks or start, and not at all
+// otherwise. It counts each child with the processes it started
+// (readTreeRssMb) and remembers the last sample, which /stats shows.
+import { MEMORY_SAMPLE_MS } from '../../defaults.js';
 
 export interface OverCap {
   pid: number;
   rssMb: number;
 }
 
+/** What the cap needs of a child. */
+export interface Watchable {
+  readonly pid: number | undefined;
+  readonly ready: boolean;
+  readonly leaving: boolean;
+}
+
 export class MemoryCap {
   readonly #last = new Map<number, number>();
+  /** When the next sample is due; -Infinity while nothing is watched. */
+  #nextAt = -Infinity;
 
   constructor(
     readonly capMb: number,
@@ -18,6 +28,35 @@ export class MemoryCap {
 
   get enabled(): boolean {
     return this.capMb !== Infinity;
+  }
+
+  /** When the pool should sample next (Infinity: not until a run begins or a child starts). */
+  get nextAt(): number {
+    return this.#nextAt === -Infinity ? Infinity : this.#nextAt;
+  }
+
+  /** A run began or a child started: sample within MEMORY_SAMPLE_MS. Returns when, if that is new. */
+  soon(now: number): number | undefined {
+    if (!this.enabled || this.#nextAt !== -Infinity) return undefined;
+    this.#nextAt = now + MEMORY_SAMPLE_MS;
+    return this.#nextAt;
+  }
+
+  due(now: number): boolean {
+    return this.enabled && this.#nextAt !== -Infinity && now >= this.#nextAt;
+  }
+
+  /**
+   * Samples the children that start (their setup() counts) or run a task
+   * (`running`), and returns those past the cap; with none to watch, sampling stops.
+   */
+  check<C extends Watchable>(children: Iterable<C>, running: (child: C) => boolean, now: number): Array<{ child: C; rssMb: number }> {
+    const watched = new Map<number, C>();
+    for (const child of children) {
+      if (child.pid !== undefined && !child.leaving && (!child.ready || running(child))) watched.set(child.pid, child);
+    }
+    this.#nextAt = watched.size === 0 ? -Infinity : now + MEMORY_SAMPLE_MS;
+    return this.sample(watched.keys()).map(({ pid, rssMb }) => ({ child: watched.get(pid)!, rssMb }));
   }
 
   /** Reads each pid now; returns those past the cap. */

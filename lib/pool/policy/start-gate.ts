@@ -3,6 +3,7 @@
 // child died by itself (a broken module must not make the pool fork in a
 // loop), and the load-error latch (while the tasks module cannot load and no
 // child is ready, runs fail at once instead of each starting a doomed child).
+import type { ExitCause } from '../child-worker.js';
 import type { TaskLoadError } from '../errors.js';
 import { Backoff } from './backoff.js';
 import { SpawnBudget } from './spawn-budget.js';
@@ -56,6 +57,12 @@ export class StartGate {
   childFailed(now: number, loadError?: TaskLoadError): void {
     this.#restartAt = now + this.#backoff.fail();
     if (loadError !== undefined) this.#loadError = loadError;
+  }
+
+  /** A child's exit: one that died by itself, not of a task, makes the next start wait out a back-off step. */
+  childExited(cause: ExitCause, now: number, loadError: TaskLoadError | undefined): void {
+    if (cause === 'not-loaded') this.childFailed(now, loadError);
+    else if (cause === 'not-started' || cause === 'died-idle') this.childFailed(now);
   }
 
   /** A child is ready: the module loads, whatever failed before. */

@@ -1,0 +1,34 @@
+// What a pool takes from the outside world: processes, /proc, randomness.
+// Injected, so unit tests can swap processes for fakes.
+import { fork as nodeFork } from 'node:child_process';
+import { readRssMb, readTreeRssMb } from './child-memory.js';
+import { lowerPriority } from './child-priority.js';
+import type { ChildWorkerDeps, ForkFn } from './child-worker.js';
+import { killGroup, processGroupGuard } from './group-guard.js';
+import { parentDeathLauncher } from './parent-death.js';
+
+export interface PoolDeps extends ChildWorkerDeps {
+  /** The program each child runs. */
+  entry: string;
+  /** The parent's own Node flags, from which children inherit the loader flags. */
+  parentExecArgv: readonly string[];
+  /** A child's RSS in MiB (from /proc), undefined if it cannot be read. */
+  readRssMb: (pid: number) => number | undefined;
+  /** The same, with every process it started (what the memory cap counts). */
+  readTreeRssMb: (pid: number) => number | undefined;
+  /** 0 <= r < 1, for each child's share of the tasksPerChild and age jitter. */
+  random: () => number;
+}
+
+export const defaultDeps: PoolDeps = {
+  fork: nodeFork as unknown as ForkFn,
+  setPriority: lowerPriority,
+  entry: new URL('./child-entry.js', import.meta.url).pathname,
+  parentExecArgv: process.execArgv,
+  launcher: parentDeathLauncher(),
+  killGroup,
+  groupGuard: processGroupGuard,
+  readRssMb,
+  readTreeRssMb,
+  random: Math.random,
+};

@@ -1,0 +1,38 @@
+// What a ChildWorker tells the pool: it became ready, it answered a run,
+// or it is gone (and why, as one value).
+import type { ChildStartError, TaskLoadError } from './errors.js';
+import type { Job } from './job.js';
+
+/** Why a child is gone: one value, so the pool never decodes it from flags. */
+export type ExitCause =
+  /** We asked it to go (stop, kill, its task limit): no failure. */
+  | 'asked'
+  /** It died while running a run (`job`, begun). */
+  | 'crashed'
+  /** It died before it was ready: its tasks module or setup() failed (`loadError`). */
+  | 'not-loaded'
+  /** No process could be started at all: the machine is out of something (`startError`). */
+  | 'not-started'
+  /** It died by itself while idle, or left after an error no task caught. */
+  | 'died-idle';
+
+export interface WorkerExit {
+  cause: ExitCause;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** The run it held when it died: `begun`, or handed back (the child said, as it left, it never began it). */
+  job: Job | undefined;
+  begun: boolean;
+  loadError: TaskLoadError | undefined;
+  startError: ChildStartError | undefined;
+}
+
+export type Answer = { ok: true; value: unknown } | { ok: false; error: Error };
+
+export interface ChildWorkerEvents {
+  /** Loaded its tasks module; can take a run. */
+  ready: [];
+  /** Answered its run; free again unless it has served its tasksPerChild (then `leaving`). */
+  answer: [Job, Answer];
+  exit: [WorkerExit];
+}
