@@ -1,42 +1,18 @@
-// The demo server, on node:http alone: the prototype's routes on top of the
-// library. /slow_threaded and /slow_pool are offload() handlers; the server
-// knows its pools only through their public interface.
+// The demo server, on node:http alone: the routes (routes.ts) on top of the
+// library, and around them what every request gets: parsing, one log line,
+// errors as one line, connection tracking and a shutdown that answers what
+// was received. The server knows its pools only through their public interface.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { failureResponse } from '../http/failure-response.js';
 import { HttpError } from '../http/http-error.js';
-import { LoopPressure } from './loop-pressure.js';
-import { offload, type RequestHandler } from '../http/offload.js';
-import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
-import { METRICS_CONTENT_TYPE, toPrometheus } from './metrics.js';
-import type { TaskRunner } from '../pool/task-types.js';
 import { accessLogLine, clientAddress, CLIENT_CLOSED, forwardedClient } from './access-log.js';
 import { heavyLifting } from './heavy-lifting.js';
+import { LoopPressure } from './loop-pressure.js';
+import { demoRoutes, HANDLED, originForm, type DemoPool, type OrdersSource } from './routes.js';
 import { ServerStats } from './server-stats.js';
-import { MAX_INLINE_N, optionalN, requireId } from './slow-args.js';
-import type { Region, Report } from './orders/orders-schema.js';
-import type { ReportTasks } from './orders/orders-db.js';
-import { reportArgs } from './orders/report-query.js';
 
-export type DemoTasks = typeof import('./tasks.js');
-
-/** What the demo needs of a pool: to run its tasks and to report its counters. */
-export interface DemoPool extends TaskRunner<DemoTasks> {
-  stats(): PoolStats;
-  latency(): PoolLatency;
-  children(): ChildInfo[];
-}
-
-/** What the report routes need of the orders database (OrdersDatabase). */
-export interface OrdersSource {
-  /** The report on the event loop, with the server's own connection; throws HttpError 503 while unavailable. */
-  reportInline(region: Region, days: number): Report;
-  /** Runs 'report' in the pool's children. */
-  readonly runner: TaskRunner<ReportTasks>;
-  stats(): { state: string; path: string; pool?: PoolStats };
-  latency(): PoolLatency | undefined;
-  children(): ChildInfo[];
-}
+export { originForm, type DemoPool, type DemoTasks, type OrdersSource } from './routes.js';
 
 export interface ServerOptions {
   /** `perRequest` serves /slow_threaded (a fresh process per request), `warm` serves /slow_pool. */
@@ -69,48 +45,8 @@ export interface SlowlaneServer {
   waiting(): number;
 }
 
-interface Reply {
-  body: string;
-  contentType?: string;
-}
-
-/** A route answers with a Reply, or takes the response over itself (an offloaded route). */
-type Route = (query: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => Reply | typeof HANDLED;
-
-const HANDLED = Symbol('handled');
 const TEXT = 'text/plain; charset=utf-8';
-const JSON_TYPE = 'application/json; charset=utf-8';
 const NO_HEADERS: Record<string, string> = Object.freeze({});
-
-const slowBody = (id: string, seconds: number): string => `slow result ${id} <--- ${seconds.toFixed(3)} s\n`;
-
-/**
- * The request target as origin-form (`/path?query`). RFC 9112 has servers
- * accept the absolute form too (`http://host/path?query`, what a proxy is
- * sent); anything else is not a path this server has.
- */
-export function originForm(target: string): string {
-  if (target.startsWith('/')) return target;
-  const scheme = /^https?:\/\/[^/?#]*/i.exec(target);
-  if (scheme === null) throw new HttpError(400, 'bad request target: use a path such as /fast?id=1');
-  const rest = target.slice(scheme[0].length);
-  return rest.startsWith('/') ? rest : `/${rest}`;
-}
-
-function queryOf(req: http.IncomingMessage): URLSearchParams {
-  const target = originForm(req.url ?? '/');
-  const at = target.indexOf('?');
-  return new URLSearchParams(at === -1 ? '' : target.slice(at + 1));
-}
-
-/** The prototype's slow route, offloaded: checked input, the work in a child, the answer on the loop. */
-function slowRoute(pool: DemoPool, onFailure: (error: unknown, req: http.IncomingMessage) => void): RequestHandler {
-  return offload(pool, 'heavyLifting', (req) => {
-    const query = queryOf(req);
-    requireId(query);
-    return [optionalN(query)];
-  }, { render: (seconds, req) => slowBody(requireId(queryOf(req)), seconds), onFailure });
-}
 
 export function createServer(options: ServerOptions): SlowlaneServer {
   const { pools, accessLog, logStats, orders } = options;
@@ -142,48 +78,7 @@ export function createServer(options: ServerOptions): SlowlaneServer {
       orders: reports === undefined ? undefined : { state: reports.state, path: reports.path },
     });
   };
-  const noOrders = (): never => {
-    throw new HttpError(503, 'no orders database: start the server with --db PATH (slowlane start opens one by default)');
-  };
-
-  const handed = (handler: RequestHandler): Route => (_query, req, res) => {
-    handler(req, res);
-    return HANDLED;
-  };
-
-  // Slow routes are refused while the loop is late; /fast and /stats never are.
-  const shedding = (route: Route): Route => (query, req, res) => {
-    if (pressure?.shouldShed()) {
-      throw new HttpError(503, `server overloaded: its event loop is ${Math.round(pressure.delayMs())} ms late (limit ${pressure.maxDelayMs} ms); retry in a second`, { 'retry-after': '1' });
-    }
-    return route(query, req, res);
-  };
-
-  const routes = new Map<string, Route>([
-    ['/fast', (query) => ({ body: `fast result ${requireId(query)}` })],
-    // Blocks the event loop on purpose: the problem slowlane exists to solve.
-    ['/slow', shedding((query) => {
-      const id = requireId(query);
-      return { body: slowBody(id, inlineWork(optionalN(query, MAX_INLINE_N))) };
-    })],
-    ['/slow_threaded', shedding(handed(slowRoute(pools.perRequest, noteFailure)))],
-    ['/slow_pool', shedding(handed(slowRoute(pools.warm, noteFailure)))],
-    // The blocking database call, as most apps write it: on the event loop.
-    ['/report', shedding((query) => {
-      const [region, days] = reportArgs(query);
-      const report = orders === undefined ? noOrders() : orders.reportInline(region, days);
-      return { body: JSON.stringify(report), contentType: JSON_TYPE };
-    })],
-    // The same query in a child that holds its own read-only connection.
-    ['/report_pool', shedding(orders === undefined
-      ? (query) => {
-          reportArgs(query);
-          return noOrders();
-        }
-      : handed(offload(orders.runner, 'report', (req) => reportArgs(queryOf(req)), { onFailure: noteFailure })))],
-    ['/stats', () => ({ body: `${JSON.stringify(snapshot(), null, 2)}\n`, contentType: 'application/json; charset=utf-8' })],
-    ['/metrics', () => ({ body: toPrometheus(snapshot()), contentType: METRICS_CONTENT_TYPE })],
-  ]);
+  const routes = demoRoutes({ pools, orders, inlineWork, pressure, snapshot, noteFailure });
 
   /** Writes the answer; false if the client is already gone. */
   function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = NO_HEADERS, contentType = TEXT): boolean {
