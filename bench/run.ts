@@ -11,6 +11,7 @@ import { childStartCost } from './child-start.js';
 import { cpuTicksWithReaped } from '../tools/proc.js';
 import { ROOT, startBare, startPeer, startSlowlane, startSlowlaneLogging, treeRssMb, type Running } from './processes.js';
 import { fastThroughput, idleMax, loadedP99Ratio, offloadOverhead, speedup, type Lane, type LaneFigures } from './side-by-side.js';
+import { WRK, wrkThroughput } from './wrk.js';
 
 const QUICK = process.env['QUICK'] === '1';
 const WINDOW_S = QUICK ? 2 : 7;
@@ -216,11 +217,13 @@ async function sideBySide(bare: Running, slowlane: Running, slowlaneLogging: Run
   ];
   log('  /fast throughput, 32 connections');
   const [bareFast, piscinaFast, workerpoolFast, logFast, quietFast] = await fastThroughput([bare, piscina, workerpool, slowlaneLogging, slowlane], QUICK ? 1 : 3, QUICK ? 2 : 3);
+  log(WRK === undefined ? '  /fast under wrk: skipped, wrk is not installed (apt-get install wrk)' : '  /fast under wrk -t1 -c32');
+  const [bareWrk, logWrk, quietWrk] = (await wrkThroughput([bare, slowlaneLogging, slowlane], QUICK ? 1 : 3, QUICK ? 2 : 5)) ?? [];
   const figures: Record<string, LaneFigures> = {
-    bare: { fast: bareFast!, idleMax: await idleMax(bare, SEQUENTIAL) },
+    bare: { fast: bareFast!, wrk: bareWrk, idleMax: await idleMax(bare, SEQUENTIAL) },
     piscina: { fast: piscinaFast! },
     workerpool: { fast: workerpoolFast! },
-    'slowlane pool': { fast: logFast!, fastQuiet: quietFast! },
+    'slowlane pool': { fast: logFast!, fastQuiet: quietFast!, wrk: logWrk, wrkQuiet: quietWrk },
     'slowlane fork': { fast: logFast!, fastQuiet: quietFast! },
   };
   for (const lane of lanes) {
@@ -300,7 +303,18 @@ function checkTargets(r: Record<string, any>): Target[] {
     add(`1. /fast p99 vs bare, ${label}`, '<= 1.2 x', `${x(fast.p99, bare.p99)} x (${fast.p99} vs ${bare.p99} ms)`, fast.p99 / bare.p99 <= 1.2);
     add(`1. server CPU per /fast vs bare, ${label}`, '<= 1.1 x', `${x(fast.cpuUsPerRequest, bare.cpuUsPerRequest)} x (${fast.cpuUsPerRequest} vs ${bare.cpuUsPerRequest} us)`, fast.cpuUsPerRequest / bare.cpuUsPerRequest <= 1.1);
   }
-  add('2. pool lane: added p50 over /fast, n=0', '<= 0.3 ms', `${pool.offloadP50} ms`, pool.offloadP50! <= 0.3);
+  const bareWrk = sbs['bare']!.wrk;
+  for (const [label, fast] of [['log on', pool.wrk], ['log off', pool.wrkQuiet]] as const) {
+    if (bareWrk === undefined || fast === undefined) {
+      add(`5. wrk: /fast vs bare, ${label}`, 'measured', 'skipped: wrk is not installed (apt-get install wrk)', false);
+      continue;
+    }
+    const x = (a: number, b: number) => round(a / b);
+    add(`5. wrk: server CPU per /fast vs bare, ${label}`, '<= 1.1 x', `${x(fast.cpuUsPerRequest, bareWrk.cpuUsPerRequest)} x (${fast.cpuUsPerRequest} vs ${bareWrk.cpuUsPerRequest} us)`, fast.cpuUsPerRequest / bareWrk.cpuUsPerRequest <= 1.1);
+    add(`5. wrk: /fast p99 vs bare, ${label}`, '<= 1.2 x', `${x(fast.p99, bareWrk.p99)} x (${fast.p99} vs ${bareWrk.p99} ms)`, fast.p99 / bareWrk.p99 <= 1.2);
+  }
+  const workerpoolP50 = sbs['workerpool']!.offloadP50!;
+  add('2. pool lane: added p50 over /fast, n=0', `<= workerpool's in this run (${workerpoolP50} ms)`, `${pool.offloadP50} ms (piscina ${sbs['piscina']!.offloadP50} ms)`, pool.offloadP50! <= workerpoolP50);
   add('2. pool lane: 8 at once, speedup', '>= 1.9', `${pool.speedup!.speedup} (${pool.speedup!.eightMs} ms vs one ${pool.speedup!.oneMs} ms)`, pool.speedup!.speedup >= 1.9);
   const start = r['childStart'] as { readyMs: number; childCpuMs: number; forkBlocksMs: number };
   const ideal = (8 * pool.speedup!.oneMs + 8 * start.readyMs) / CORES;
@@ -330,6 +344,11 @@ function sideBySideTable(sbs: Record<string, LaneFigures>): string[] {
     row('/fast req/s, access log off', (f) => (f.fastQuiet ?? (f === sbs['bare'] ? f.fast : undefined))?.rps, bare.rps),
     row('/fast p99 under that load, ms', (f) => f.fast?.p99, bare.p99),
     row('server CPU per /fast request, us', (f) => f.fast?.cpuUsPerRequest, bare.cpuUsPerRequest),
+    row('wrk -t1 -c32: /fast req/s (slowlane with its log on)', (f) => f.wrk?.rps, sbs['bare']!.wrk?.rps),
+    row('wrk: /fast req/s, access log off', (f) => (f.wrkQuiet ?? (f === sbs['bare'] ? f.wrk : undefined))?.rps, sbs['bare']!.wrk?.rps),
+    row('wrk: /fast p99, ms', (f) => f.wrk?.p99, sbs['bare']!.wrk?.p99),
+    row('wrk: server CPU per /fast request, us (log on)', (f) => f.wrk?.cpuUsPerRequest, sbs['bare']!.wrk?.cpuUsPerRequest),
+    row('wrk: server CPU per /fast request, us (log off)', (f) => (f.wrkQuiet ?? (f === sbs['bare'] ? f.wrk : undefined))?.cpuUsPerRequest, sbs['bare']!.wrk?.cpuUsPerRequest),
     row(`/fast max, idle closed loop (${SEQUENTIAL} requests), ms`, (f) => f.idleMax),
     row('offload added p50 over /fast, n=0, ms', (f) => f.offloadP50),
     row(`8 slow at once, speedup (ideal ${CORES})`, (f) => f.speedup?.speedup),

@@ -28,6 +28,9 @@ export interface FastFigures {
 export interface LaneFigures {
   fast?: FastFigures;
   fastQuiet?: FastFigures;
+  /** The same /fast load from wrk -t1 -c32 (undefined without wrk). */
+  wrk?: FastFigures | undefined;
+  wrkQuiet?: FastFigures | undefined;
   idleMax?: number;
   offloadP50?: number;
   speedup?: Speedup;

@@ -4,6 +4,7 @@ import { TaskQueue } from '../../lib/pool/task-queue.js';
 import { serializeError } from '../../lib/pool/serialized-error.js';
 import { toModuleUrl } from '../../lib/pool/pool-options.js';
 import { isChildMessage, marked } from '../../lib/pool/protocol.js';
+import { parseWrk } from '../../bench/wrk.js';
 import { factorial, heavyLifting } from '../../lib/demo/heavy-lifting.js';
 import { accessLogLine, forLog, forwardedClient } from '../../lib/demo/access-log.js';
 import { originForm } from '../../lib/demo/server.js';
@@ -88,6 +89,13 @@ describe('small parts', () => {
     expect(isChildMessage({ type: 'ready' }), 'a pm2-style ready from a library').to.equal(false);
     expect(isChildMessage(null)).to.equal(false);
     expect(isChildMessage('ready')).to.equal(false);
+  });
+
+  it('parseWrk reads requests, req/s and p99 in wrk\'s own units', () => {
+    const output = ['Running 5s test @ http://127.0.0.1:1/fast?id=1', '  Latency Distribution', '     50%  386.00us', '     99%    1.25ms', '  102716 requests in 5.00s, 14.99MB read', 'Requests/sec:  20541.31'].join('\n');
+    expect(parseWrk(output)).to.deep.equal({ requests: 102716, rps: 20541.31, p99: 1.25 });
+    expect(parseWrk(output.replace('1.25ms', '900.50us')).p99).to.equal(0.9005);
+    expect(() => parseWrk('unable to connect')).to.throw(/cannot read wrk's output/);
   });
 
   it('heavyLifting computes factorials and reports seconds', () => {
