@@ -40,6 +40,8 @@ export const POOL_DEFAULTS = Object.freeze({
    * blocks this loop each time. Tasks that need a start beyond it wait.
    */
   maxStartsPerSecond: 4 * cores,
+  /** Chunks a stream run's child may send ahead of its reader: enough to keep the pipe busy, few enough that memory stays flat. */
+  streamWindow: 16,
   /** No size limit on results: only the caller knows what its tasks return (the demo server sets one). */
   maxResultBytes: Infinity,
   /**

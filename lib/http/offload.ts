@@ -7,7 +7,8 @@ import type { Socket } from 'node:net';
 import { OFFLOAD_DEFAULTS } from '../defaults.js';
 import { checkTimeout } from '../pool/pool-options.js';
 import type { RunOptions } from '../pool/run-options.js';
-import type { TaskArgs, TaskName, TaskResult, TaskRunner } from '../pool/task-types.js';
+import type { StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
+import { streamBody } from './stream-body.js';
 import { failureResponse } from './failure-response.js';
 import { HttpError } from './http-error.js';
 
@@ -25,6 +26,12 @@ export interface OffloadOptions<R = unknown> {
   render?: (result: R, req: IncomingMessage) => unknown;
   /** Sees every failure in full (the client gets only failureResponse's line): log it here. */
   onFailure?: (error: unknown, req: IncomingMessage) => void;
+  /**
+   * A generator task (pool.stream()): each value is written as it comes,
+   * honouring the socket's backpressure. A failure after the first value ends
+   * the response without its final chunk. Default false.
+   */
+  stream?: boolean;
 }
 
 export type RequestHandler<Req extends IncomingMessage = IncomingMessage> = (req: Req, res: ServerResponse) => void;
@@ -42,19 +49,23 @@ type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) =>
 // Req lets argsFrom take a framework's request type (Express's, with req.query).
 export function offload<
   M,
+  K extends StreamTaskName<M>,
+  A extends TaskArgs<M, K> | ([] extends TaskArgs<M, K> ? [] : never),
+  Req extends IncomingMessage = IncomingMessage,
+>(pool: StreamRunner<M>, task: K, argsFrom: ArgsFrom<A, Req>, options: Omit<OffloadOptions<TaskYield<M, K>>, 'render'> & { stream: true }): RequestHandler<Req>;
+export function offload<
+  M,
   K extends TaskName<M>,
   A extends TaskArgs<M, K> | ([] extends TaskArgs<M, K> ? [] : never),
   Req extends IncomingMessage = IncomingMessage,
->(
-  pool: TaskRunner<M>,
-  task: K,
-  argsFrom: ArgsFrom<A, Req>,
-  options: OffloadOptions<TaskResult<M, K>> = {},
-): RequestHandler<Req> {
+>(pool: TaskRunner<M>, task: K, argsFrom: ArgsFrom<A, Req>, options?: OffloadOptions<TaskResult<M, K>>): RequestHandler<Req>;
+export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsFrom<unknown>, options: OffloadOptions = {}): RequestHandler {
   if (typeof argsFrom !== 'function') throw new TypeError('offload(pool, task, argsFrom): argsFrom must be a function that returns the task\'s arguments');
   // Within offload the module's type is generic; run() is the same function either way.
   const run = pool.run as unknown as LooseRun;
-  const { timeoutMs, contentType, render, onFailure } = options;
+  const { timeoutMs, contentType, render, onFailure, stream = false } = options;
+  const streamOf = (pool as Partial<StreamRunner<unknown>>).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>) | undefined;
+  if (stream && typeof streamOf !== 'function') throw new TypeError('offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
   const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
   return (req, res) => {
     const controller = new AbortController();
@@ -73,6 +84,7 @@ export function offload<
       // A body nobody reads stops the socket being read, and then a client
       // that leaves is never noticed: discard what argsFrom left unread.
       req.resume();
+      if (stream) return streamBody(res, streamOf!.call(pool, task, args as readonly unknown[], runOptions), contentType);
       return run.call(pool, task, args as readonly unknown[], runOptions);
     };
     let running: Promise<unknown>;
@@ -85,12 +97,18 @@ export function offload<
     }
     running
       .then((result) => {
-        const body = render === undefined ? result : render(result as TaskResult<M, K>, req);
+        if (stream) return; // written as it came
+        const body = render === undefined ? result : render(result, req);
         writeBody(res, body, contentType);
       })
       .catch((error: unknown) => {
         if (controller.signal.aborted) return; // nobody is listening for the answer
         onFailure?.(error, req);
+        // Mid-stream: end without the final chunk, so the client can tell the body is incomplete.
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
         const failure = failureResponse(error);
         write(res, failure.status, failure.body, TEXT, failure.headers);
       });

@@ -8,6 +8,7 @@ import process from 'node:process';
 import { serialize } from 'node:v8';
 import { marked, type ChildMessage, type ParentMessage, type RunMessage } from './protocol.js';
 import { serializeError, type SerializedError } from './serialized-error.js';
+import { addCredit, cancelStream, isIteratorResult, iteratorOf, newCredit, pump, type StreamCredit } from './child-stream.js';
 
 type TaskModule = Record<string, unknown>;
 
@@ -20,6 +21,8 @@ const maxResultBytes = resultLimit === undefined ? Infinity : Number(resultLimit
 let answered = 0;
 /** Runs received and not yet answered. */
 const started = new Set<number>();
+/** Stream runs in progress, with their credit. */
+const streams = new Map<number, StreamCredit>();
 let exiting = false;
 
 function send(message: ChildMessage, then?: () => void): void {
@@ -42,7 +45,7 @@ function findTask(tasks: TaskModule, name: string): (...args: unknown[]) => unkn
   return task as (...args: unknown[]) => unknown;
 }
 
-async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promise<void> {
+async function answer(tasks: TaskModule, { id, task, args, window }: RunMessage): Promise<void> {
   // A run that arrives after this child decided to leave is not begun: the
   // parent hands it to another child.
   if (exiting) return;
@@ -50,8 +53,12 @@ async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promis
   let reply: ChildMessage;
   try {
     const value = await findTask(tasks, task)(...args);
-    const tooLarge = oversize(value);
-    reply = tooLarge === undefined ? { type: 'result', id, ok: true, value } : { type: 'result', id, ok: false, error: tooLarge };
+    if (window !== undefined) reply = await streamOut(task, id, value, window);
+    else {
+      if (isIteratorResult(value)) throw new TypeError(`task "${task}" yields values: use pool.stream() for it (or offload's stream option)`);
+      const tooLarge = oversize(value);
+      reply = tooLarge === undefined ? { type: 'result', id, ok: true, value } : { type: 'result', id, ok: false, error: tooLarge };
+    }
   } catch (error) {
     reply = { type: 'result', id, ok: false, error: serializeError(error) };
   }
@@ -64,6 +71,22 @@ async function answer(tasks: TaskModule, { id, task, args }: RunMessage): Promis
   // first tells the parent so, and the run is never run a second time.
   if (sent === true) started.delete(id);
   else leave(sent.error);
+}
+
+/** A stream run: its values go out as chunks, within the parent's credit; its end is the result. */
+async function streamOut(task: string, id: number, produced: unknown, window: number): Promise<ChildMessage> {
+  const credit = newCredit(window);
+  streams.set(id, credit);
+  try {
+    await pump(iteratorOf(task, produced), credit, (value) => {
+      const tooLarge = oversize(value);
+      if (tooLarge !== undefined) throw Object.assign(new Error(tooLarge.message), { name: tooLarge.name, ...tooLarge.props });
+      send({ type: 'chunk', id, value });
+    });
+    return { type: 'result', id, ok: true, value: undefined };
+  } finally {
+    streams.delete(id);
+  }
 }
 
 function trySend(message: ChildMessage, then: (() => void) | undefined): true | { error: unknown } {
@@ -148,7 +171,13 @@ async function main(): Promise<void> {
   }
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'stop') void finish(tasks);
-    else void answer(tasks, message);
+    else if (message.type === 'more') {
+      const credit = streams.get(message.id);
+      if (credit !== undefined) addCredit(credit, message.n);
+    } else if (message.type === 'cancel') {
+      const credit = streams.get(message.id);
+      if (credit !== undefined) cancelStream(credit);
+    } else void answer(tasks, message);
   });
   send({ type: 'ready' });
 }

@@ -46,5 +46,12 @@ export function readTreeRssMb(pid: number): number | undefined {
   return total;
 }
 
+/** Memory limits need /proc (Linux): refused at construction where it is missing. */
+export function assertCanReadMemory(maxMemoryMb: number, recycleMemoryMb: number): void {
+  if ((maxMemoryMb !== Infinity || recycleMemoryMb !== Infinity) && !canReadRss()) {
+    throw new RangeError('options maxMemoryMb and recycleMemoryMb need /proc (Linux) to read a child\'s memory; leave them out on this system');
+  }
+}
+
 /** Memory limits need /proc (Linux). */
 export const canReadRss = (): boolean => existsSync(`/proc/${process.pid}/status`);

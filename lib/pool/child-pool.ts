@@ -8,9 +8,9 @@
 // holds the children and defines each count once; policy/ decides (start
 // gate, spares, retirement, memory cap). #reconcile below is the one place
 // where children start and leave.
-import { canReadRss } from './child-memory.js';
+import { assertCanReadMemory } from './child-memory.js';
 import { ChildWorker, type Answer, type WorkerExit } from './child-worker.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, type RunSpec } from './dispatcher.js';
 import { PoolClosedError, QueueFullError, TaskMemoryError, type TaskLoadError } from './errors.js';
 import { loaderFlags } from './exec-argv.js';
 import { Fleet } from './fleet.js';
@@ -25,21 +25,29 @@ import { childEnv, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolO
 import { childInfo, PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from './pool-stats.js';
 import { PoolWaiters } from './pool-waiters.js';
 import { checkRun, type CheckedRun, type RunOptions } from './run-options.js';
-import type { RunTask, TASKS, TaskRunner, UntypedTasks } from './task-types.js';
+import type { RunTask, StreamRunner, StreamTask, TASKS, UntypedTasks } from './task-types.js';
+import { openStream } from './chunk-stream.js';
 import { WakeUp } from './wake-up.js';
 
 export type { ChildInfo, LatencySummary, PoolLatency, PoolStats } from './pool-stats.js';
 export { defaultDeps, type PoolDeps } from './pool-deps.js';
 
-export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
+export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
   declare readonly [TASKS]?: M;
+  /** Runs `task` (a function the tasks module exports) with `args` in a child; rejects with one of errors.ts's errors or the signal's reason. */
+  readonly run: RunTask<M> = ((task: string, args: readonly unknown[] = [], options: RunOptions = {}) => {
+    const submitted = this.#submit(task, args, options, undefined);
+    return 'error' in submitted ? Promise.reject(submitted.error) : submitted.job.promise;
+  }) as RunTask<M>;
   /**
-   * Runs `task` (a function exported by the tasks module) with `args` in a
-   * child. Rejects with TaskError, TaskCrashedError, TaskTimeoutError,
-   * DeadlineError, QueueFullError, TaskLoadError, ChildStartError,
-   * TaskMemoryError, ResultTooLargeError or PoolClosedError, or the signal's reason.
+   * Yields a generator task's values in order, the child at most streamWindow
+   * ahead of the reader. A `break`, the signal, the timeout or the deadline
+   * closes the generator in the child (its finally blocks run); failures reject the next read.
    */
-  readonly run: RunTask<M> = ((task: string, args?: readonly unknown[], options?: RunOptions) => this.#run(task, args, options)) as RunTask<M>;
+  readonly stream: StreamTask<M> = ((task: string, args: readonly unknown[] = [], options: RunOptions = {}) => {
+    const window = this.options.streamWindow;
+    return openStream(window, (sink) => this.#submit(task, args, options, { sink, window }), (job, n) => this.#dispatcher.credit(job, n));
+  }) as StreamTask<M>;
   readonly options: Readonly<ResolvedPoolOptions>;
   readonly #deps: PoolDeps;
   readonly #execArgv: readonly string[];
@@ -68,9 +76,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#deps = { ...defaultDeps, ...deps };
     this.#execArgv = this.options.execArgv ?? loaderFlags(this.#deps.parentExecArgv);
     const { maxMemoryMb, recycleMemoryMb, maxChildAgeMs, idleTimeoutMs, minChildren, maxChildren } = this.options;
-    if ((maxMemoryMb !== Infinity || recycleMemoryMb !== Infinity) && deps.readRssMb === undefined && deps.readTreeRssMb === undefined && !canReadRss()) {
-      throw new RangeError('options maxMemoryMb and recycleMemoryMb need /proc (Linux) to read a child\'s memory; leave them out on this system');
-    }
+    if (deps.readRssMb === undefined && deps.readTreeRssMb === undefined) assertCanReadMemory(maxMemoryMb, recycleMemoryMb);
     this.#readyTarget = Math.min(maxChildren, Math.max(minChildren, this.options.spares));
     this.#limitsCanBeDue = maxChildAgeMs !== Infinity || (idleTimeoutMs !== Infinity && minChildren < maxChildren);
     this.#gate = new StartGate(this.options.maxStartsPerSecond, performance.now());
@@ -151,40 +157,37 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     return done;
   }
 
-  #run(task: string, args: readonly unknown[] = [], options: RunOptions = {}): Promise<unknown> {
+  /** A checked run on its way: sent to a free child, or queued (a child started for it if the limits allow), or refused. */
+  #submit(task: string, args: readonly unknown[], options: RunOptions, stream: RunSpec['stream']): { job: Job } | { error: unknown } {
     let checked: CheckedRun;
     try {
       checked = checkRun(task, args, options, this.options);
     } catch (error) {
-      return Promise.reject(error);
+      return { error };
     }
-    if (this.#state !== 'open') return Promise.reject(new PoolClosedError());
-    const { signal } = checked;
-    if (signal?.aborted) {
+    if (this.#state !== 'open') return { error: new PoolClosedError() };
+    if (checked.signal?.aborted) {
       this.#counters.runs.aborted += 1;
-      return Promise.reject(signal.reason);
+      return { error: checked.signal.reason };
     }
-    const job = this.#dispatcher.create({ task, args, ...checked });
+    const job = this.#dispatcher.create({ task, args, ...checked, stream });
     const now = performance.now();
     this.#spares.arrived(now);
     const broken = this.#unavailable();
-    if (broken !== undefined) {
-      job.fail(broken, 'failed');
-      return job.promise;
-    }
-    this.#dispatcher.enqueue(job);
-    this.#dispatcher.pump();
-    if (job.started || job.settled) {
+    if (broken !== undefined) job.fail(broken, 'failed');
+    else {
+      this.#dispatcher.enqueue(job);
+      this.#dispatcher.pump();
       // A spare was taken: replaced now only while tasks arrive faster than children start.
-      if (this.#spares.replaceAtOnce(now)) this.#scheduleReconcile();
-      return job.promise;
+      if (job.started || job.settled) {
+        if (this.#spares.replaceAtOnce(now)) this.#scheduleReconcile();
+      } else {
+        // No free child: start one now, if the limits allow.
+        this.#reconcile();
+        if (!job.settled && this.#dispatcher.queued - this.#fleet.counts().starting > this.options.maxQueue) job.fail(new QueueFullError(task, this.options.maxQueue), 'rejected');
+      }
     }
-    // No free child: start one now, if the limits allow.
-    this.#reconcile();
-    if (!job.settled && this.#dispatcher.queued - this.#fleet.counts().starting > this.options.maxQueue) {
-      job.fail(new QueueFullError(task, this.options.maxQueue), 'rejected');
-    }
-    return job.promise;
+    return { job };
   }
 
   /** The tasks module does not load and no child is ready: runs fail at once instead of each waiting for a doomed child. */
@@ -204,6 +207,7 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     this.#sampleSoon();
     child.on('ready', () => this.#onReady(child));
     child.on('answer', (job, answer) => this.#onAnswer(child, job, answer));
+    child.on('chunk', (job, value) => this.#dispatcher.chunk(job, value));
     child.on('exit', (exit) => this.#onExit(child, exit));
   }
 
@@ -314,13 +318,10 @@ export class ChildPool<M = UntypedTasks> implements TaskRunner<M> {
     const cap = this.#memory.capMb;
     for (const { child, rssMb } of this.#memory.check(this.#fleet, (each) => this.#dispatcher.jobOf(each) !== undefined, now)) {
       this.#counters.children.memoryKilled += 1;
-      if (!child.ready) {
-        child.failStart(`its setup() passed the memory cap of ${cap} MiB (${Math.round(rssMb)} MiB)`);
-        continue;
-      }
-      // Killed from here: its own loop may be stuck in the allocation.
       const job = this.#dispatcher.jobOf(child);
-      child.kill('SIGKILL');
+      // Killed from here: its own loop may be stuck in the allocation.
+      if (!child.ready) child.failStart(`its setup() passed the memory cap of ${cap} MiB (${Math.round(rssMb)} MiB)`);
+      else child.kill('SIGKILL');
       job?.fail(new TaskMemoryError(job.task, cap, rssMb), 'failed');
     }
   }

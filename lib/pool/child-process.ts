@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { ForkOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import type { Launcher } from './parent-death.js';
 import type { ParentMessage } from './protocol.js';
 
 /** The part of a ChildProcess a worker uses; lets unit tests hand in a fake. */
@@ -51,4 +52,41 @@ export function copyOutput(from: Readable | null | undefined, to: Writable): voi
   from.on('data', (chunk: Buffer) => {
     if (!brokenOutputs.has(to) && !to.destroyed && to.writableLength < MAX_OUTPUT_BACKLOG) to.write(chunk);
   });
+}
+
+export interface StartSpec {
+  entry: string;
+  tasksUrl: string;
+  tasksPerChild: number;
+  maxResultBytes: number;
+  execArgv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface StartDeps {
+  fork: ForkFn;
+  launcher: Launcher | undefined;
+  output?: { stdout: Writable; stderr: Writable } | undefined;
+}
+
+/** Forks the child program with its tasks module, limits and flags, and copies its output to ours. */
+export function startChild(deps: StartDeps, spec: StartSpec): ChildLike {
+  const { launcher } = deps;
+  const child = forkOrFailLater(deps.fork, spec.entry, [spec.tasksUrl, String(spec.tasksPerChild), String(spec.maxResultBytes)], {
+    serialization: 'advanced',
+    env: spec.env,
+    ...(launcher === undefined ? { execArgv: [...spec.execArgv] } : { execPath: launcher.execPath, execArgv: [...launcher.args, ...spec.execArgv] }),
+    // A session (and process group) of its own: a terminal's Ctrl-C reaches
+    // the server, which drains, not the child; and what its task starts can
+    // be signalled with it as one group. See child-priority.ts for its niceness.
+    detached: true,
+    // Its output comes through pipes of its own, copied to ours. Sharing our
+    // stdout and stderr would let each fork switch them to blocking mode
+    // (libuv does that to a child's stdio), and then a log reader that
+    // stalls would block the server's loop on a write.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  copyOutput(child.stdout, deps.output?.stdout ?? process.stdout);
+  copyOutput(child.stderr, deps.output?.stderr ?? process.stderr);
+  return child;
 }

@@ -5,7 +5,7 @@
 // polling: every state change is a Node event.
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
-import { copyOutput, forkOrFailLater, OUT_OF_RESOURCES, type ChildLike, type ForkFn } from './child-process.js';
+import { OUT_OF_RESOURCES, startChild, type ChildLike, type ForkFn } from './child-process.js';
 import { ChildStartError, describeExit, ResultTooLargeError, TaskError, TaskLoadError } from './errors.js';
 import type { GroupGuard } from './group-guard.js';
 import type { Launcher } from './parent-death.js';
@@ -78,23 +78,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     this.#spec = spec;
     this.#deps = deps;
     this.ageLimitMs = spec.ageLimitMs;
-    const { launcher } = deps;
-    this.#child = forkOrFailLater(deps.fork, spec.entry, [spec.tasksUrl, String(spec.tasksPerChild), String(spec.maxResultBytes)], {
-      serialization: 'advanced',
-      env: spec.env,
-      ...(launcher === undefined ? { execArgv: [...spec.execArgv] } : { execPath: launcher.execPath, execArgv: [...launcher.args, ...spec.execArgv] }),
-      // A session (and process group) of its own: a terminal's Ctrl-C reaches
-      // the server, which drains, not the child; and what its task starts can
-      // be signalled with it as one group. See child-priority.ts for its niceness.
-      detached: true,
-      // Its output comes through pipes of its own, copied to ours. Sharing our
-      // stdout and stderr would let each fork switch them to blocking mode
-      // (libuv does that to a child's stdio), and then a log reader that
-      // stalls would block the server's loop on a write.
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    copyOutput(this.#child.stdout, deps.output?.stdout ?? process.stdout);
-    copyOutput(this.#child.stderr, deps.output?.stderr ?? process.stderr);
+    this.#child = startChild(deps, spec);
     const { pid } = this.#child;
     if (pid !== undefined) {
       deps.groupGuard?.add(pid);
@@ -168,16 +152,33 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     return this.#state === 'ready' && this.#job === undefined && !this.leaving;
   }
 
-  /** Sends a run to a free child; throws (and stays free) if the arguments cannot be serialized. */
-  run(job: Job): void {
+  /** Sends a run to a free child (a stream run with its credit `window`); throws, and stays free, if the arguments cannot be serialized. */
+  run(job: Job, window?: number): void {
     if (!this.free) throw new Error(`child ${this.pid} cannot take a run now`);
-    const message: RunMessage = { type: 'run', id: job.id, task: job.task, args: job.args };
+    const message: RunMessage = window === undefined ? { type: 'run', id: job.id, task: job.task, args: job.args } : { type: 'run', id: job.id, task: job.task, args: job.args, window };
     // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
     // the child's death then fails the run as a crash. A serializer error
     // (a function, a socket among the arguments) is thrown here, at once.
     this.#child.send(message, () => {});
     this.#job = job;
     job.start();
+  }
+
+  /** The reader took `n` more chunks of its stream run: the child may send as many more. */
+  credit(job: Job, n: number): void {
+    if (this.#job === job) this.#child.send({ type: 'more', id: job.id, n }, () => {});
+  }
+
+  /**
+   * Nobody reads its stream run any more: the child closes the generator
+   * (its finally blocks run) and answers, and stays; SIGKILL if it has not
+   * answered within the kill grace. The run is the canceller's to settle.
+   */
+  cancel(job: Job): void {
+    if (this.#job !== job) return;
+    this.#child.send({ type: 'cancel', id: job.id }, () => {});
+    this.#cancelling = true;
+    this.#armKillTimer();
   }
 
   /** SIGTERM now (to its whole process group), SIGKILL after the grace. Its run, if any, is the killer's to settle. */
@@ -238,6 +239,8 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   }
 
   #groupEnded = false;
+  /** Its stream run was cancelled and it has not answered yet. */
+  #cancelling = false;
 
   /** Once, when the child has exited: SIGKILL to what is left of its group, and the guard forgets it. */
   #endGroup(): void {
@@ -264,6 +267,9 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         if (this.#state !== 'starting') return;
         this.#loadError = new TaskLoadError(this.#spec.tasksUrl, `${message.error.name}: ${message.error.message}`);
         return;
+      case 'chunk':
+        if (this.#job !== undefined && this.#job.id === message.id && !this.#cancelling) this.emit('chunk', this.#job, message.value);
+        return;
       case 'exiting':
         this.#leavingWith = message.started;
         this.#armKillTimer();
@@ -273,6 +279,12 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         // An answer for a run that is not ours (one already timed out) is dropped.
         if (job === undefined || job.id !== message.id) return;
         this.#job = undefined;
+        if (this.#cancelling) {
+          // It closed the cancelled stream in time: it stays.
+          this.#cancelling = false;
+          clearTimeout(this.#killTimer);
+          this.#killTimer = undefined;
+        }
         this.#served += 1;
         this.#idleSince = performance.now();
         // The child leaves by itself after its last answer (child-entry.ts); make sure it does.

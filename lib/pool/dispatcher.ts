@@ -21,6 +21,8 @@ export interface RunSpec {
   timeoutMs: number;
   deadlineMs: number;
   signal: AbortSignal | undefined;
+  /** A stream run: where its chunks go, and how many the child may send ahead. */
+  stream?: { sink: (value: unknown) => void; window: number } | undefined;
 }
 
 export class Dispatcher {
@@ -30,6 +32,7 @@ export class Dispatcher {
   readonly #handedBack = new WeakSet<Job>();
   /** One 'abort' listener per signal, however many runs share it. */
   readonly #watched = new WeakMap<AbortSignal, Set<Job>>();
+  readonly #streams = new WeakMap<Job, NonNullable<RunSpec['stream']>>();
   readonly #hooks: DispatcherHooks;
 
   // Unbounded here: runs waiting for a child that is starting are queued too,
@@ -48,7 +51,7 @@ export class Dispatcher {
   }
 
   /** The run's job, watching its signal; not queued yet. */
-  create({ task, args, timeoutMs, deadlineMs, signal }: RunSpec): Job {
+  create({ task, args, timeoutMs, deadlineMs, signal, stream }: RunSpec): Job {
     const job = new Job({
       task,
       args,
@@ -65,6 +68,7 @@ export class Dispatcher {
       },
     });
     if (signal !== undefined) this.#watch(signal, job);
+    if (stream !== undefined) this.#streams.set(job, stream);
     return job;
   }
 
@@ -81,7 +85,7 @@ export class Dispatcher {
       if (job.expireIfLate()) continue;
       try {
         this.#running.set(job, child);
-        child.run(job);
+        child.run(job, this.#streams.get(job)?.window);
       } catch (error) {
         // Arguments the serializer cannot copy (a function, a socket) fail this run, not the child.
         job.fail(error, 'failed');
@@ -99,6 +103,16 @@ export class Dispatcher {
   answered(job: Job, value: { ok: true; value: unknown } | { ok: false; error: Error }): void {
     if (value.ok) job.resolve(value.value);
     else job.fail(value.error, 'failed');
+  }
+
+  /** A chunk of a stream run arrived. */
+  chunk(job: Job, value: unknown): void {
+    if (!job.settled) this.#streams.get(job)?.sink(value);
+  }
+
+  /** The reader of a stream run took `n` more chunks. */
+  credit(job: Job, n: number): void {
+    this.#running.get(job)?.credit(job, n);
   }
 
   /** A child is gone: a run it had begun failed as a crash; one it never began goes first to another child, once. */
@@ -128,10 +142,14 @@ export class Dispatcher {
     for (const job of [...this.#running.keys()]) job.fail(error, outcome);
   }
 
-  // A timeout, a deadline or an abort: out of the queue, or its child is killed.
+  // A timeout, a deadline or an abort: out of the queue, or its child is
+  // killed; a stream run's child is asked to close its generator first.
   #cancel(job: Job): void {
     this.#queue.remove(job);
-    this.#running.get(job)?.kill();
+    const child = this.#running.get(job);
+    if (child === undefined) return;
+    if (this.#streams.has(job)) child.cancel(job);
+    else child.kill();
   }
 
   #watch(signal: AbortSignal, job: Job): void {

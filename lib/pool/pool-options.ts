@@ -32,6 +32,8 @@ export interface ChildPoolOptions {
   inheritEnv?: boolean | readonly string[];
   /** A result larger than this many bytes (serialized) is refused in the child: the run rejects with ResultTooLargeError, the child stays. Default Infinity. */
   maxResultBytes?: number;
+  /** Chunks a stream run's child may send ahead of what its reader has read (pool.stream()). Default 16. */
+  streamWindow?: number;
   /** Between SIGTERM and SIGKILL when a child must go. Default 500 ms. */
   killGraceMs?: number;
   /** A child not ready this long after it was started is killed, as a tasks module that cannot load. Default 30 s. */
@@ -62,6 +64,7 @@ export interface ResolvedPoolOptions {
   env: Readonly<Record<string, string>> | undefined;
   inheritEnv: boolean | readonly string[];
   maxResultBytes: number;
+  streamWindow: number;
   killGraceMs: number;
   startTimeoutMs: number;
   maxMemoryMb: number;
@@ -163,6 +166,7 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
     env: checkEnv(options.env),
     inheritEnv: checkInheritEnv(options.inheritEnv ?? d.inheritEnv),
     maxResultBytes: checkCount('maxResultBytes', options.maxResultBytes ?? d.maxResultBytes, 1, Number.MAX_SAFE_INTEGER, true),
+    streamWindow: checkCount('streamWindow', options.streamWindow ?? d.streamWindow, 1, 1_000_000),
     maxChildren,
     minChildren,
     spares: checkCount('spares', options.spares ?? Math.min(d.spares, maxChildren), 0, maxChildren),

@@ -6,6 +6,21 @@ export interface RunMessage {
   id: number;
   task: string;
   args: readonly unknown[];
+  /** A stream run (pool.stream()): the task yields, and the child may send this many chunks before it waits for more credit. */
+  window?: number;
+}
+
+/** The parent read `n` more chunks of stream run `id`: the child may send that many more. */
+export interface MoreMessage {
+  type: 'more';
+  id: number;
+  n: number;
+}
+
+/** Nobody reads stream run `id` any more: close its generator (its finally blocks run) and answer. */
+export interface CancelMessage {
+  type: 'cancel';
+  id: number;
 }
 
 /** Leave gracefully: run the tasks module's teardown(), then exit. Sent only to an idle, ready child. */
@@ -13,13 +28,15 @@ export interface StopMessage {
   type: 'stop';
 }
 
-export type ParentMessage = RunMessage | StopMessage;
+export type ParentMessage = RunMessage | StopMessage | MoreMessage | CancelMessage;
 
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'load-error'; error: SerializedError }
   /** The child hit an uncaught error outside any answer and leaves; `started` are the runs it had begun. */
   | { type: 'exiting'; started: number[] }
+  /** One value a stream run's task yielded. Its end is a result (value undefined), or a failed one. */
+  | { type: 'chunk'; id: number; value: unknown }
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; error: SerializedError };
 

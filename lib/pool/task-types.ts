@@ -85,3 +85,23 @@ export interface TaskRunner<M = UntypedTasks> {
   readonly [TASKS]?: M;
   readonly run: RunTask<M>;
 }
+
+type Yielded<R> = Awaited<R> extends string ? never : Awaited<R> extends AsyncIterable<infer Y> ? Y : Awaited<R> extends Iterable<infer Y> ? Y : never;
+
+/** The values task K yields (an async function*, a function*, or anything iterable but a string it returns). */
+export type TaskYield<M, K> = IsUntyped<M> extends true ? unknown : K extends keyof M ? (M[K] extends (...args: never[]) => infer R ? Yielded<R> : never) : never;
+
+/** The names of a module's tasks that yield values, each of which can cross the IPC channel: what stream() takes. */
+export type StreamTaskName<M> = IsUntyped<M> extends true
+  ? string
+  : Exclude<{ [K in keyof M]-?: M[K] extends (...args: infer A) => infer R ? ([Yielded<R>] extends [never] ? never : CrossesIpc<A> extends true ? (CrossesIpc<Yielded<R>> extends true ? K : never) : never) : never }[keyof M], LifecycleExport> & string;
+
+/** stream() of a pool: the values a generator task yields, in order, typed by the tasks module when there is one. */
+export type StreamTask<M> = IsUntyped<M> extends true
+  ? <T = unknown>(task: string, args?: readonly unknown[], options?: RunOptions) => AsyncIterableIterator<T>
+  : <K extends StreamTaskName<M>>(task: K, ...rest: RunRest<TaskArgs<M, K>>) => AsyncIterableIterator<TaskYield<M, K>>;
+
+/** A runner that also streams: what offload()'s stream option needs. */
+export interface StreamRunner<M = UntypedTasks> extends TaskRunner<M> {
+  readonly stream: StreamTask<M>;
+}

@@ -34,5 +34,7 @@ export interface ChildWorkerEvents {
   ready: [];
   /** Answered its run; free again unless it has served its tasksPerChild (then `leaving`). */
   answer: [Job, Answer];
+  /** A value its stream run yielded. */
+  chunk: [Job, unknown];
   exit: [WorkerExit];
 }

@@ -15,6 +15,8 @@ export class FakeChild extends EventEmitter implements ChildLike {
   readonly sent: RunMessage[] = [];
   /** How many times it was told to stop gracefully. */
   stops = 0;
+  /** Stream control it was sent: credit and cancels. */
+  readonly control: ParentMessage[] = [];
   readonly kill = sinon.spy((_signal?: NodeJS.Signals | number) => true);
 
   constructor(readonly args: readonly string[]) {
@@ -23,7 +25,8 @@ export class FakeChild extends EventEmitter implements ChildLike {
 
   send(message: ParentMessage, callback?: (error: Error | null) => void): boolean {
     if (message.type === 'stop') this.stops += 1;
-    else this.sent.push(message);
+    else if (message.type === 'run') this.sent.push(message);
+    else this.control.push(message);
     callback?.(null);
     return true;
   }

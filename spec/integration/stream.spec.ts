@@ -1,0 +1,183 @@
+// pool.stream() on real children: order, flow control, cancellation that
+// reaches the generator, failures midway.
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ChildPool } from '../../lib/pool/child-pool.js';
+import { offload } from '../../lib/http/offload.js';
+import { TaskCrashedError, TaskError, TaskTimeoutError } from '../../lib/pool/errors.js';
+import { eventually } from '../../tools/proc.js';
+
+const TASKS = new URL('../fixtures/stream-tasks.js', import.meta.url);
+type Tasks = typeof import('../fixtures/stream-tasks.js');
+
+async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const values: T[] = [];
+  for await (const value of stream) values.push(value);
+  return values;
+}
+
+describe('pool.stream(), real children', function () {
+  this.timeout(20_000);
+  let pool: ChildPool<Tasks>;
+  let dir: string;
+  const diary = () => join(dir, 'diary');
+  const lines = (): string[] => {
+    try {
+      return readFileSync(diary(), 'utf8').trim().split('\n');
+    } catch {
+      return [];
+    }
+  };
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'slowlane-stream-'));
+    pool = new ChildPool<Tasks>({ tasks: TASKS, minChildren: 1, maxChildren: 1, spares: 0, streamWindow: 4, killGraceMs: 2000 });
+    await pool.ready();
+  });
+  afterEach(async () => {
+    await pool.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('yields an async generator\'s values in order, and a sync generator\'s', async () => {
+    expect(await collect(pool.stream('count', [50]))).to.deep.equal(Array.from({ length: 50 }, (_, i) => i));
+    expect(await collect(pool.stream('letters', ['slow']))).to.deep.equal(['s', 'l', 'o', 'w']);
+    expect(pool.stats()).to.include({ completed: 2, running: 0 });
+  });
+
+  it('a reader that stops reading pauses the generator in the child: it is never more than the window ahead', async () => {
+    const stream = pool.stream('endless', [diary()]);
+    const read: number[] = [];
+    for (let i = 0; i < 3; i += 1) read.push((await stream.next()).value as number);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const produced = lines().filter((line) => line.startsWith('produced')).length;
+    expect(read).to.deep.equal([0, 1, 2]);
+    // 3 read, up to a window (4) of credit outstanding, and one value being produced when credit ran out.
+    expect(produced, `produced while the reader waited: ${produced}`).to.be.at.most(3 + 4 + 1);
+    await stream.return?.();
+  });
+
+  it('break closes the generator in the child (its finally runs) and the child stays', async () => {
+    const pid = await pool.run('whoAmI');
+    let taken = 0;
+    for await (const value of pool.stream('endless', [diary()])) {
+      taken += 1;
+      if (value === 2) break;
+    }
+    expect(taken).to.equal(3);
+    expect(await eventually(() => lines().includes('closed'), 1000), 'finally ran within a second').to.equal(true);
+    expect(await pool.run('whoAmI'), 'the same child serves on').to.equal(pid);
+    expect(pool.stats()).to.include({ aborted: 1, crashed: 0 });
+  });
+
+  it('a timeout mid-stream closes the generator too: TaskTimeoutError for the reader, the child stays', async () => {
+    const pid = await pool.run('whoAmI');
+    const error = await collect(pool.stream('endless', [diary()], { timeoutMs: 300 })).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(TaskTimeoutError);
+    expect(await eventually(() => lines().includes('closed'), 1000)).to.equal(true);
+    expect(await pool.run('whoAmI')).to.equal(pid);
+  });
+
+  it('a task that throws midway: the chunks before it, then TaskError; a child that dies midway: TaskCrashedError', async () => {
+    const read: number[] = [];
+    const error = await (async () => {
+      for await (const value of pool.stream('failsAfter', [3])) read.push(value);
+    })().catch((e: unknown) => e);
+    expect(read).to.deep.equal([0, 1, 2]);
+    expect(error).to.be.instanceOf(TaskError);
+    expect((error as Error).message).to.equal('gave up after 3');
+    const crashed = await collect(pool.stream('diesAfter', [2])).catch((e: unknown) => e);
+    expect(crashed).to.be.instanceOf(TaskCrashedError);
+  });
+
+  it('run() on a generator task and stream() on a plain one are clear errors', async () => {
+    const untyped = pool as unknown as ChildPool;
+    const run = await untyped.run('count', [3]).catch((e: unknown) => e);
+    expect((run as Error).message).to.equal('task "count" yields values: use pool.stream() for it (or offload\'s stream option)');
+    const stream = await collect(untyped.stream('plain')).catch((e: unknown) => e);
+    expect((stream as Error).message).to.match(/^task "plain" does not yield values \(it returned number\): use pool.run\(\) for it/);
+    expect(await pool.run('whoAmI')).to.be.a('number');
+  });
+});
+
+describe('offload(..., { stream: true }), real children', function () {
+  this.timeout(20_000);
+  let pool: ChildPool<Tasks>;
+  let server: http.Server;
+  let base: string;
+  let dir: string;
+  const failures: unknown[] = [];
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'slowlane-stream-http-'));
+    pool = new ChildPool<Tasks>({ tasks: TASKS, minChildren: 1, maxChildren: 1, spares: 0, streamWindow: 4 });
+    const routes: Record<string, http.RequestListener> = {
+      '/count': offload(pool, 'count', () => [5], { stream: true }),
+      '/letters': offload(pool, 'letters', () => ['abc'], { stream: true }),
+      '/endless': offload(pool, 'endless', () => [join(dir, 'diary')], { stream: true }),
+      '/fails': offload(pool, 'failsAfter', () => [2], { stream: true, onFailure: (error) => failures.push(error) }),
+      '/failsAtOnce': offload(pool, 'failsAfter', () => [0], { stream: true }),
+    };
+    server = http.createServer((req, res) => routes[req.url!]!(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await pool.ready();
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await pool.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const fetchText = (path: string) => new Promise<{ status: number; type: string | undefined; body: string; complete: boolean }>((resolve, reject) => {
+    http.get(`${base}${path}`, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body, complete: res.complete }));
+      res.on('error', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body, complete: false }));
+    }).on('error', reject);
+  });
+
+  it('writes each value as it comes: objects as NDJSON, strings as text', async () => {
+    const numbers = await fetchText('/count');
+    expect(numbers).to.include({ status: 200, type: 'application/x-ndjson', body: '0\n1\n2\n3\n4\n', complete: true });
+    expect(await fetchText('/letters')).to.include({ status: 200, type: 'text/plain; charset=utf-8', body: 'abc' });
+  });
+
+  it('a failure before the first value is a status; after it, the body ends incomplete and onFailure sees it', async () => {
+    const atOnce = await fetchText('/failsAtOnce');
+    expect(atOnce.status).to.equal(500);
+    expect(atOnce.body).to.equal('task "failsAfter" failed: RangeError: gave up after 0\n');
+    const midway = await fetchText('/fails');
+    expect(midway.status).to.equal(200);
+    expect(midway.complete, 'no final chunk').to.equal(false);
+    expect(midway.body).to.equal('0\n1\n');
+    expect(failures).to.have.length(1);
+  });
+
+  it('a client that leaves mid-stream: the generator\'s finally runs within a second, the child stays', async () => {
+    const pid = await pool.run('whoAmI');
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(`${base}/endless`, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => {});
+      setTimeout(() => reject(new Error('no data')), 5000);
+    });
+    const closed = () => {
+      try {
+        return readFileSync(join(dir, 'diary'), 'utf8').includes('closed');
+      } catch {
+        return false;
+      }
+    };
+    expect(await eventually(closed, 1000), 'finally ran').to.equal(true);
+    expect(await pool.run('whoAmI')).to.equal(pid);
+  });
+});
