@@ -5,7 +5,7 @@ import type http from 'node:http';
 import { HttpError } from '../http/http-error.js';
 import { offload, type RequestHandler } from '../http/offload.js';
 import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
-import type { TaskRunner } from '../pool/task-types.js';
+import type { StreamRunner, TaskRunner } from '../pool/task-types.js';
 import type { LoopPressure } from './loop-pressure.js';
 import { METRICS_CONTENT_TYPE, toPrometheus } from './metrics.js';
 import type { ReportTasks } from './orders/orders-db.js';
@@ -27,8 +27,8 @@ export interface DemoPool extends TaskRunner<DemoTasks> {
 export interface OrdersSource {
   /** The report on the event loop, with the server's own connection; throws HttpError 503 while unavailable. */
   reportInline(region: Region, days: number): Report;
-  /** Runs 'report' in the pool's children. */
-  readonly runner: TaskRunner<ReportTasks>;
+  /** Runs 'report' and streams 'exportOrders' in the pool's children. */
+  readonly runner: StreamRunner<ReportTasks>;
   stats(): { state: string; path: string; pool?: PoolStats };
   latency(): PoolLatency | undefined;
   children(): ChildInfo[];
@@ -122,6 +122,15 @@ const reportPooled = (orders: OrdersSource | undefined, onFailure: RouteContext[
   };
 };
 
+/** /export: the region's orders as CSV, streamed from a child as they are read, at the pace the client reads. */
+const exportPooled = (orders: OrdersSource | undefined, onFailure: RouteContext['noteFailure']): Route => {
+  if (orders !== undefined) return handed(offload(orders.runner, 'exportOrders', (req) => reportArgs(queryOf(req)), { stream: true, contentType: 'text/csv; charset=utf-8', onFailure }));
+  return (query) => {
+    reportArgs(query);
+    return noOrders();
+  };
+};
+
 /** Slow routes are refused while the loop is late (--max-loop-delay); /fast and /stats never are. */
 const shedding = (pressure: LoopPressure | undefined, route: Route): Route => (query, req, res) => {
   if (pressure?.shouldShed()) {
@@ -140,6 +149,7 @@ export function demoRoutes(ctx: RouteContext): Map<string, Route> {
     ['/slow_pool', slow(slowOffloaded(pools.warm, noteFailure))],
     ['/report', slow(reportInline(orders))],
     ['/report_pool', slow(reportPooled(orders, noteFailure))],
+    ['/export', slow(exportPooled(orders, noteFailure))],
     ['/stats', () => ({ body: `${JSON.stringify(snapshot(), null, 2)}\n`, contentType: JSON_TYPE })],
     ['/metrics', () => ({ body: toPrometheus(snapshot()), contentType: METRICS_CONTENT_TYPE })],
   ]);

@@ -126,6 +126,21 @@ describe('the report routes, real SQLite', function () {
     expect(defaults).to.include({ region: 'south', days: 90 });
   });
 
+  it('/export streams the region\'s orders as CSV: a header, then one line per order /report counts; bad input is the same 400', async () => {
+    const base = await start();
+    const report = JSON.parse((await request(`${base}/report?region=north&days=30`)).body) as { orders: number };
+    const exported = await request(`${base}/export?region=north&days=30`);
+    expect(exported.status).to.equal(200);
+    expect(exported.headers['content-type']).to.equal('text/csv; charset=utf-8');
+    const rows = exported.body.trimEnd().split('\n');
+    expect(rows[0]).to.equal('id,customer,product,amount_cents,days_ago');
+    expect(rows.length - 1, 'one line per order').to.equal(report.orders);
+    expect(rows[1]).to.match(/^\d+,\d+,product-\d{3},\d+,\d+$/);
+    const bad = await request(`${base}/export?region=atlantis`);
+    expect(bad.status).to.equal(400);
+    expect(bad.body).to.equal((await request(`${base}/report?region=atlantis`)).body);
+  });
+
   it('bad input: 400 with one line, before any query', async () => {
     const base = await start();
     for (const route of ['report', 'report_pool']) {

@@ -72,7 +72,7 @@ describe('demo server routes (faked pools)', () => {
     ['/slow?id=1&n=5001', 400, 'argument n must be a whole number from 0 to 5000 on /slow, which blocks the server; /slow_threaded and /slow_pool take up to 20000'],
     ['/slow?id=1&n=', 400, 'argument n must be a whole number from 0 to 5000 on /slow, which blocks the server; /slow_threaded and /slow_pool take up to 20000'],
     ['/slow_pool?id=1&n=20001', 400, 'argument n must be a whole number from 0 to 20000'],
-    ['/nope', 404, 'not found: /nope; the routes are /fast, /slow, /slow_threaded, /slow_pool, /report, /report_pool, /stats, /metrics'],
+    ['/nope', 404, 'not found: /nope; the routes are /fast, /slow, /slow_threaded, /slow_pool, /report, /report_pool, /export, /stats, /metrics'],
   ];
   for (const [path, status, message] of badInput) {
     it(`GET ${path.slice(0, 40)} -> ${status} ${message.slice(0, 40)}`, async () => {

@@ -12,7 +12,7 @@ import { TaskLoadError } from '../../pool/errors.js';
 import { ChildPool, type PoolLatency, type PoolStats, type ChildInfo } from '../../pool/child-pool.js';
 import type { ChildPoolOptions } from '../../pool/pool-options.js';
 import type { RunOptions } from '../../pool/run-options.js';
-import type { TaskRunner } from '../../pool/task-types.js';
+import type { StreamRunner } from '../../pool/task-types.js';
 import { runReport, type Region, type Report } from './orders-schema.js';
 import { DB_PATH_ENV } from './report-tasks.js';
 import { loadSqlite, type Connection } from './sqlite.js';
@@ -59,7 +59,7 @@ export class OrdersDatabase {
   #builder: ChildPool | undefined;
 
   /** Runs 'report' on the pool once there is one; until then rejects with the 503 the routes answer. */
-  readonly runner: TaskRunner<ReportTasks> = {
+  readonly runner: StreamRunner<ReportTasks> = {
     run: ((task: 'report', args: [Region, number], options?: RunOptions) => {
       if (this.#state === 'unavailable') this.#retryIfDue();
       const pool = this.#pool;
@@ -72,7 +72,19 @@ export class OrdersDatabase {
         this.#failed(error);
         throw this.#notReady();
       });
-    }) as TaskRunner<ReportTasks>['run'],
+    }) as StreamRunner<ReportTasks>['run'],
+    /** /export's stream; until the database is ready, a stream that fails at once with the same 503. */
+    stream: ((task: 'exportOrders', args: [Region, number], options?: RunOptions) => {
+      if (this.#state === 'unavailable') this.#retryIfDue();
+      const pool = this.#pool;
+      if (pool === undefined) {
+        const refused = this.#notReady();
+        return (async function* refuse(): AsyncGenerator<never> {
+          throw refused;
+        })();
+      }
+      return pool.stream(task, args, options);
+    }) as StreamRunner<ReportTasks>['stream'],
   };
 
   constructor(config: OrdersConfig) {

@@ -62,6 +62,22 @@ const TOP_SQL = `SELECT product, COUNT(*) AS orders, COUNT(DISTINCT customer) AS
   FROM orders WHERE region = ? AND days_ago < ? GROUP BY product ORDER BY revenueCents DESC, product LIMIT ?`;
 const TOTAL_SQL = 'SELECT COUNT(*) AS orders, COALESCE(SUM(amount_cents), 0) AS revenueCents FROM orders WHERE region = ? AND days_ago < ?';
 
+const EXPORT_SQL = 'SELECT id, customer, product, amount_cents, days_ago FROM orders WHERE region = ? AND days_ago < ? ORDER BY id';
+
+/** Every order of a region over the last `days` days as CSV, a header line then one line a row, in chunks of about `chunkBytes`. */
+export function* exportCsv(db: Connection, region: Region, days: number, chunkBytes = 32 * 1024): Generator<string> {
+  let chunk = 'id,customer,product,amount_cents,days_ago\n';
+  // iterate(): one row at a time from SQLite, never the whole result in memory.
+  for (const row of db.prepare(EXPORT_SQL).iterate(region, days) as Iterable<{ id: number; customer: number; product: string; amount_cents: number; days_ago: number }>) {
+    chunk += `${row.id},${row.customer},${row.product},${row.amount_cents},${row.days_ago}\n`;
+    if (chunk.length >= chunkBytes) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
+}
+
 /** The top products of a region over the last `days` days, and its totals. */
 export function runReport(db: Connection, region: Region, days: number): Report {
   const top = db.prepare(TOP_SQL).all(region, days, ORDERS_DB_DEFAULTS.top) as ReportRow[];

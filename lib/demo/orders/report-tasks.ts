@@ -4,7 +4,7 @@
 // whatever ends the child gracefully. A killed child's connection is closed
 // by the kernel with the process; a reader in WAL mode holds no lock that
 // outlives it.
-import { runReport, type Region, type Report } from './orders-schema.js';
+import { exportCsv, runReport, type Region, type Report } from './orders-schema.js';
 import { loadSqlite, type Connection } from './sqlite.js';
 
 /** Set by the parent (ChildPool's env option): which database file to open. */
@@ -32,6 +32,11 @@ function connection(): Connection {
 
 export function report(region: Region, days: number): Report {
   return runReport(connection(), region, days);
+}
+
+/** /export: the region's orders as CSV, streamed (pool.stream()) in chunks of about 32 KiB. */
+export function* exportOrders(region: Region, days: number): Generator<string> {
+  yield* exportCsv(connection(), region, days);
 }
 
 /** Any read-only query on the child's connection (for tests and ad-hoc use). */
