@@ -6,3 +6,13 @@ export function hashMany(text, rounds) {
   for (let i = 0; i < rounds; i += 1) digest = createHash('sha256').update(digest).digest('hex');
   return digest;
 }
+
+// A generator task: pool.stream() (and offload's stream option) sends each
+// value as it is yielded, and the child waits while the reader is behind.
+export async function* digests(text, count) {
+  let digest = text;
+  for (let i = 0; i < count; i += 1) {
+    digest = createHash('sha256').update(digest).digest('hex');
+    yield `${i},${digest}\n`;
+  }
+}

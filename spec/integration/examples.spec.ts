@@ -24,3 +24,22 @@ for (const example of ['http-server.mjs', 'express-server.mjs']) {
     });
   });
 }
+
+describe('examples/stream-server.mjs', () => {
+  it('streams one CSV line per digest, answers bad input with 400, and stops cleanly on SIGTERM', async () => {
+    const server = await startListening(process.execPath, [`${ROOT}examples/stream-server.mjs`], { env: { ...process.env, PORT: '0' } });
+    try {
+      const answer = await request(`${server.url}/digests?count=1000`);
+      expect(answer.status).to.equal(200);
+      expect(answer.headers['content-type']).to.equal('text/csv; charset=utf-8');
+      const lines = answer.body.trimEnd().split('\n');
+      expect(lines).to.have.length(1000);
+      expect(lines[999]).to.match(/^999,[0-9a-f]{64}$/);
+      expect(await request(`${server.url}/digests?count=0`)).to.include({ status: 400, body: 'count must be a number from 1 to 1000000\n' });
+      server.child.kill('SIGTERM');
+      expect(await server.exited).to.deep.equal({ code: 0, signal: null });
+    } finally {
+      await server.stop(2000);
+    }
+  });
+});
