@@ -12,6 +12,8 @@ import { cpuTicksWithReaped } from '../tools/proc.js';
 import { ROOT, startBare, startPeer, startSlowlane, startSlowlaneLogging, treeRssMb, type Running } from './processes.js';
 import { fastThroughput, idleMax, loadedP99Ratio, offloadOverhead, speedup, type Lane, type LaneFigures } from './side-by-side.js';
 import { WRK, wrkThroughput } from './wrk.js';
+import { exportsBench } from './exports.js';
+import { largeValues } from './large-values.js';
 
 const QUICK = process.env['QUICK'] === '1';
 const WINDOW_S = QUICK ? 2 : 7;
@@ -260,6 +262,8 @@ async function main(): Promise<void> {
     results['fastUnderSlow'] = { idle: loaded.idle, ...loaded.results };
     log('parallel speedup'); results['speedup'] = await speedupOld(server.url);
     log('reports, inline and pooled'); results['reports'] = await reports(server);
+    log('exports, streamed'); results['exports'] = await exportsBench(server, WINDOW_S);
+    log('large values, slowlane and piscina'); results['largeValues'] = await largeValues(QUICK ? 10 : 20);
     log('memory'); results['memory'] = await memory(server);
     log('reset storm, without and with the spawn budget'); results['resetStorm'] = await resetStorms();
     // The runs above used the server's default niceness; NICENESS=1 measures the others against it.
@@ -325,6 +329,15 @@ function checkTargets(r: Record<string, any>): Target[] {
   const sustained = r['sustainedFork'] as { upperBoundPerS: number; cpuMsPerRequest: number; capacityPerS: number; offeredPerS: number; achievedPerS: number; failed: number; p50: number; p99: number };
   add('3. fork lane: sustained rate = cores / CPU per request', 'documented', `${sustained.capacityPerS} req/s (${sustained.cpuMsPerRequest} ms CPU per request, server and child; child start alone ${start.childCpuMs} ms CPU, bound ${sustained.upperBoundPerS} req/s; ${start.readyMs} ms to ready, fork() blocks ${start.forkBlocksMs} ms)`, true);
   add('3. fork lane: that rate reached (90 % of it offered, open loop)', '>= 0.95 x offered, none failed', `${sustained.achievedPerS} of ${sustained.offeredPerS} req/s answered, ${sustained.failed} failed, latency p50 ${sustained.p50} / p99 ${sustained.p99} ms`, sustained.achievedPerS >= 0.95 * sustained.offeredPerS && sustained.failed === 0);
+  const ex = r['exports'] as Awaited<ReturnType<typeof exportsBench>>;
+  add('6. export: first byte at idle', '<= 50 ms', `${ex.firstByteMs} ms (${ex.rows} rows, ${Math.round(ex.bytes / 1024)} KiB in ${ex.totalMs} ms)`, ex.firstByteMs <= 50);
+  add('6. export: server RSS growth during one export', '< 20 MiB', `${ex.rssGrowthMb} MiB`, ex.rssGrowthMb < 20);
+  add('6. export: /fast p99, two exports running / idle', '<= 2 x', `${ex.fastP99Ratio} x (${ex.fastTwoExportsP99} vs ${ex.fastIdleP99} ms)`, ex.fastP99Ratio <= 2);
+  add('6. export: rows/s vs the same iterate() inline', '>= 0.8 x', `${round(ex.rowsPerSecond / ex.inline.rowsPerSecond)} x (${ex.rowsPerSecond} vs ${ex.inline.rowsPerSecond}; inline blocks its loop ${ex.inline.loopBlockedMs} ms)`, ex.rowsPerSecond / ex.inline.rowsPerSecond >= 0.8);
+  add('6. export: a reader at 100 KiB/s, server RSS growth', '< 20 MiB', `${ex.slowReader.rssGrowthMb} MiB (${Math.round(ex.slowReader.bytesIn3s / 1024)} KiB read in 3 s)`, ex.slowReader.rssGrowthMb < 20);
+  for (const row of r['largeValues'] as Array<{ case: string; slowlaneP50: number; piscinaP50: number; ratio: number }>) {
+    add(`6. ${row.case}, p50`, "<= 2 x piscina's", `${row.ratio} x (${row.slowlaneP50} vs ${row.piscinaP50} ms)`, row.ratio <= 2);
+  }
   for (const [name, lane] of [['pool', pool], ['fork', fork]] as const) {
     add(`4. ${name} lane: /fast p99, 2 slow in flight / idle`, '<= 2 x', `${lane.loadedP99Ratio} x (piscina ${sbs['piscina']!.loadedP99Ratio} x, workerpool ${sbs['workerpool']!.loadedP99Ratio} x)`, lane.loadedP99Ratio! <= 2);
   }

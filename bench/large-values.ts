@@ -1,0 +1,54 @@
+// One large value across the boundary, each way: a 10 MB Buffer and a 10 MB
+// string as argument and as result, through one slowlane child (IPC, V8
+// serialization) and one piscina thread (structured clone in one process),
+// p50 of 20 calls each, in the same run.
+import { Piscina } from 'piscina';
+import { ChildPool } from '../lib/index.js';
+import { round, summarize } from './numbers.js';
+
+const MB10 = 10 * 1024 * 1024;
+const TASKS = new URL('./large-tasks.js', import.meta.url);
+type Tasks = typeof import('./large-tasks.js');
+
+export interface LargeRow {
+  case: string;
+  slowlaneP50: number;
+  piscinaP50: number;
+  ratio: number;
+}
+
+async function p50(calls: number, call: () => Promise<unknown>): Promise<number> {
+  await call(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < calls; i += 1) {
+    const started = performance.now();
+    await call();
+    times.push(performance.now() - started);
+  }
+  return round(summarize(times).p50);
+}
+
+export async function largeValues(calls = 20): Promise<LargeRow[]> {
+  const pool = new ChildPool<Tasks>({ tasks: TASKS, minChildren: 1, maxChildren: 1, spares: 0 });
+  const piscina = new Piscina({ filename: TASKS.href, minThreads: 1, maxThreads: 1 });
+  await pool.ready();
+  const buffer = Buffer.alloc(MB10, 1);
+  const text = 'x'.repeat(MB10);
+  const cases: Array<[string, () => Promise<unknown>, () => Promise<unknown>]> = [
+    ['10 MB Buffer result', () => pool.run('bufferOf', [MB10]), () => piscina.run(MB10, { name: 'bufferOf' })],
+    ['10 MB string result', () => pool.run('stringOf', [MB10]), () => piscina.run(MB10, { name: 'stringOf' })],
+    ['10 MB Buffer argument', () => pool.run('sizeOf', [buffer]), () => piscina.run(buffer, { name: 'sizeOf' })],
+    ['10 MB string argument', () => pool.run('sizeOf', [text]), () => piscina.run(text, { name: 'sizeOf' })],
+  ];
+  const rows: LargeRow[] = [];
+  try {
+    for (const [name, viaPool, viaPiscina] of cases) {
+      const slowlaneP50 = await p50(calls, viaPool);
+      const piscinaP50 = await p50(calls, viaPiscina);
+      rows.push({ case: name, slowlaneP50, piscinaP50, ratio: round(slowlaneP50 / piscinaP50) });
+    }
+  } finally {
+    await Promise.all([pool.close(), piscina.destroy()]);
+  }
+  return rows;
+}
