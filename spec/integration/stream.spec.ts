@@ -119,6 +119,7 @@ describe('offload(..., { stream: true }), real children', function () {
       '/endless': offload(pool, 'endless', () => [join(dir, 'diary')], { stream: true }),
       '/fails': offload(pool, 'failsAfter', () => [2], { stream: true, onFailure: (error) => failures.push(error) }),
       '/failsAtOnce': offload(pool, 'failsAfter', () => [0], { stream: true }),
+      '/big': offload(pool, 'bigChunks', () => [join(dir, 'diary')], { stream: true }),
     };
     server = http.createServer((req, res) => routes[req.url!]!(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -156,6 +157,34 @@ describe('offload(..., { stream: true }), real children', function () {
     expect(midway.complete, 'no final chunk').to.equal(false);
     expect(midway.body).to.equal('0\n1\n');
     expect(failures).to.have.length(1);
+  });
+
+  it('a client that stops reading: the socket fills, the server waits for drain, and the generator in the child pauses', async () => {
+    const produced = () => {
+      try {
+        return readFileSync(join(dir, 'diary'), 'utf8').split('\n').filter((line) => line.startsWith('produced')).length;
+      } catch {
+        return 0;
+      }
+    };
+    let req: http.ClientRequest | undefined;
+    await new Promise<void>((resolve, reject) => {
+      req = http.get(`${base}/big`, (res) => {
+        res.once('data', () => {
+          res.pause(); // a reader that stops
+          resolve();
+        });
+      });
+      req.on('error', () => {});
+      setTimeout(() => reject(new Error('no data')), 5000);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const whilePaused = produced();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Unpaused it would make about 1,000 a second; paused, only what the socket buffers and the window hold.
+    expect(produced(), 'no more while the reader stays paused').to.equal(whilePaused);
+    expect(whilePaused, `64 KiB chunks produced in 1.5 s for a paused reader: ${whilePaused}`).to.be.below(200);
+    req!.destroy();
   });
 
   it('a client that leaves mid-stream: the generator\'s finally runs within a second, the child stays', async () => {
