@@ -104,9 +104,11 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
       .catch((error: unknown) => {
         if (controller.signal.aborted) return; // nobody is listening for the answer
         onFailure?.(error, req);
-        // Mid-stream: end without the final chunk, so the client can tell the body is incomplete.
+        // Mid-stream: end without the final chunk, so the client can tell the
+        // body is incomplete; what was written before still goes out.
         if (res.headersSent) {
-          res.destroy();
+          if (res.socket !== null) res.socket.destroySoon();
+          else res.destroy();
           return;
         }
         const failure = failureResponse(error);

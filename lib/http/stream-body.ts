@@ -28,17 +28,26 @@ async function drained(res: ServerResponse): Promise<void> {
  * status, after it only end the response without its final chunk.
  */
 export async function streamBody(res: ServerResponse, values: AsyncIterator<unknown>, contentType?: string): Promise<void> {
-  for (;;) {
-    const next = await values.next();
-    if (next.done === true) break;
-    const { value } = next;
-    if (res.destroyed) {
-      await values.return?.();
-      return;
+  // HEAD: the first value decides the type; the rest is not worth producing.
+  const headOnly = res.req?.method === 'HEAD';
+  try {
+    for (;;) {
+      const next = await values.next();
+      if (next.done === true) break;
+      const { value } = next;
+      if (res.destroyed) return void (await values.return?.());
+      if (!res.headersSent) res.writeHead(200, { 'content-type': contentType ?? typeOf(value) });
+      if (headOnly) {
+        await values.return?.();
+        break;
+      }
+      const data = typeof value === 'string' || value instanceof Uint8Array ? value : `${JSON.stringify(value)}\n`;
+      if (!res.write(data)) await drained(res);
     }
-    if (!res.headersSent) res.writeHead(200, { 'content-type': contentType ?? typeOf(value) });
-    const data = typeof value === 'string' || value instanceof Uint8Array ? value : `${JSON.stringify(value)}\n`;
-    if (!res.write(data)) await drained(res);
+  } catch (error) {
+    // A write that threw (a bad content type): the run must not keep its child waiting for credit.
+    await values.return?.();
+    throw error;
   }
   if (!res.headersSent) res.writeHead(200, { 'content-type': contentType ?? TEXT });
   res.end();

@@ -50,10 +50,13 @@ async function answer(tasks: TaskModule, { id, task, args, window }: RunMessage)
   // parent hands it to another child.
   if (exiting) return;
   started.add(id);
+  // Registered before the task runs: a cancel may come while it is still producing its iterable.
+  const credit = window === undefined ? undefined : newCredit(window);
+  if (credit !== undefined) streams.set(id, credit);
   let reply: ChildMessage;
   try {
     const value = await findTask(tasks, task)(...args);
-    if (window !== undefined) reply = await streamOut(task, id, value, window);
+    if (credit !== undefined) reply = await streamOut(task, id, value, credit);
     else {
       if (isIteratorResult(value)) throw new TypeError(`task "${task}" yields values: use pool.stream() for it (or offload's stream option)`);
       const tooLarge = oversize(value);
@@ -62,6 +65,7 @@ async function answer(tasks: TaskModule, { id, task, args, window }: RunMessage)
   } catch (error) {
     reply = { type: 'result', id, ok: false, error: serializeError(error) };
   }
+  streams.delete(id);
   answered += 1;
   const done = answered >= tasksPerChild ? () => void finish(tasks) : undefined;
   let sent = trySend(reply, done);
@@ -74,19 +78,13 @@ async function answer(tasks: TaskModule, { id, task, args, window }: RunMessage)
 }
 
 /** A stream run: its values go out as chunks, within the parent's credit; its end is the result. */
-async function streamOut(task: string, id: number, produced: unknown, window: number): Promise<ChildMessage> {
-  const credit = newCredit(window);
-  streams.set(id, credit);
-  try {
-    await pump(iteratorOf(task, produced), credit, (value) => {
-      const tooLarge = oversize(value);
-      if (tooLarge !== undefined) throw Object.assign(new Error(tooLarge.message), { name: tooLarge.name, ...tooLarge.props });
-      send({ type: 'chunk', id, value });
-    });
-    return { type: 'result', id, ok: true, value: undefined };
-  } finally {
-    streams.delete(id);
-  }
+async function streamOut(task: string, id: number, produced: unknown, credit: StreamCredit): Promise<ChildMessage> {
+  await pump(iteratorOf(task, produced), credit, (value) => {
+    const tooLarge = oversize(value);
+    if (tooLarge !== undefined) throw Object.assign(new Error(tooLarge.message), { name: tooLarge.name, ...tooLarge.props });
+    send({ type: 'chunk', id, value });
+  });
+  return { type: 'result', id, ok: true, value: undefined };
 }
 
 function trySend(message: ChildMessage, then: (() => void) | undefined): true | { error: unknown } {

@@ -270,7 +270,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     if (this.#state === 'destroyed') return;
     const now = performance.now();
     if (this.#memory.due(now)) this.#enforceMemoryCap(now);
-    const retireAt = this.#state === 'open' ? this.#retire(now) : Infinity;
+    const retireAt = this.#retire(now);
     const start = this.#startWanted(now);
     // Read after the starts: a child started just now is sampled too.
     this.#wakeUp.set(Math.min(retireAt, start.retryAt, this.#memory.nextAt), start.forRun);
@@ -279,12 +279,13 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
 
   /** Leaving: children retired after an answer, and idle ones past their age or their idle time. Returns when to look again. */
   #retire(now: number): number {
+    // Closing too: a child retired after its answer must make room for the replacement queued runs wait for.
     for (const [child, reason] of this.#retiring) {
       if (child.busy) continue;
       this.#retiring.delete(child);
       this.#leave(child, reason);
     }
-    if (!this.#limitsCanBeDue) return Infinity;
+    if (!this.#limitsCanBeDue || this.#state !== 'open') return Infinity;
     const { minChildren, spares, idleTimeoutMs } = this.options;
     const idle = this.#fleet.idle().filter((child) => !this.#retiring.has(child));
     const decision = idleRetirement(idle, { live: this.#fleet.counts().live, minChildren, spares: this.#spares.wanted(now), sparesOption: spares, idleTimeoutMs }, now);

@@ -256,8 +256,8 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     const message: ChildMessage = raw;
     switch (message.type) {
       case 'ready':
-        // Said once, by child-entry; a second one must change nothing.
-        if (this.#state !== 'starting') return;
+        // Said once, by child-entry; a second one, or one from a child already told to go, changes nothing.
+        if (this.#state !== 'starting' || this.#asked) return;
         clearTimeout(this.#startTimer);
         this.#state = 'ready';
         this.#idleSince = performance.now();

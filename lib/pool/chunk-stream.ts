@@ -13,7 +13,8 @@ interface Pending<T> {
 
 export class ChunkStream<T> implements AsyncIterableIterator<T> {
   readonly #buffer: T[] = [];
-  #pending: Pending<T> | undefined;
+  /** Reads waiting for a chunk, oldest first (a reader may call next() again before the last settled). */
+  readonly #pending: Array<Pending<T>> = [];
   #ended = false;
   #failed = false;
   #error: unknown;
@@ -32,12 +33,11 @@ export class ChunkStream<T> implements AsyncIterableIterator<T> {
 
   push(value: T): void {
     if (this.#ended) return;
-    const pending = this.#pending;
+    const pending = this.#pending.shift();
     if (pending === undefined) {
       this.#buffer.push(value);
       return;
     }
-    this.#pending = undefined;
     this.#taken();
     pending.resolve({ value, done: false });
   }
@@ -64,7 +64,7 @@ export class ChunkStream<T> implements AsyncIterableIterator<T> {
       return Promise.resolve({ value, done: false });
     }
     if (this.#ended) return this.#failed ? Promise.reject(this.#error) : Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => (this.#pending = { resolve, reject }));
+    return new Promise((resolve, reject) => this.#pending.push({ resolve, reject }));
   }
 
   /** The reader stops (`break`): the run is cancelled and what is buffered dropped. */
@@ -74,6 +74,8 @@ export class ChunkStream<T> implements AsyncIterableIterator<T> {
       this.#buffer.length = 0;
       this.#close();
     }
+    // Reads still waiting (a reader that raced next() against a timeout) end too.
+    for (const pending of this.#pending.splice(0)) pending.resolve({ value: undefined, done: true });
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -90,11 +92,11 @@ export class ChunkStream<T> implements AsyncIterableIterator<T> {
   }
 
   #settlePending(): void {
-    const pending = this.#pending;
-    if (pending === undefined || this.#buffer.length > 0) return;
-    this.#pending = undefined;
-    if (this.#failed) pending.reject(this.#error);
-    else pending.resolve({ value: undefined, done: true });
+    if (this.#buffer.length > 0) return;
+    for (const pending of this.#pending.splice(0)) {
+      if (this.#failed) pending.reject(this.#error);
+      else pending.resolve({ value: undefined, done: true });
+    }
   }
 }
 

@@ -82,7 +82,8 @@ export class Dispatcher {
       const child = this.#hooks.pick();
       if (child === undefined) return;
       this.#queue.remove(job);
-      if (job.expireIfLate()) continue;
+      // Settled while it waited (a cancelled run handed back), or expired: it takes no child.
+      if (job.settled || job.expireIfLate()) continue;
       try {
         this.#running.set(job, child);
         child.run(job, this.#streams.get(job)?.window);
@@ -120,6 +121,8 @@ export class Dispatcher {
     const { job } = exit;
     if (job === undefined) return;
     this.#running.delete(job);
+    // Already settled (a stream run cancelled before its child left): nothing to fail, nothing to hand back.
+    if (job.settled) return;
     if (exit.begun || this.#handedBack.has(job)) job.fail(new TaskCrashedError(job.task, child.pid, exit.exitCode, exit.signal), 'crashed');
     else {
       this.#handedBack.add(job);

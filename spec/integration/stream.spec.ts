@@ -81,6 +81,18 @@ describe('pool.stream(), real children', function () {
     expect(await pool.run('whoAmI')).to.equal(pid);
   });
 
+  it('a cancel that arrives while the task is still producing its iterable is kept: the child answers and stays', async () => {
+    const pid = await pool.run('whoAmI');
+    const controller = new AbortController();
+    const stream = pool.stream('slowStart', [diary()], { signal: controller.signal });
+    const read = stream.next();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    expect((await read.catch((e: unknown) => e) as Error).name).to.equal('AbortError');
+    expect(await pool.run('whoAmI'), 'the same child, not killed after the grace').to.equal(pid);
+    expect(pool.stats()).to.include({ crashed: 0, aborted: 1 });
+  });
+
   it('a task that throws midway: the chunks before it, then TaskError; a child that dies midway: TaskCrashedError', async () => {
     const read: number[] = [];
     const error = await (async () => {

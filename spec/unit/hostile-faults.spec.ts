@@ -15,7 +15,7 @@ import { offload } from '../../lib/http/offload.js';
 import type { TaskRunner } from '../../lib/pool/task-types.js';
 import { LogWriter } from '../../lib/demo/log-writer.js';
 import { request } from '../support/http.js';
-import { flush, useFakeProcessesAndClock } from '../support/fake-child.js';
+import { flush, useFakeProcessesAndClock, type FakeChild } from '../support/fake-child.js';
 
 describe('hostile round two: the pool (faked fork, fake clock)', () => {
   const env = useFakeProcessesAndClock();
@@ -104,6 +104,51 @@ describe('hostile round two: the pool (faked fork, fake clock)', () => {
     expect(done, 'every run answered').to.equal(20);
     expect(most, 'processes alive at once').to.be.at.most(2);
     expect(env.fakes.children.length, 'children started in all').to.be.at.least(10);
+  });
+
+  it('close() with queued runs and children retired after their answer: the retired leave, replacements run the queue, close resolves', async () => {
+    const pool = make({ minChildren: 2, maxChildren: 2, spares: 0, maxChildAgeMs: 1000 });
+    for (const child of env.fakes.children) child.ready();
+    const runs = ['a', 'b', 'c', 'd'].map((task) => pool.run(task));
+    let closed = false;
+    void pool.close().then(() => (closed = true));
+    await env.clock.tickAsync(1100); // past the age limit, jitter included
+    const [first, second] = env.fakes.children as [FakeChild, FakeChild];
+    first.answer('A');
+    second.answer('B');
+    await env.clock.tickAsync(1);
+    expect([first.stops, second.stops], 'both past their age: stopped though closing').to.deep.equal([1, 1]);
+    first.exit(0);
+    second.exit(0);
+    await env.clock.tickAsync(1);
+    const replacements = env.fakes.children.slice(2);
+    expect(replacements, 'two replacements for the two queued runs').to.have.length(2);
+    for (const child of replacements) child.ready();
+    for (const child of replacements) child.answer(child.sent[0]!.task.toUpperCase());
+    expect(await Promise.all(runs)).to.deep.equal(['A', 'B', 'C', 'D']);
+    await flush();
+    for (const child of replacements) child.exit(0);
+    await env.clock.tickAsync(1);
+    expect(closed).to.equal(true);
+  });
+
+  it('a cancelled stream run whose child then leaves saying it never began it is not run again', async () => {
+    const pool = make({ minChildren: 1, maxChildren: 2, spares: 0 });
+    const child = env.fakes.children[0]!;
+    child.ready();
+    const stream = pool.stream('export');
+    const read = stream.next();
+    child.say({ type: 'chunk', id: child.sent[0]!.id, value: 'row' });
+    expect(await read).to.deep.equal({ value: 'row', done: false });
+    await stream.return?.();
+    expect(child.control.map((m) => m.type), 'asked to close its generator').to.deep.equal(['cancel']);
+    child.say({ type: 'exiting', started: [] });
+    child.exit(1);
+    await env.clock.tickAsync(1000);
+    for (const other of env.fakes.children.slice(1)) other.ready();
+    await env.clock.tickAsync(1);
+    expect(env.fakes.children.flatMap((c) => c.sent.map((m) => m.task)), 'sent once').to.deep.equal(['export']);
+    expect(pool.stats()).to.include({ running: 0, queued: 0, aborted: 1 });
   });
 
   it('8. a child that announces it is leaving with a run it had begun: that run fails as a crash and is not run again', async () => {
