@@ -65,6 +65,8 @@ export function failureResponse(error: unknown): FailureResponse {
   if (error instanceof TaskLoadError) return answer(500, 'the server cannot load its tasks module; see its log');
   // A task that threw is a 500 whatever its error says: a `status` copied from
   // inside the child (an HTTP client's error) is not this server's answer.
+  // A misspelt task name: the module's list of exports is for the log, not for any client.
+  if (error instanceof TaskError && error.name === 'UnknownTaskError') return answer(500, `task "${error.task}" is not a task of the server's tasks module; see its log`);
   if (error instanceof TaskError) return answer(500, withoutPaths(`task "${error.task}" failed: ${error.name}: ${error.message}`));
   return ownStatus(error) ?? answer(500, 'internal server error');
 }

@@ -11,7 +11,7 @@
 import { assertCanReadMemory } from './child-memory.js';
 import { ChildWorker, type Answer, type WorkerExit } from './child-worker.js';
 import { Dispatcher, type RunSpec } from './dispatcher.js';
-import { PoolClosedError, QueueFullError, TaskMemoryError, type TaskLoadError } from './errors.js';
+import { PoolClosedError, QueueFullError, type TaskLoadError } from './errors.js';
 import { loaderFlags } from './exec-argv.js';
 import { Fleet } from './fleet.js';
 import type { Job } from './job.js';
@@ -39,11 +39,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     const submitted = this.#submit(task, args, options, undefined);
     return 'error' in submitted ? Promise.reject(submitted.error) : submitted.job.promise;
   }) as RunTask<M>;
-  /**
-   * Yields a generator task's values in order, the child at most streamWindow
-   * ahead of the reader. A `break`, the signal, the timeout or the deadline
-   * closes the generator in the child (its finally blocks run); failures reject the next read.
-   */
+  /** Yields a generator task's values in order (the child at most streamWindow ahead); `break`, signal, timeout or deadline close the generator in the child. */
   readonly stream: StreamTask<M> = ((task: string, args: readonly unknown[] = [], options: RunOptions = {}) => {
     const window = this.options.streamWindow;
     return openStream(window, (sink) => this.#submit(task, args, options, { sink, window }), (job, n) => this.#dispatcher.credit(job, n));
@@ -70,6 +66,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     this.#reconcile();
   });
   readonly #waiters = new PoolWaiters();
+  #held = true; // children keep this process alive: see #updateHold
 
   constructor(options: ChildPoolOptions, deps: Partial<PoolDeps> = {}) {
     this.options = Object.freeze(resolvePoolOptions(options));
@@ -91,11 +88,13 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
       ended: (job, outcome) => {
         if (job.started) this.#counters.ran(performance.now() - job.startedAt);
         this.#counters.ended(outcome);
+        this.#updateHold();
         // A closing pool whose last queued task expired or was aborted has nothing left to wait for.
         if (this.#state === 'closing') queueMicrotask(() => this.#settleClose());
       },
     });
     this.#reconcile();
+    this.#updateHold();
   }
 
   /**
@@ -108,7 +107,9 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     if (this.#fleet.counts().ready >= this.#readyTarget) return Promise.resolve();
     const broken = this.#unavailable();
     if (broken !== undefined) return Promise.reject(broken);
-    return this.#waiters.ready();
+    const waiting = this.#waiters.ready();
+    this.#updateHold();
+    return waiting;
   }
 
   stats(): PoolStats {
@@ -135,6 +136,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
   close(): Promise<void> {
     if (this.#state === 'open') {
       this.#state = 'closing';
+      this.#updateHold();
       this.#waiters.rejectReady(new PoolClosedError());
     }
     const done = this.#waiters.closed();
@@ -146,7 +148,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
   destroy(): Promise<void> {
     if (this.#state !== 'destroyed') {
       this.#state = 'destroyed';
-      this.#wakeUp.clear();
+      this.#updateHold(); // held until the children have exited; the wake-up is cleared then (#settleClose)
       this.#waiters.rejectReady(new PoolClosedError());
       this.#dispatcher.failQueued(new PoolClosedError('pool was destroyed before the task started'), 'closed');
       this.#dispatcher.failRunning(new PoolClosedError('pool was destroyed while the task ran'), 'closed');
@@ -177,6 +179,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     if (broken !== undefined) job.fail(broken, 'failed');
     else {
       this.#dispatcher.enqueue(job);
+      this.#updateHold();
       this.#dispatcher.pump();
       // A spare was taken: replaced now only while tasks arrive faster than children start.
       if (job.started || job.settled) {
@@ -202,6 +205,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     const spec = { entry: this.#deps.entry, tasksUrl, tasksPerChild: taskLimit(tasksPerChild, random), ageLimitMs: ageLimit(maxChildAgeMs, random), execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs, env: childEnv(this.options), maxResultBytes };
     const child = new ChildWorker(spec, this.#deps);
     this.#fleet.add(child);
+    if (!this.#held) child.hold(false);
     this.#counters.children.started += 1;
     // Its setup() counts against the memory cap as its tasks do.
     this.#sampleSoon();
@@ -216,6 +220,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     this.#gate.childReady();
     this.#dispatcher.pump();
     if (this.#waiters.waitingForReady && this.#fleet.counts().ready >= this.#readyTarget) this.#waiters.resolveReady();
+    this.#updateHold();
     if (this.#limitsCanBeDue || this.#state !== 'open') this.#scheduleReconcile();
   }
 
@@ -253,6 +258,14 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     this.#settleClose();
   }
 
+  /** Children keep this process alive only while the pool has work, or a caller waits on ready(), close() or destroy(). */
+  #updateHold(): void {
+    const hold = this.#dispatcher.queued + this.#dispatcher.running > 0 || this.#waiters.waitingForReady || (this.#state !== 'open' && this.#fleet.size > 0);
+    if (hold === this.#held) return;
+    this.#held = hold;
+    for (const child of this.#fleet) child.hold(hold);
+  }
+
   #scheduleReconcile(): void {
     if (this.#reconcileQueued || this.#state === 'destroyed') return;
     this.#reconcileQueued = true;
@@ -269,7 +282,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     this.#reconcileQueued = false;
     if (this.#state === 'destroyed') return;
     const now = performance.now();
-    if (this.#memory.due(now)) this.#enforceMemoryCap(now);
+    if (this.#memory.due(now)) this.#counters.children.memoryKilled += this.#memory.enforce(this.#fleet, (child) => this.#dispatcher.jobOf(child), now);
     const retireAt = this.#retire(now);
     const start = this.#startWanted(now);
     // Read after the starts: a child started just now is sampled too.
@@ -312,19 +325,6 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
       this.#startChild();
     }
     return { retryAt: Infinity, forRun: false };
-  }
-
-  /** Kills children past the memory cap: one still starting fails its start, a busy one is killed and its run fails. */
-  #enforceMemoryCap(now: number): void {
-    const cap = this.#memory.capMb;
-    for (const { child, rssMb } of this.#memory.check(this.#fleet, (each) => this.#dispatcher.jobOf(each) !== undefined, now)) {
-      this.#counters.children.memoryKilled += 1;
-      const job = this.#dispatcher.jobOf(child);
-      // Killed from here: its own loop may be stuck in the allocation.
-      if (!child.ready) child.failStart(`its setup() passed the memory cap of ${cap} MiB (${Math.round(rssMb)} MiB)`);
-      else child.kill('SIGKILL');
-      job?.fail(new TaskMemoryError(job.task, cap, rssMb), 'failed');
-    }
   }
 
   /** A run began or a child started: the memory cap samples within MEMORY_SAMPLE_MS. */

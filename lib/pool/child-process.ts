@@ -13,6 +13,23 @@ export interface ChildLike extends EventEmitter {
   readonly stderr?: Readable | null;
   send(message: ParentMessage, callback?: (error: Error | null) => void): boolean;
   kill(signal?: NodeJS.Signals | number): boolean;
+  ref?(): void;
+  unref?(): void;
+  readonly channel?: { ref(): void; unref(): void } | null | undefined;
+}
+
+type Refable = { ref?: () => unknown; unref?: () => unknown } | null | undefined;
+
+/**
+ * Whether the child keeps this process alive: the process handle, its IPC
+ * channel and its output pipes. A pool holds it only while it has work, so a
+ * script that used a pool exits when it is done, as with piscina.
+ */
+export function holdProcess(child: ChildLike, hold: boolean): void {
+  for (const handle of [child, child.channel, child.stdout, child.stderr] as Refable[]) {
+    if (hold) handle?.ref?.();
+    else handle?.unref?.();
+  }
 }
 
 export type ForkFn = (modulePath: string, args: readonly string[], options: ForkOptions) => ChildLike;

@@ -5,7 +5,7 @@
 // polling: every state change is a Node event.
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
-import { OUT_OF_RESOURCES, startChild, type ChildLike, type ForkFn } from './child-process.js';
+import { holdProcess, OUT_OF_RESOURCES, startChild, type ChildLike, type ForkFn } from './child-process.js';
 import { ChildStartError, describeExit, ResultTooLargeError, TaskError, TaskLoadError } from './errors.js';
 import type { GroupGuard } from './group-guard.js';
 import type { Launcher } from './parent-death.js';
@@ -164,16 +164,17 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     job.start();
   }
 
+  /** Whether this child keeps the parent process alive (the pool holds it only while it has work). */
+  hold(on: boolean): void {
+    if (this.#state !== 'exited') holdProcess(this.#child, on);
+  }
+
   /** The reader took `n` more chunks of its stream run: the child may send as many more. */
   credit(job: Job, n: number): void {
     if (this.#job === job) this.#child.send({ type: 'more', id: job.id, n }, () => {});
   }
 
-  /**
-   * Nobody reads its stream run any more: the child closes the generator
-   * (its finally blocks run) and answers, and stays; SIGKILL if it has not
-   * answered within the kill grace. The run is the canceller's to settle.
-   */
+  /** Nobody reads its stream run: the child closes the generator and answers (it stays), or gets SIGKILL after the grace. The canceller settles the run. */
   cancel(job: Job): void {
     if (this.#job !== job) return;
     this.#child.send({ type: 'cancel', id: job.id }, () => {});
@@ -190,11 +191,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     if (signal !== 'SIGKILL') this.#armKillTimer();
   }
 
-  /**
-   * A graceful end for a child with no run: it runs its tasks module's
-   * teardown() and exits; SIGKILL if it is still there after the kill grace.
-   * A child still starting cannot hear it yet and gets SIGTERM.
-   */
+  /** A graceful end for a child with no run: its teardown() runs and it exits (SIGKILL after the kill grace); one still starting gets SIGTERM. */
   stop(reason: RecycleReason | 'close'): void {
     if (this.#state === 'exited' || this.#asked) return;
     if (this.#job !== undefined) throw new Error(`child ${this.pid} is running a task`);

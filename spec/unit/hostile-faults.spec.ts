@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sinon from 'sinon';
 import { ChildPool } from '../../lib/pool/child-pool.js';
-import { DeadlineError, TaskCrashedError } from '../../lib/pool/errors.js';
+import { DeadlineError, TaskCrashedError, TaskError } from '../../lib/pool/errors.js';
 import { childEnv, resolvePoolOptions, type ChildPoolOptions } from '../../lib/pool/pool-options.js';
 import { ShellGroupGuard } from '../../lib/pool/group-guard.js';
 import { failureResponse } from '../../lib/http/failure-response.js';
@@ -211,6 +211,11 @@ describe('hostile round two: options and small parts', () => {
     expect(() => resolvePoolOptions({ tasks: '/t.js', maxMemoryMb: 30 })).to.throw(RangeError, 'option maxMemoryMb must be at least 64 MiB (a bare child takes about 45), or Infinity for none; got 30');
     expect(() => resolvePoolOptions({ tasks: '/t.js', recycleMemoryMb: 10 })).to.throw(RangeError, /recycleMemoryMb must be at least 64/);
     expect(resolvePoolOptions({ tasks: '/t.js', maxMemoryMb: 64 }).maxMemoryMb).to.equal(64);
+  });
+
+  it('a misspelt task name answers 500 without the module\'s list of exports', () => {
+    const error = new TaskError('hashPasword', { name: 'UnknownTaskError', message: 'no task "hashPasword" in file:///srv/app/tasks.js; it exports: hashPassword, verify', props: {} });
+    expect(failureResponse(error).body).to.equal('task "hashPasword" is not a task of the server\'s tasks module; see its log\n');
   });
 
   it('a 400 body shows a client\'s escape sequences as \\xNN, never raw', () => {

@@ -3,6 +3,7 @@
 // otherwise. It counts each child with the processes it started
 // (readTreeRssMb) and remembers the last sample, which /stats shows.
 import { MEMORY_SAMPLE_MS } from '../../defaults.js';
+import { TaskMemoryError } from '../errors.js';
 
 export interface OverCap {
   pid: number;
@@ -57,6 +58,22 @@ export class MemoryCap {
     }
     this.#nextAt = watched.size === 0 ? -Infinity : now + MEMORY_SAMPLE_MS;
     return this.sample(watched.keys()).map(({ pid, rssMb }) => ({ child: watched.get(pid)!, rssMb }));
+  }
+
+  /**
+   * Samples (check()) and acts: a child still starting fails its start (a
+   * load error), a busy one is SIGKILLed from here (its own loop may be stuck
+   * in the allocation) and its run fails with TaskMemoryError. Returns how many.
+   */
+  enforce<C extends Watchable & { failStart(reason: string): void; kill(signal: NodeJS.Signals): void }>(children: Iterable<C>, runOf: (child: C) => { task: string; fail(error: unknown, outcome: 'failed'): void } | undefined, now: number): number {
+    const over = this.check(children, (child) => runOf(child) !== undefined, now);
+    for (const { child, rssMb } of over) {
+      const run = runOf(child);
+      if (!child.ready) child.failStart(`its setup() passed the memory cap of ${this.capMb} MiB (${Math.round(rssMb)} MiB)`);
+      else child.kill('SIGKILL');
+      run?.fail(new TaskMemoryError(run.task, this.capMb, rssMb), 'failed');
+    }
+    return over.length;
   }
 
   /** Reads each pid now; returns those past the cap. */
