@@ -7,5 +7,6 @@ export type { RunTask, TaskArgs, TaskFunction, TaskName, TaskResult, TaskRunner,
 export { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError } from './pool/errors.js';
 export { POOL_DEFAULTS } from './defaults.js';
 export { offload, type OffloadOptions, type ArgsFrom } from './http/offload.js';
+export { requestSignal } from './http/request-signal.js';
 export { failureResponse, type FailureResponse } from './http/failure-response.js';
 export { HttpError } from './http/http-error.js';

@@ -3,7 +3,6 @@
 // child's message arrives, as the `unblock` decorator did for Tornado. It
 // knows the pool only as a TaskRunner.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { OFFLOAD_DEFAULTS } from '../defaults.js';
 import { checkTimeout } from '../pool/pool-options.js';
 import type { RunOptions } from '../pool/run-options.js';
@@ -11,6 +10,7 @@ import type { StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, Task
 import { streamBody } from './stream-body.js';
 import { failureResponse } from './failure-response.js';
 import { HttpError } from './http-error.js';
+import { requestSignal } from './request-signal.js';
 
 /** Reads the task's arguments from the request; throw an HttpError (or any error with a 4xx `status`) for bad input. */
 export type ArgsFrom<A, Req extends IncomingMessage = IncomingMessage> = (req: Req) => A | Promise<A>;
@@ -68,18 +68,9 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
   if (stream && typeof streamOf !== 'function') throw new TypeError('offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
   const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
   return (req, res) => {
-    const controller = new AbortController();
-    const leftEarly = (): void => {
-      // Closed before the answer was written: the client left, so its work is cancelled.
-      if (!res.writableFinished) controller.abort();
-    };
-    const socket = req.socket;
-    watchSocket(socket, leftEarly);
-    res.once('close', () => {
-      unwatchSocket(socket, leftEarly);
-      leftEarly();
-    });
-    const runOptions: RunOptions = { signal: controller.signal, timeoutMs };
+    // Closed before the answer was written: the client left, so its work is cancelled.
+    const signal = requestSignal(req, res);
+    const runOptions: RunOptions = { signal, timeoutMs };
     const start = (args: unknown): Promise<unknown> => {
       // A body nobody reads stops the socket being read, and then a client
       // that leaves is never noticed: discard what argsFrom left unread.
@@ -102,7 +93,7 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
         writeBody(res, body, contentType);
       })
       .catch((error: unknown) => {
-        if (controller.signal.aborted) return; // nobody is listening for the answer
+        if (signal.aborted) return; // nobody is listening for the answer
         onFailure?.(error, req);
         // Mid-stream: end without the final chunk, so the client can tell the
         // body is incomplete; what was written before still goes out.
@@ -127,28 +118,6 @@ function withinTime<T>(args: PromiseLike<T>, ms: number): Promise<T> {
   return Promise.race([Promise.resolve(args), late]).finally(() => clearTimeout(timer));
 }
 
-// A pipelined request's response is not attached to the socket yet and sees
-// no 'close' of its own when the client leaves; the socket does. One
-// listener per socket, however many requests wait on it.
-const waiting = new WeakMap<Socket, Set<() => void>>();
-
-function watchSocket(socket: Socket, onClose: () => void): void {
-  let callbacks = waiting.get(socket);
-  if (callbacks === undefined) {
-    const set = new Set<() => void>();
-    callbacks = set;
-    waiting.set(socket, set);
-    socket.once('close', () => {
-      waiting.delete(socket);
-      for (const callback of set) callback();
-    });
-  }
-  callbacks.add(onClose);
-}
-
-function unwatchSocket(socket: Socket, onClose: () => void): void {
-  waiting.get(socket)?.delete(onClose);
-}
 
 /** Writes a task's value as the answer: bytes and strings as they are, undefined as 204, anything else as JSON. */
 export function writeBody(res: ServerResponse, body: unknown, contentType?: string): void {

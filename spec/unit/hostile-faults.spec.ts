@@ -12,6 +12,7 @@ import { ShellGroupGuard } from '../../lib/pool/group-guard.js';
 import { failureResponse } from '../../lib/http/failure-response.js';
 import { HttpError } from '../../lib/http/http-error.js';
 import { offload } from '../../lib/http/offload.js';
+import { requestSignal } from '../../lib/http/request-signal.js';
 import type { TaskRunner } from '../../lib/pool/task-types.js';
 import { LogWriter } from '../../lib/demo/log-writer.js';
 import { request } from '../support/http.js';
@@ -259,6 +260,30 @@ describe('hostile round two: options and small parts', () => {
     const none = new ShellGroupGuard(spawn, false);
     none.add(1);
     expect(spawn.calledTwice).to.equal(true);
+  });
+});
+
+describe('requestSignal()', () => {
+  let server: http.Server;
+  afterEach(() => new Promise((resolve) => server.close(resolve)));
+
+  it('aborts when the client leaves before its answer, and not after a finished one', async () => {
+    const signals: AbortSignal[] = [];
+    let answerNow = true;
+    server = http.createServer((req, res) => {
+      signals.push(requestSignal(req, res));
+      if (answerNow) res.end('done\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect((await request(`${base}/`)).body).to.equal('done\n');
+    answerNow = false;
+    const req = http.get(`${base}/`, { agent: false });
+    req.on('error', () => {});
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    req.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(signals.map((signal) => signal.aborted)).to.deep.equal([false, true]);
   });
 });
 
