@@ -8,5 +8,6 @@ export { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, Result
 export { POOL_DEFAULTS } from './defaults.js';
 export { offload, type OffloadOptions, type ArgsFrom } from './http/offload.js';
 export { requestSignal } from './http/request-signal.js';
+export { LoopPressure, type LoopPressureStats } from './http/loop-pressure.js';
 export { failureResponse, type FailureResponse } from './http/failure-response.js';
 export { HttpError } from './http/http-error.js';

@@ -6,7 +6,7 @@ import { HttpError } from '../http/http-error.js';
 import { offload, type RequestHandler } from '../http/offload.js';
 import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
 import type { StreamRunner, TaskRunner } from '../pool/task-types.js';
-import type { LoopPressure } from './loop-pressure.js';
+import type { LoopPressure } from '../http/loop-pressure.js';
 import { METRICS_CONTENT_TYPE, toPrometheus } from './metrics.js';
 import type { ReportTasks } from './orders/orders-db.js';
 import type { Region, Report } from './orders/orders-schema.js';
@@ -133,9 +133,7 @@ const exportPooled = (orders: OrdersSource | undefined, onFailure: RouteContext[
 
 /** Slow routes are refused while the loop is late (--max-loop-delay); /fast and /stats never are. */
 const shedding = (pressure: LoopPressure | undefined, route: Route): Route => (query, req, res) => {
-  if (pressure?.shouldShed()) {
-    throw new HttpError(503, `server overloaded: its event loop is ${Math.round(pressure.delayMs())} ms late (limit ${pressure.maxDelayMs} ms); retry in a second`, { 'retry-after': '1' });
-  }
+  if (pressure?.shouldShed()) throw pressure.overloaded();
   return route(query, req, res);
 };
 

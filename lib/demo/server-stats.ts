@@ -1,7 +1,7 @@
 // What /stats reports: requests by status, each pool's counters and the
 // event loop's delay, the one number that shows whether fast requests wait.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { LoopPressureStats } from './loop-pressure.js';
+import type { LoopPressureStats } from '../http/loop-pressure.js';
 import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
 
 export interface StatsSnapshot {

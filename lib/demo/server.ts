@@ -8,7 +8,7 @@ import { failureResponse } from '../http/failure-response.js';
 import { HttpError } from '../http/http-error.js';
 import { accessLogLine, clientAddress, CLIENT_CLOSED, forwardedClient } from './access-log.js';
 import { heavyLifting } from './heavy-lifting.js';
-import { LoopPressure } from './loop-pressure.js';
+import { LoopPressure } from '../http/loop-pressure.js';
 import { demoRoutes, HANDLED, originForm, type DemoPool, type OrdersSource } from './routes.js';
 import { ServerStats } from './server-stats.js';
 

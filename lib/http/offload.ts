@@ -11,6 +11,7 @@ import { streamBody } from './stream-body.js';
 import { failureResponse } from './failure-response.js';
 import { HttpError } from './http-error.js';
 import { requestSignal } from './request-signal.js';
+import { sharedLoopPressure, type LoopPressure } from './loop-pressure.js';
 
 /** Reads the task's arguments from the request; throw an HttpError (or any error with a 4xx `status`) for bad input. */
 export type ArgsFrom<A, Req extends IncomingMessage = IncomingMessage> = (req: Req) => A | Promise<A>;
@@ -26,6 +27,14 @@ export interface OffloadOptions<R = unknown> {
   render?: (result: R, req: IncomingMessage) => unknown;
   /** Sees every failure in full (the client gets only failureResponse's line): log it here. */
   onFailure?: (error: unknown, req: IncomingMessage) => void;
+  /**
+   * Refuse new runs with 503 and Retry-After while this process's event loop
+   * has been more than this many ms late within the last second (Fastify
+   * under-pressure's maxEventLoopDelay). Default: never.
+   */
+  maxLoopDelayMs?: number;
+  /** The same with a monitor of your own (to share it, or to read its stats()). */
+  loopPressure?: LoopPressure;
   /**
    * A generator task (pool.stream()): each value is written as it comes,
    * honouring the socket's backpressure. A failure after the first value ends
@@ -67,7 +76,14 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
   const streamOf = (pool as Partial<StreamRunner<unknown>>).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>) | undefined;
   if (stream && typeof streamOf !== 'function') throw new TypeError('offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
   const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
+  const pressure = options.loopPressure ?? (options.maxLoopDelayMs === undefined ? undefined : sharedLoopPressure(options.maxLoopDelayMs));
   return (req, res) => {
+    // Shed before any work: the requests this process can answer at once still get answered.
+    if (pressure?.shouldShed()) {
+      const failure = failureResponse(pressure.overloaded());
+      write(res, failure.status, failure.body, TEXT, failure.headers);
+      return;
+    }
     // Closed before the answer was written: the client left, so its work is cancelled.
     const signal = requestSignal(req, res);
     const runOptions: RunOptions = { signal, timeoutMs };

@@ -13,6 +13,7 @@ import { failureResponse } from '../../lib/http/failure-response.js';
 import { HttpError } from '../../lib/http/http-error.js';
 import { offload } from '../../lib/http/offload.js';
 import { requestSignal } from '../../lib/http/request-signal.js';
+import { LoopPressure } from '../../lib/http/loop-pressure.js';
 import type { TaskRunner } from '../../lib/pool/task-types.js';
 import { LogWriter } from '../../lib/demo/log-writer.js';
 import { request } from '../support/http.js';
@@ -260,6 +261,30 @@ describe('hostile round two: options and small parts', () => {
     const none = new ShellGroupGuard(spawn, false);
     none.add(1);
     expect(spawn.calledTwice).to.equal(true);
+  });
+});
+
+describe('offload() shedding on event-loop delay (maxLoopDelayMs, loopPressure)', () => {
+  let server: http.Server;
+  afterEach(() => new Promise((resolve) => server.close(resolve)));
+
+  it('refuses new runs with 503 and Retry-After while the loop is late, and runs them again once it is not', async () => {
+    let now = 0;
+    const pressure = new LoopPressure(100, () => now);
+    const run = sinon.stub().resolves('ran');
+    server = http.createServer(offload({ run } as unknown as TaskRunner, 'task', () => [], { loopPressure: pressure }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    now = 1000; // the loop has not beaten for 900 ms past its beat: a stall going on
+    const refused = await request(`${base}/`);
+    expect(refused).to.include({ status: 503, body: 'server overloaded: its event loop is 900 ms late (limit 100 ms); retry in a second\n' });
+    expect(refused.headers['retry-after']).to.equal('1');
+    expect(run.called, 'no run while shedding').to.equal(false);
+    now = 50;
+    expect((await request(`${base}/`)).body).to.equal('ran');
+    expect(pressure.stats()).to.include({ shed: 1 });
+    pressure.stop();
+    expect(() => offload({ run } as unknown as TaskRunner, 'task', () => [], { maxLoopDelayMs: 0 })).to.throw(RangeError, /maxDelayMs must be a number of ms above 0/);
   });
 });
 

@@ -8,6 +8,8 @@
 // right now, whichever is more. A blocked loop is seen by the first request
 // handled after it, even before the heartbeat has run again.
 
+import { HttpError } from './http-error.js';
+
 /** Heartbeat interval: 10 wake-ups a second cost nothing measurable. */
 const BEAT_MS = 100;
 /** Beats remembered: one second. */
@@ -67,4 +69,21 @@ export class LoopPressure {
   stop(): void {
     clearInterval(this.#timer);
   }
+
+  /** The 503 a refused request gets: how late the loop is, and when to retry. */
+  overloaded(): HttpError {
+    return new HttpError(503, `server overloaded: its event loop is ${Math.round(this.delayMs())} ms late (limit ${this.maxDelayMs} ms); retry in a second`, { 'retry-after': '1' });
+  }
+}
+
+/** One monitor per limit, shared by every offload() handler that asks for it. */
+const shared = new Map<number, LoopPressure>();
+
+export function sharedLoopPressure(maxDelayMs: number): LoopPressure {
+  let pressure = shared.get(maxDelayMs);
+  if (pressure === undefined) {
+    pressure = new LoopPressure(maxDelayMs);
+    shared.set(maxDelayMs, pressure);
+  }
+  return pressure;
 }
