@@ -72,6 +72,10 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   #leaveReason: RecycleReason | 'close' | undefined;
   /** The runs the child had begun when it announced it was leaving; undefined until then. */
   #leavingWith: readonly number[] | undefined;
+  /** Its group got its last SIGKILL at its exit: never signalled after (its pid may be another's). */
+  #groupEnded = false;
+  /** Its stream run was cancelled and it has not answered yet. */
+  #cancelling = false;
 
   constructor(spec: ChildWorkerSpec, deps: ChildWorkerDeps) {
     super();
@@ -235,9 +239,6 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     if (this.#child.pid !== undefined && !this.#groupEnded) this.#deps.killGroup(this.#child.pid, signal);
   }
 
-  #groupEnded = false;
-  /** Its stream run was cancelled and it has not answered yet. */
-  #cancelling = false;
 
   /** Once, when the child has exited: SIGKILL to what is left of its group, and the guard forgets it. */
   #endGroup(): void {

@@ -56,11 +56,6 @@ export class ShellGroupGuard implements GroupGuard {
     if (this.#shell !== undefined) this.#write(`- ${pgid}\n`);
   }
 
-  /** The guard's own pid, for tests. */
-  get pid(): number | undefined {
-    return this.#shell?.pid;
-  }
-
   #write(line: string): void {
     if (!this.#available) return;
     try {
