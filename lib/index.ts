@@ -4,10 +4,10 @@ export { ChildPool, type ChildInfo, type LatencySummary, type PoolLatency, type 
 export type { ChildPoolOptions } from './pool/pool-options.js';
 export type { RunOptions } from './pool/run-options.js';
 export type { RunTask, TaskArgs, TaskFunction, TaskName, TaskResult, TaskRunner, UntypedTasks } from './pool/task-types.js';
-export { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError } from './pool/errors.js';
+export { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, SlowlaneError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from './pool/errors.js';
 export { POOL_DEFAULTS } from './defaults.js';
 export { offload, type OffloadOptions, type ArgsFrom } from './http/offload.js';
 export { requestSignal } from './http/request-signal.js';
 export { LoopPressure, type LoopPressureStats } from './http/loop-pressure.js';
-export { failureResponse, type FailureResponse } from './http/failure-response.js';
+export { failureJson, failureResponse, type FailureResponse } from './http/failure-response.js';
 export { HttpError } from './http/http-error.js';

@@ -1,13 +1,22 @@
 // Turns a failed run into the answer a client gets: a status, one line and
 // the headers it needs, never a stack trace. offload() and the demo server
 // both answer through it.
-import { ChildStartError, DeadlineError, describeExit, PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError } from '../pool/errors.js';
+import { STATUS_CODES } from 'node:http';
+import { ChildStartError, DeadlineError, describeExit, PoolClosedError, QueueFullError, SlowlaneError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, UnknownTaskError } from '../pool/errors.js';
 
 export interface FailureResponse {
   status: number;
   /** One line, newline-terminated. */
   body: string;
   headers: Record<string, string>;
+}
+
+/** The same answer as JSON, for APIs whose clients parse every body: `{ status, error, code?, message }`. */
+export function failureJson(error: unknown): FailureResponse {
+  const failure = failureResponse(error);
+  const code = typeof (error as { code?: unknown } | null)?.code === 'string' ? (error as { code: string }).code : undefined;
+  const body = { status: failure.status, error: STATUS_CODES[failure.status] ?? 'Error', ...(code === undefined ? {} : { code }), message: failure.body.trimEnd() };
+  return { status: failure.status, body: `${JSON.stringify(body)}\n`, headers: failure.headers };
 }
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped
@@ -48,25 +57,30 @@ export function withoutPaths(text: string): string {
   return text.replace(/file:\/\/\S+|(?<![\w.:/-])\/(?:[\w.@+-]+\/)+[\w.@+-]*/g, '<path>');
 }
 
-const RETRY = { 'retry-after': '1' };
+/** What the client reads for each of the pool's errors: what happened and what to do, never a path or a pid. */
+function poolFailureText(error: SlowlaneError): string {
+  if (error instanceof QueueFullError) return 'server busy: too many slow requests are waiting; retry in a second';
+  if (error instanceof DeadlineError) return 'server busy: no child was free before the request\'s deadline; retry in a second';
+  if (error instanceof ChildStartError) return 'server busy: it cannot start another process right now; retry in a second';
+  if (error instanceof PoolClosedError) return 'server is shutting down; retry on another instance';
+  if (error instanceof TaskMemoryError) return `task "${error.task}" ran out of its memory allowance (${error.maxMemoryMb} MiB) and was stopped`;
+  if (error instanceof TaskCrashedError) return `task "${error.task}" crashed: its child process ${describeExit(error.exitCode, error.signal)} before answering`;
+  if (error instanceof TaskLoadError) return 'the server cannot load its tasks module; see its log';
+  // A misspelt task name: the module's list of exports is for the log, not for any client.
+  if (error instanceof UnknownTaskError) return `task "${error.task}" is not a task of the server's tasks module; see its log`;
+  if (error instanceof TaskError && error.name === 'UnknownTaskError') return `task "${error.task}" is not a task of the server's tasks module; see its log`;
+  if (error instanceof TaskError) return withoutPaths(`task "${error.task}" failed: ${error.name}: ${error.message}`);
+  // The rest (a timeout, a result too large) say nothing of the server's layout.
+  return error.message;
+}
 
 /**
  * The answer for a failed run. Bodies say what happened and what to do, never
- * a stack, a path or a pid; log the error itself on the server side.
+ * a stack, a path or a pid; log the error itself on the server side. The
+ * status and headers are the error's own (errors.ts), so a framework's error
+ * handling reading `status` gives the same.
  */
 export function failureResponse(error: unknown): FailureResponse {
-  if (error instanceof QueueFullError) return answer(503, 'server busy: too many slow requests are waiting; retry in a second', RETRY);
-  if (error instanceof DeadlineError) return answer(503, 'server busy: no child was free before the request\'s deadline; retry in a second', RETRY);
-  if (error instanceof ChildStartError) return answer(503, 'server busy: it cannot start another process right now; retry in a second', RETRY);
-  if (error instanceof PoolClosedError) return answer(503, 'server is shutting down; retry on another instance', RETRY);
-  if (error instanceof TaskTimeoutError) return answer(504, error.message);
-  if (error instanceof TaskMemoryError) return answer(500, `task "${error.task}" ran out of its memory allowance (${error.maxMemoryMb} MiB) and was stopped`);
-  if (error instanceof TaskCrashedError) return answer(500, `task "${error.task}" crashed: its child process ${describeExit(error.exitCode, error.signal)} before answering`);
-  if (error instanceof TaskLoadError) return answer(500, 'the server cannot load its tasks module; see its log');
-  // A task that threw is a 500 whatever its error says: a `status` copied from
-  // inside the child (an HTTP client's error) is not this server's answer.
-  // A misspelt task name: the module's list of exports is for the log, not for any client.
-  if (error instanceof TaskError && error.name === 'UnknownTaskError') return answer(500, `task "${error.task}" is not a task of the server's tasks module; see its log`);
-  if (error instanceof TaskError) return answer(500, withoutPaths(`task "${error.task}" failed: ${error.name}: ${error.message}`));
+  if (error instanceof SlowlaneError) return answer(error.status, poolFailureText(error), { ...error.headers });
   return ownStatus(error) ?? answer(500, 'internal server error');
 }

@@ -8,7 +8,7 @@ import { checkTimeout } from '../pool/pool-options.js';
 import type { RunOptions } from '../pool/run-options.js';
 import type { StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
 import { streamBody } from './stream-body.js';
-import { failureResponse } from './failure-response.js';
+import { failureJson, failureResponse } from './failure-response.js';
 import { HttpError } from './http-error.js';
 import { requestSignal } from './request-signal.js';
 import { sharedLoopPressure, type LoopPressure } from './loop-pressure.js';
@@ -25,8 +25,16 @@ export interface OffloadOptions<R = unknown> {
   contentType?: string;
   /** Turns the task's result into the body (runs on the event loop). Default: the result as it is. */
   render?: (result: R, req: IncomingMessage) => unknown;
-  /** Sees every failure in full (the client gets only failureResponse's line): log it here. */
+  /** Sees every failure that is the server's (5xx) in full, the client getting only failureResponse's line: log it here. A client's own 4xx (bad input) is not reported. */
   onFailure?: (error: unknown, req: IncomingMessage) => void;
+  /** 'json' answers failures as `{ status, error, code?, message }` (application/json) instead of one line of text. Default 'text'. */
+  failureBody?: 'text' | 'json';
+  /**
+   * 'next' hands failures to Express's `next(error)` (the error keeps its
+   * `status`, `expose` and `headers`) so the app's error middleware answers;
+   * without a `next` the handler answers itself. Default 'respond'.
+   */
+  failures?: 'respond' | 'next';
   /**
    * Refuse new runs with 503 and Retry-After while this process's event loop
    * has been more than this many ms late within the last second (Fastify
@@ -43,7 +51,8 @@ export interface OffloadOptions<R = unknown> {
   stream?: boolean;
 }
 
-export type RequestHandler<Req extends IncomingMessage = IncomingMessage> = (req: Req, res: ServerResponse) => void;
+/** A node:http handler; Express passes `next` too. */
+export type RequestHandler<Req extends IncomingMessage = IncomingMessage> = (req: Req, res: ServerResponse, next?: (error?: unknown) => void) => void;
 
 const TEXT = 'text/plain; charset=utf-8';
 const BYTES = 'application/octet-stream';
@@ -72,18 +81,22 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
   if (typeof argsFrom !== 'function') throw new TypeError('offload(pool, task, argsFrom): argsFrom must be a function that returns the task\'s arguments');
   // Within offload the module's type is generic; run() is the same function either way.
   const run = pool.run as unknown as LooseRun;
-  const { timeoutMs, contentType, render, onFailure, stream = false } = options;
+  const { timeoutMs, contentType, render, onFailure, stream = false, failureBody = 'text', failures = 'respond' } = options;
   const streamOf = (pool as Partial<StreamRunner<unknown>>).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>) | undefined;
   if (stream && typeof streamOf !== 'function') throw new TypeError('offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
   const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
   const pressure = options.loopPressure ?? (options.maxLoopDelayMs === undefined ? undefined : sharedLoopPressure(options.maxLoopDelayMs));
-  return (req, res) => {
+  // A misspelt name is reported at the pool's ready(), before any request.
+  pool.expectTask?.(task);
+  const answerFailure = (req: IncomingMessage, res: ServerResponse, error: unknown, next: ((error?: unknown) => void) | undefined): void => {
+    const failure = failureBody === 'json' ? failureJson(error) : failureResponse(error);
+    if (failure.status >= 500) onFailure?.(error, req);
+    if (failures === 'next' && next !== undefined) return next(error);
+    write(res, failure.status, failure.body, failureBody === 'json' ? JSON_TYPE : TEXT, failure.headers);
+  };
+  return (req, res, next) => {
     // Shed before any work: the requests this process can answer at once still get answered.
-    if (pressure?.shouldShed()) {
-      const failure = failureResponse(pressure.overloaded());
-      write(res, failure.status, failure.body, TEXT, failure.headers);
-      return;
-    }
+    if (pressure?.shouldShed()) return answerFailure(req, res, pressure.overloaded(), next);
     // Closed before the answer was written: the client left, so its work is cancelled.
     const signal = requestSignal(req, res);
     const runOptions: RunOptions = { signal, timeoutMs };
@@ -110,16 +123,15 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
       })
       .catch((error: unknown) => {
         if (signal.aborted) return; // nobody is listening for the answer
-        onFailure?.(error, req);
         // Mid-stream: end without the final chunk, so the client can tell the
         // body is incomplete; what was written before still goes out.
         if (res.headersSent) {
+          onFailure?.(error, req);
           if (res.socket !== null) res.socket.destroySoon();
           else res.destroy();
           return;
         }
-        const failure = failureResponse(error);
-        write(res, failure.status, failure.body, TEXT, failure.headers);
+        answerFailure(req, res, error, next);
       });
   };
 }

@@ -34,11 +34,12 @@ function send(message: ChildMessage, then?: () => void): void {
   });
 }
 
+const taskNames = (tasks: TaskModule): string[] => Object.keys(tasks).filter((key) => typeof tasks[key] === 'function' && !LIFECYCLE.has(key));
+
 function findTask(tasks: TaskModule, name: string): (...args: unknown[]) => unknown {
   const task = Object.hasOwn(tasks, name) && !LIFECYCLE.has(name) ? tasks[name] : undefined;
   if (typeof task !== 'function') {
-    const known = Object.keys(tasks).filter((key) => typeof tasks[key] === 'function' && !LIFECYCLE.has(key));
-    const error = new Error(`no task "${name}" in ${tasksUrl}; it exports: ${known.join(', ') || '(nothing)'}`);
+    const error = new Error(`no task "${name}" in ${tasksUrl}; it exports: ${taskNames(tasks).join(', ') || '(nothing)'}`);
     error.name = 'UnknownTaskError';
     throw error;
   }
@@ -177,7 +178,7 @@ async function main(): Promise<void> {
       if (credit !== undefined) cancelStream(credit);
     } else void answer(tasks, message);
   });
-  send({ type: 'ready' });
+  send({ type: 'ready', tasks: taskNames(tasks) });
 }
 
 await main();

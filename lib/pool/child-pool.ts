@@ -24,6 +24,7 @@ import { defaultDeps, type PoolDeps } from './pool-deps.js';
 import { childEnv, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 import { childInfo, PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from './pool-stats.js';
 import { PoolWaiters } from './pool-waiters.js';
+import { TaskNames } from './task-names.js';
 import { checkRun, type CheckedRun, type RunOptions } from './run-options.js';
 import type { RunTask, StreamRunner, StreamTask, TASKS, UntypedTasks } from './task-types.js';
 import { openStream } from './chunk-stream.js';
@@ -66,11 +67,13 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     this.#reconcile();
   });
   readonly #waiters = new PoolWaiters();
+  readonly #names: TaskNames;
   #held = true; // children keep this process alive: see #updateHold
 
   constructor(options: ChildPoolOptions, deps: Partial<PoolDeps> = {}) {
     this.options = Object.freeze(resolvePoolOptions(options));
     this.#deps = { ...defaultDeps, ...deps };
+    this.#names = new TaskNames(this.options.tasksUrl);
     this.#execArgv = this.options.execArgv ?? loaderFlags(this.#deps.parentExecArgv);
     const { maxMemoryMb, recycleMemoryMb, maxChildAgeMs, idleTimeoutMs, minChildren, maxChildren } = this.options;
     if (deps.readRssMb === undefined && deps.readTreeRssMb === undefined) assertCanReadMemory(maxMemoryMb, recycleMemoryMb);
@@ -100,16 +103,24 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
   /**
    * Resolves once the children the pool keeps started (minChildren, or spares
    * if more) are ready; rejects with TaskLoadError if the tasks module cannot
-   * be loaded, or PoolClosedError once the pool is closed.
+   * be loaded, UnknownTaskError if a name given to expectTask() is not one of
+   * its tasks, or PoolClosedError once the pool is closed.
    */
   ready(): Promise<void> {
     if (this.#state !== 'open') return Promise.reject(new PoolClosedError());
+    const misspelt = this.#names.missing();
+    if (misspelt !== undefined) return Promise.reject(misspelt);
     if (this.#fleet.counts().ready >= this.#readyTarget) return Promise.resolve();
     const broken = this.#unavailable();
     if (broken !== undefined) return Promise.reject(broken);
     const waiting = this.#waiters.ready();
     this.#updateHold();
     return waiting;
+  }
+
+  /** Names a task some route will run (offload() calls it), so that ready() rejects if the module does not export it. */
+  expectTask(name: string): void {
+    this.#names.expect(name);
   }
 
   stats(): PoolStats {
@@ -168,6 +179,8 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
       return { error };
     }
     if (this.#state !== 'open') return { error: new PoolClosedError() };
+    const misspelt = this.#names.unknown(task);
+    if (misspelt !== undefined) return { error: misspelt };
     if (checked.signal?.aborted) {
       this.#counters.runs.aborted += 1;
       return { error: checked.signal.reason };
@@ -209,17 +222,20 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     this.#counters.children.started += 1;
     // Its setup() counts against the memory cap as its tasks do.
     this.#sampleSoon();
-    child.on('ready', () => this.#onReady(child));
+    child.on('ready', (tasks) => this.#onReady(child, tasks));
     child.on('answer', (job, answer) => this.#onAnswer(child, job, answer));
     child.on('chunk', (job, value) => this.#dispatcher.chunk(job, value));
     child.on('exit', (exit) => this.#onExit(child, exit));
   }
 
-  #onReady(child: ChildWorker): void {
+  #onReady(child: ChildWorker, tasks: unknown): void {
+    this.#names.learn(tasks);
     this.#spares.childStarted(performance.now() - child.startedAt);
     this.#gate.childReady();
     this.#dispatcher.pump();
-    if (this.#waiters.waitingForReady && this.#fleet.counts().ready >= this.#readyTarget) this.#waiters.resolveReady();
+    const misspelt = this.#names.missing();
+    if (misspelt !== undefined) this.#waiters.rejectReady(misspelt);
+    else if (this.#waiters.waitingForReady && this.#fleet.counts().ready >= this.#readyTarget) this.#waiters.resolveReady();
     this.#updateHold();
     if (this.#limitsCanBeDue || this.#state !== 'open') this.#scheduleReconcile();
   }

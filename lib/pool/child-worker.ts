@@ -259,7 +259,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         clearTimeout(this.#startTimer);
         this.#state = 'ready';
         this.#idleSince = performance.now();
-        this.emit('ready');
+        this.emit('ready', message.tasks);
         return;
       case 'load-error':
         if (this.#state !== 'starting') return;

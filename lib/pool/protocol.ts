@@ -31,7 +31,8 @@ export interface StopMessage {
 export type ParentMessage = RunMessage | StopMessage | MoreMessage | CancelMessage;
 
 export type ChildMessage =
-  | { type: 'ready' }
+  /** `tasks`: the module's task names, so the pool can tell a misspelt one at ready(). */
+  | { type: 'ready'; tasks?: string[] }
   | { type: 'load-error'; error: SerializedError }
   /** The child hit an uncaught error outside any answer and leaves; `started` are the runs it had begun. */
   | { type: 'exiting'; started: number[] }

@@ -84,6 +84,8 @@ export declare const TASKS: unique symbol;
 export interface TaskRunner<M = UntypedTasks> {
   readonly [TASKS]?: M;
   readonly run: RunTask<M>;
+  /** Told each task name a route will run, so a misspelt one is reported at ready(). Optional. */
+  expectTask?(name: string): void;
 }
 
 type Yielded<R> = Awaited<R> extends string ? never : Awaited<R> extends AsyncIterable<infer Y> ? Y : Awaited<R> extends Iterable<infer Y> ? Y : never;

@@ -30,8 +30,8 @@ export interface WorkerExit {
 export type Answer = { ok: true; value: unknown } | { ok: false; error: Error };
 
 export interface ChildWorkerEvents {
-  /** Loaded its tasks module; can take a run. */
-  ready: [];
+  /** Loaded its tasks module; can take a run. `tasks`: the module's task names, as the child read them. */
+  ready: [tasks: unknown];
   /** Answered its run; free again unless it has served its tasksPerChild (then `leaving`). */
   answer: [Job, Answer];
   /** A value its stream run yielded. */

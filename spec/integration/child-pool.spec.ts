@@ -5,7 +5,7 @@ import { getPriority } from 'node:os';
 import { fork as nodeFork } from 'node:child_process';
 import { ChildPool, type PoolDeps } from '../../lib/pool/child-pool.js';
 import type { ForkFn } from '../../lib/pool/child-process.js';
-import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
+import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError, UnknownTaskError } from '../../lib/pool/errors.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
 import { eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
 
@@ -190,5 +190,20 @@ describe('7. orphans', () => {
     const gone = await eventually(() => orphans.every((pid) => !isAlive(pid)), 1000);
     expect(orphans.filter(isAlive), 'children still alive a second after their parent was killed').to.deep.equal([]);
     expect(gone).to.equal(true);
+  });
+});
+
+describe('a misspelt task name, real children', () => {
+  it('ready() rejects with UnknownTaskError listing what the module exports; the client-facing line has neither', async () => {
+    const pool = new ChildPool({ tasks: TASKS, minChildren: 1, maxChildren: 1, spares: 0 });
+    try {
+      pool.expectTask('ad');
+      const error = await pool.ready().catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(UnknownTaskError);
+      expect((error as Error).message).to.match(/^"ad" is not a task of file:.*tasks\.js; it exports: .*\badd\b/);
+      expect(await pool.run('add', [1, 2])).to.equal(3);
+    } finally {
+      await pool.destroy();
+    }
   });
 });

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import { getEventListeners } from 'node:events';
-import { ChildStartError, DeadlineError, PoolClosedError, TaskCrashedError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
+import { ChildStartError, DeadlineError, PoolClosedError, TaskCrashedError, TaskLoadError, TaskTimeoutError, UnknownTaskError } from '../../lib/pool/errors.js';
 import { parentDeathLauncher } from '../../lib/pool/parent-death.js';
 import { loaderFlags } from '../../lib/pool/exec-argv.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
@@ -50,6 +50,34 @@ describe('ChildPool (faked fork)', () => {
       const error = await waiting.catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TaskLoadError);
       expect((error as Error).message).to.equal('cannot load tasks module file:///tasks.js: SyntaxError: Unexpected token');
+    });
+
+    it('rejects with UnknownTaskError naming the misspelt task a route expects, and the module\'s exports', async () => {
+      const pool = make({ minChildren: 1 });
+      pool.expectTask('hashPassword');
+      pool.expectTask('hashPasword');
+      const waiting = pool.ready();
+      env.fakes.children[0]!.say({ type: 'ready', tasks: ['hashPassword', 'verify'] });
+      const error = await waiting.catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(UnknownTaskError);
+      expect((error as Error).message).to.equal('"hashPasword" is not a task of file:///tasks.js; it exports: hashPassword, verify');
+      // Asked again, it says the same at once; a run of that name fails without a trip to a child.
+      expect(await pool.ready().catch((e: unknown) => e)).to.be.instanceOf(UnknownTaskError);
+      expect(await pool.run('hashPasword', []).catch((e: unknown) => e)).to.be.instanceOf(UnknownTaskError);
+      expect(env.fakes.children[0]!.sent).to.deep.equal([]);
+      const ok = pool.run('hashPassword', ['x']);
+      expect(env.fakes.children[0]!.sent.map((run) => run.task)).to.deep.equal(['hashPassword']);
+      env.fakes.children[0]!.answer('h');
+      expect(await ok).to.equal('h');
+    });
+
+    it('resolves when every expected task is exported, and ignores a task list that is not strings', async () => {
+      const pool = make({ minChildren: 2, spares: 0 });
+      pool.expectTask('a');
+      const waiting = pool.ready();
+      env.fakes.children[0]!.say({ type: 'ready', tasks: [1, 2] as unknown as string[] });
+      env.fakes.children[1]!.say({ type: 'ready', tasks: ['a'] });
+      await waiting;
     });
 
     it('rejects with PoolClosedError when the pool closes first, or is already closed', async () => {

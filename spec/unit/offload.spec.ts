@@ -3,10 +3,10 @@ import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sinon from 'sinon';
-import { failureResponse } from '../../lib/http/failure-response.js';
+import { failureJson, failureResponse } from '../../lib/http/failure-response.js';
 import { HttpError } from '../../lib/http/http-error.js';
 import { offload, type RequestHandler } from '../../lib/http/offload.js';
-import { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
+import { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, SlowlaneError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from '../../lib/pool/errors.js';
 import type { TaskRunner } from '../../lib/pool/task-types.js';
 import { request } from '../support/http.js';
 
@@ -108,6 +108,59 @@ describe('offload() (faked pool)', () => {
     while (!signal.aborted) await new Promise((resolve) => setTimeout(resolve, 5));
   });
 
+  it('onFailure sees the server\'s failures (5xx) in full, never the client\'s own 4xx', async () => {
+    const onFailure = sinon.spy();
+    const crash = new TaskCrashedError('t', 7, null, 'SIGKILL');
+    run.rejects(crash);
+    handler = offload(pool(), 't', (req) => {
+      if (req.url === '/bad') throw new HttpError(400, 'missing argument: id');
+      return [];
+    }, { onFailure });
+    expect((await request(`${base}/bad`)).status).to.equal(400);
+    expect(onFailure.called).to.equal(false);
+    expect((await request(`${base}/ok`)).status).to.equal(500);
+    expect(onFailure.callCount).to.equal(1);
+    expect(onFailure.firstCall.args[0]).to.equal(crash);
+  });
+
+  it("failureBody 'json' answers failures as JSON with status, error, code and the same message", async () => {
+    run.rejects(new TaskTimeoutError('t', 50));
+    handler = offload(pool(), 't', (req) => {
+      if (req.url === '/bad') throw new HttpError(400, 'missing argument: id');
+      return [];
+    }, { failureBody: 'json' });
+    const timeout = await request(`${base}/ok`);
+    expect(timeout.status).to.equal(504);
+    expect(timeout.headers['content-type']).to.equal('application/json; charset=utf-8');
+    expect(JSON.parse(timeout.body)).to.deep.equal({ status: 504, error: 'Gateway Timeout', code: 'ERR_TASK_TIMEOUT', message: 'task "t" timed out after 50 ms; its child process was killed' });
+    const bad = await request(`${base}/bad`);
+    expect(JSON.parse(bad.body)).to.deep.equal({ status: 400, error: 'Bad Request', message: 'missing argument: id' });
+  });
+
+  it("failures 'next' hands the error itself to Express's next(); without a next it answers", async () => {
+    const full = new QueueFullError('t', 5);
+    run.rejects(full);
+    const next = sinon.spy();
+    const routed = offload(pool(), 't', () => [], { failures: 'next' });
+    handler = (req, res) => {
+      if (req.url === '/express') {
+        routed(req, res, (error) => {
+          next(error);
+          res.writeHead(599).end('from the error middleware\n');
+        });
+      } else routed(req, res);
+    };
+    expect(await request(`${base}/express`)).to.include({ status: 599, body: 'from the error middleware\n' });
+    expect(next.firstCall.args[0]).to.equal(full);
+    expect(await request(`${base}/plain`)).to.include({ status: 503 });
+  });
+
+  it('tells a pool that can check names which task each route runs', () => {
+    const expectTask = sinon.spy();
+    offload({ run, expectTask } as unknown as TaskRunner, 'hashPassword', () => []);
+    expect(expectTask.calledOnceWithExactly('hashPassword')).to.equal(true);
+  });
+
   it('refuses an argsFrom that is not a function at once', () => {
     expect(() => offload(pool(), 't', 'nope' as never)).to.throw(TypeError, /argsFrom must be a function/);
   });
@@ -130,10 +183,42 @@ describe('failureResponse()', () => {
     ['anything else', new Error('secret'), 500, 'internal server error\n', {}],
     ['a thrown string', 'oops', 500, 'internal server error\n', {}],
     ['a status out of range', Object.assign(new Error('x'), { status: 200 }), 500, 'internal server error\n', {}],
+    ['UnknownTaskError, without the module or its exports', new UnknownTaskError(['hashPasword'], 'file:///srv/app/tasks.js', ['hashPassword']), 500, 'task "hashPasword" is not a task of the server\'s tasks module; see its log\n', {}],
+    ['ResultTooLargeError', new ResultTooLargeError('t', 3 * 1024 * 1024, 1024 * 1024), 500, 'task "t" returned 3 MiB, more than its allowance of 1 MiB (maxResultBytes); return less, or stream it in parts\n', {}],
   ];
   for (const [name, error, status, body, headers] of cases) {
     it(`${name} -> ${status}`, () => {
       expect(failureResponse(error)).to.deep.equal({ status, body, headers });
     });
   }
+});
+
+describe("the pool's errors carry their HTTP status (status, statusCode, expose, headers)", () => {
+  const errors: SlowlaneError[] = [
+    new TaskError('t', { name: 'Error', message: 'x', props: {} }), new TaskCrashedError('t', 1, 1, null), new TaskTimeoutError('t', 5),
+    new TaskMemoryError('t', 64, 80), new ResultTooLargeError('t', 10, 5), new DeadlineError('t', 5), new QueueFullError('t', 1),
+    new TaskLoadError('file:///x.js', 'no'), new UnknownTaskError(['a'], 'file:///x.js', []), new ChildStartError('EAGAIN', 'spawn'), new PoolClosedError(),
+  ];
+  for (const error of errors) {
+    it(`${error.name}: the same status and headers failureResponse answers with`, () => {
+      const failure = failureResponse(error);
+      expect(error).to.be.instanceOf(SlowlaneError);
+      expect([error.status, error.statusCode]).to.deep.equal([failure.status, failure.status]);
+      expect({ ...error.headers }).to.deep.equal(failure.headers);
+      // Only a message with no path, pid or module detail is marked safe to show.
+      expect(error.expose).to.equal(!(error instanceof TaskError || error instanceof TaskCrashedError || error instanceof TaskLoadError || error instanceof UnknownTaskError || error instanceof ChildStartError));
+    });
+  }
+
+  it('a TaskError is a 500 whatever status the task\'s own error carried; its other properties stay', () => {
+    const error = new TaskError('t', { name: 'HTTPError', message: 'upstream said 404', props: { status: 404, statusCode: 404, expose: true, url: 'https://x' } });
+    expect([error.status, error.statusCode, error.expose, error['url']]).to.deep.equal([500, 500, false, 'https://x']);
+  });
+
+  it('failureJson says the same as failureResponse, as JSON', () => {
+    const failure = failureJson(new QueueFullError('t', 1));
+    expect(failure.status).to.equal(503);
+    expect(failure.headers).to.deep.equal({ 'retry-after': '1' });
+    expect(JSON.parse(failure.body)).to.deep.equal({ status: 503, error: 'Service Unavailable', code: 'ERR_QUEUE_FULL', message: 'server busy: too many slow requests are waiting; retry in a second' });
+  });
 });
