@@ -79,6 +79,33 @@ describe('the packed package, installed', function () {
     expect(tsc.code).to.equal(0);
   });
 
+  it('"slowlane/fastify": without Fastify, a line naming the package to install; with it, imported from ESM and CommonJS', async () => {
+    const missing = await inApp(process.execPath, ['--input-type=module', '-e', "await import('slowlane/fastify')"]);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.include('slowlane/fastify needs Fastify 5: install it with `npm install fastify@5`');
+    // The root needs nothing of it.
+    expect((await inApp(process.execPath, ['--input-type=module', '-e', "await import('slowlane'); console.log('root ok')"])).stdout).to.equal('root ok\n');
+    // Installed as the app would have it (npm's offline cache lacks some of its dependencies' metadata, so linked from ours).
+    symlinkSync(join(ROOT, 'node_modules/fastify'), join(app, 'node_modules/fastify'));
+    const route = [
+      "const app = Fastify(); await app.register(slowlane, { pool: new ChildPool({ tasks: TASKS }) });",
+      "app.get('/', async (req, reply) => reply.offload('add', [2, 3]));",
+      "const answer = await app.inject('/'); console.log(answer.statusCode, answer.body); await app.close(); process.exit(0);",
+    ];
+    writeFileSync(join(app, 'fastify-esm.mjs'), [
+      "import Fastify from 'fastify'; import slowlane from 'slowlane/fastify'; import { ChildPool } from 'slowlane';",
+      "const TASKS = new URL('./tasks.mjs', import.meta.url);",
+      ...route,
+    ].join('\n'));
+    expect(await inApp(process.execPath, ['fastify-esm.mjs'])).to.include({ stdout: '200 5\n', code: 0 });
+    writeFileSync(join(app, 'fastify-cjs.cjs'), [
+      "const Fastify = require('fastify'); const slowlane = require('slowlane/fastify').default; const { ChildPool } = require('slowlane');",
+      "const TASKS = require('node:path').join(__dirname, 'tasks.mjs');",
+      '(async () => {', ...route, '})();',
+    ].join('\n'));
+    expect(await inApp(process.execPath, ['fastify-cjs.cjs'])).to.include({ stdout: '200 5\n', stderr: '', code: 0 });
+  });
+
   it('the demo is at "slowlane/demo", not in the root', async () => {
     const run = await inApp(process.execPath, ['--input-type=module', '-e', "const root = await import('slowlane'); const demo = await import('slowlane/demo'); console.log(typeof root.startSlowlane, typeof demo.startSlowlane)"]);
     expect(run.stdout).to.equal('undefined function\n');

@@ -1,0 +1,55 @@
+// slowlane/fastify: a Fastify 5 plugin that adds reply.offload(task, args,
+// options?). Register it with the pool (or pools) you made; closing Fastify
+// closes nothing the plugin did not create. Fastify is an optional peer
+// dependency: this subpath says which package to install if it is missing.
+import type { FastifyPluginCallback } from 'fastify';
+import { sharedLoopPressure } from '../http/loop-pressure.js';
+import { assertFastifyInstalled, FASTIFY_MAJOR } from './peer-check.js';
+import { replyOffload, type LoosePool } from './reply-offload.js';
+import type { SlowlaneFastifyOptions } from './types.js';
+
+export type { PoolName, ReplyOffload, ReplyOffloadOptions, SlowlaneFastifyOptions, SlowlanePools, TasksOf } from './types.js';
+export { fastifyFailure } from './reply-offload.js';
+
+assertFastifyInstalled();
+
+function choosePools(options: SlowlaneFastifyOptions): Map<string, LoosePool> {
+  const given = options.pool !== undefined ? { default: options.pool } : options.pools;
+  if (typeof given !== 'object' || given === null) throw new TypeError('slowlane/fastify: register it with { pool } or { pools: { name: pool } }');
+  const pools = new Map<string, LoosePool>();
+  for (const [name, pool] of Object.entries(given)) {
+    if (typeof (pool as { run?: unknown } | undefined)?.run !== 'function') throw new TypeError(`slowlane/fastify: pool "${name}" has no run(); pass a ChildPool (or any TaskRunner)`);
+    pools.set(name, pool as unknown as LoosePool);
+  }
+  if (pools.size === 0) throw new TypeError('slowlane/fastify: { pools } is empty; give at least one pool');
+  return pools;
+}
+
+const slowlane: FastifyPluginCallback<SlowlaneFastifyOptions> = (fastify, options, done) => {
+  let pools: Map<string, LoosePool>;
+  try {
+    pools = choosePools(options);
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  const names = [...pools.keys()].join(', ');
+  const pressure = options.loopPressure ?? (options.maxLoopDelayMs === undefined ? undefined : sharedLoopPressure(options.maxLoopDelayMs));
+  const pool = (name = 'default'): LoosePool => {
+    const found = pools.get(name);
+    if (found === undefined) throw new TypeError(`reply.offload: no pool "${name}"; the registered pools are ${names} (say which with { pool: '...' })`);
+    return found;
+  };
+  fastify.decorateReply('offload', replyOffload({ pool, pressure }));
+  done();
+};
+
+// What fastify-plugin would set: the decorator is visible to the routes of
+// the scope that registers the plugin, and Fastify checks its version.
+Object.assign(slowlane, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'slowlane',
+  [Symbol.for('plugin-meta')]: { name: 'slowlane', fastify: `${FASTIFY_MAJOR}.x` },
+});
+
+export default slowlane;

@@ -1,0 +1,81 @@
+// reply.offload(): a run in a pool's child, answered through Fastify's own
+// reply, so schemas, serializers, onSend hooks (compress, helmet, CORS) and
+// the logger apply, unlike an offload() handler behind reply.hijack().
+import type { FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
+import { failureResponse } from '../http/failure-response.js';
+import { HttpError } from '../http/http-error.js';
+import type { LoopPressure } from '../http/loop-pressure.js';
+import { requestSignal } from '../http/request-signal.js';
+import type { RunOptions } from '../pool/run-options.js';
+import type { ReplyOffloadOptions } from './types.js';
+
+type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
+type LooseStream = (task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>;
+/** A registered pool, as reply.offload() sees it: run(), and stream() if it has one. */
+export interface LoosePool {
+  run: LooseRun;
+  stream?: LooseStream;
+}
+
+const NDJSON = 'application/x-ndjson';
+const typeOf = (value: unknown): string => (typeof value === 'string' ? 'text/plain; charset=utf-8' : value instanceof Uint8Array ? 'application/octet-stream' : NDJSON);
+
+/**
+ * The error Fastify's error handling gets for a failed run: failureResponse's
+ * status, headers and one line as its message (safe to show), the run's own
+ * error as `cause` and its `code`, for the log and a setErrorHandler.
+ */
+export function fastifyFailure(error: unknown): HttpError {
+  const failure = failureResponse(error);
+  const failed = new HttpError(failure.status, failure.body.trimEnd(), failure.headers, { cause: error });
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') Object.assign(failed, { code });
+  return failed;
+}
+
+/** The values of a stream run as a Readable: strings and bytes as they are, anything else as a JSON line. The first is already read. */
+function readableOf(first: unknown, values: AsyncIterator<unknown>): Readable {
+  const chunk = (value: unknown): string | Uint8Array => (typeof value === 'string' || value instanceof Uint8Array ? value : `${JSON.stringify(value)}\n`);
+  async function* all(): AsyncGenerator<string | Uint8Array> {
+    try {
+      yield chunk(first);
+      for (let next = await values.next(); next.done !== true; next = await values.next()) yield chunk(next.value);
+    } finally {
+      // Destroyed early (the client left): the generator in the child is closed and its child freed.
+      await values.return?.();
+    }
+  }
+  return Readable.from(all(), { objectMode: false });
+}
+
+export interface OffloadDeps {
+  pool(name: string | undefined): LoosePool;
+  pressure: LoopPressure | undefined;
+}
+
+/** The function decorated onto every reply. */
+export function replyOffload(deps: OffloadDeps) {
+  return async function offload(this: FastifyReply, task: string, args: readonly unknown[], options: ReplyOffloadOptions = {}): Promise<FastifyReply> {
+    const reply = this;
+    if (deps.pressure?.shouldShed()) return reply.send(fastifyFailure(deps.pressure.overloaded()));
+    const signal = requestSignal(reply.request.raw, reply.raw);
+    const runOptions: RunOptions = { signal, timeoutMs: options.timeoutMs, deadlineMs: options.deadlineMs };
+    try {
+      const pool = deps.pool(options.pool);
+      if (options.stream !== true) return reply.send(await pool.run.call(pool, task, args, runOptions));
+      if (typeof pool.stream !== 'function') throw new TypeError('reply.offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
+      const values = pool.stream.call(pool, task, args, runOptions);
+      // The first value decides the type, and a failure before it can still be a status.
+      const first = await values.next();
+      if (first.done === true) return reply.type(options.contentType ?? typeOf('')).send('');
+      if (options.contentType !== undefined) reply.type(options.contentType);
+      else if (!reply.hasHeader('content-type')) reply.type(typeOf(first.value));
+      return reply.send(readableOf(first.value, values));
+    } catch (error) {
+      // The client left: nobody reads an answer, and Fastify has seen the socket close.
+      if (signal.aborted) return reply;
+      return reply.send(fastifyFailure(error));
+    }
+  };
+}
