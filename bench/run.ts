@@ -14,6 +14,7 @@ import { fastThroughput, idleMax, loadedP99Ratio, offloadOverhead, speedup, type
 import { WRK, wrkThroughput } from './wrk.js';
 import { exportsBench } from './exports.js';
 import { largeValues } from './large-values.js';
+import { nicenessCost } from './niceness-cost.js';
 
 const QUICK = process.env['QUICK'] === '1';
 const WINDOW_S = QUICK ? 2 : 7;
@@ -277,6 +278,11 @@ async function main(): Promise<void> {
       niceness[String(nice)] = Object.fromEntries(OFFLOADED.map((r) => [r, (run.results[`${r}@2`] as { p99Ratio: number }).p99Ratio]));
     }
     results['nicenessP99Ratio'] = niceness;
+    // The other side of niceness: what it costs the slow work when another CPU-bound process competes.
+    if (process.env['NICENESS'] === '1') {
+      await server.stop();
+      log('niceness cost under competition'); results['nicenessCost'] = await nicenessCost(1, [0, 10, 19]);
+    }
 
     const svg = latencyChart(loaded.series, WINDOW_S, `/fast latency with 2 slow requests in flight (${CORES} cores)`);
     const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -412,6 +418,11 @@ function report(machine: Record<string, unknown>, r: Record<string, any>, target
   lines.push('', 'Children\'s niceness vs fast p99 / idle p99, 2 slow in flight:', '');
   lines.push('| niceness | /slow_threaded | /slow_pool |', '| --- | --- | --- |');
   for (const [nice, v] of Object.entries<any>(r['nicenessP99Ratio'])) lines.push(`| ${nice} | ${v.slow_threaded} | ${v.slow_pool} |`);
+  if (r['nicenessCost'] !== undefined) {
+    lines.push('', 'What niceness costs the slow work: 4 heavyLifting(2000) in a pool of 2, ms, alone and beside 2 busy-looping processes at niceness 0:', '');
+    lines.push('| niceness | alone | competing |', '| --- | --- | --- |');
+    for (const nice of Object.keys(r['nicenessCost'].alone)) lines.push(`| ${nice} | ${r['nicenessCost'].alone[nice]} | ${r['nicenessCost'].competing[nice]} |`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
