@@ -93,7 +93,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   /**
    * The report pool's children start with the first report, not with the
    * server, and leave after --idle-timeout: an idle demo then holds 3
-   * children, not 5 (see the README's orders database section for the figures).
+   * children, not 5 (see docs/demo.md, the orders database, for the figures).
    */
   warmReports: false,
   /** The demo's answers are a few KiB; a task returning more than 64 MiB is a bug, and would stall this loop to receive. */
@@ -132,4 +132,20 @@ export const CALL_MULTI_DEFAULTS = Object.freeze({
   /** The prototype's 3 slow requests, then 20 fast ones. */
   slow: 3,
   fast: 20,
+});
+
+/** slowlane/queue: slow work on BullMQ and Redis. */
+export const QUEUE_DEFAULTS = Object.freeze({
+  /**
+   * A worker host's lock on a job lasts 5 s and is renewed every 2.5 s (its
+   * event loop is free: the work runs in children). A host killed mid-job is
+   * found by another host's stalled check within lock + interval, about 7 s,
+   * instead of BullMQ's 30 s + 30 s.
+   */
+  lockDurationMs: 5000,
+  stalledIntervalMs: 2000,
+  /** Completed and failed events kept in Redis's events stream (approximately): results travel in it, so it must stay short. */
+  eventsMaxLen: 1000,
+  /** A result larger than this is refused in the child (ResultTooLargeError): each one sits in Redis until its event is trimmed. */
+  maxResultBytes: 16 * 1024 * 1024,
 });

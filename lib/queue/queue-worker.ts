@@ -1,0 +1,96 @@
+// startQueueWorker(): a BullMQ worker on a worker host that runs each job in
+// the host's ChildPool, so timeouts, the memory cap, recycling and niceness
+// hold there. It takes at most as many jobs as the pool has children, and
+// its own event loop stays free (the work runs in children), so BullMQ's
+// lock renewal never stalls. A requester that leaves reaches it through a
+// Redis channel: the job's signal aborts and the child is killed.
+import type { ConnectionOptions, Job } from 'bullmq';
+import { QUEUE_DEFAULTS } from '../defaults.js';
+import { DeadlineError, TaskCrashedError } from '../pool/errors.js';
+import type { RunOptions } from '../pool/run-options.js';
+import { cancelChannel } from './channels.js';
+import { bullmq, ioredis } from './peer.js';
+import { decode, encode, errorToReason, type JobData, type JobResult } from './wire.js';
+
+/** The pool a worker host runs jobs in: a ChildPool (its maxChildren says how many jobs it takes at once). */
+export interface WorkerPool {
+  run: (...args: never) => Promise<unknown>;
+  readonly options?: { readonly maxChildren: number };
+}
+
+export interface QueueWorkerOptions {
+  /** BullMQ's connection option: ioredis options such as { host, port }. */
+  connection: ConnectionOptions;
+  /** The queue's name, the same as the requesters'. */
+  queue: string;
+  pool: WorkerPool;
+  /** Jobs run at once. Default: the pool's maxChildren. */
+  concurrency?: number;
+  /** Default 5 s (lib/defaults.ts QUEUE_DEFAULTS). */
+  lockDurationMs?: number;
+  /** Default 2 s. */
+  stalledIntervalMs?: number;
+}
+
+export interface QueueWorker {
+  /** Resolves once connected and taking jobs. */
+  ready(): Promise<void>;
+  /** Takes no more jobs and lets the ones it holds finish; does not close the pool (it is yours). */
+  close(): Promise<void>;
+}
+
+type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
+
+export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
+  const { Worker, UnrecoverableError } = bullmq();
+  const Redis = ioredis();
+  const { connection, queue, pool } = options;
+  const run = pool.run as unknown as LooseRun;
+  const fail = (error: unknown): Error => new UnrecoverableError(errorToReason(error));
+
+  const processor = async (job: Job<JobData, JobResult>, _token?: string, signal?: AbortSignal): Promise<JobResult> => {
+    const { args, timeoutMs, deadlineAt, idempotent } = job.data;
+    const now = Date.now();
+    if (deadlineAt !== undefined && now >= deadlineAt) throw fail(new DeadlineError(job.name, deadlineAt - job.timestamp));
+    // A second start means the host that had it died mid-job: a task not
+    // marked idempotent must not run twice.
+    if ((job.attemptsStarted ?? 1) > 1 && idempotent !== true) throw fail(new TaskCrashedError(job.name, undefined, null, 'SIGKILL'));
+    try {
+      const value = await run.call(pool, job.name, decode(args) as readonly unknown[], { signal, timeoutMs });
+      return { value: encode(value) };
+    } catch (error) {
+      throw fail(error);
+    }
+  };
+
+  const worker = new Worker<JobData, JobResult>(queue, processor, {
+    connection,
+    concurrency: options.concurrency ?? pool.options?.maxChildren ?? 1,
+    lockDuration: options.lockDurationMs ?? QUEUE_DEFAULTS.lockDurationMs,
+    stalledInterval: options.stalledIntervalMs ?? QUEUE_DEFAULTS.stalledIntervalMs,
+    // One restart after a host died: the processor above fails it unless idempotent.
+    maxStalledCount: 1,
+    removeOnComplete: { count: 0 },
+    removeOnFail: { count: 0 },
+  });
+  // Connection errors are retried by ioredis; BullMQ asks for a listener so they do not throw.
+  worker.on('error', () => {});
+
+  // The requester left: the job's signal aborts, and the pool kills its child.
+  const subscriber = new Redis({ ...(connection as object), maxRetriesPerRequest: null });
+  subscriber.on('error', () => {});
+  const subscribed = subscriber.subscribe(cancelChannel(queue));
+  subscriber.on('message', (_channel: string, jobId: string) => {
+    worker.cancelJob(jobId, 'the requester left');
+  });
+
+  return {
+    ready: async () => {
+      await Promise.all([worker.waitUntilReady(), subscribed]);
+    },
+    close: async () => {
+      await worker.close();
+      subscriber.disconnect();
+    },
+  };
+}

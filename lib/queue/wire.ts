@@ -1,0 +1,57 @@
+// What crosses Redis: arguments and results as V8's serialization (the same
+// structured clone a local pool uses, so a Map, a Buffer or a BigInt arrive
+// intact), base64 in BullMQ's JSON; and errors with their slowlane class,
+// code and fields, so a remote timeout is a TaskTimeoutError here too.
+import { deserialize, serialize } from 'node:v8';
+import { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from '../pool/errors.js';
+import { serializeError, type SerializedError } from '../pool/serialized-error.js';
+
+export const encode = (value: unknown): string => serialize(value).toString('base64');
+export const decode = (text: string): unknown => deserialize(Buffer.from(text, 'base64'));
+
+/** The job's data: what a requester sends a worker host. */
+export interface JobData {
+  args: string;
+  timeoutMs?: number | undefined;
+  /** Epoch ms: a job taken after it is not started. */
+  deadlineAt?: number | undefined;
+  /** Run again on another host if the first died mid-job. */
+  idempotent?: boolean | undefined;
+}
+
+/** The job's return value. */
+export interface JobResult {
+  value: string;
+}
+
+const CLASSES = { TaskError, TaskCrashedError, TaskTimeoutError, TaskMemoryError, ResultTooLargeError, DeadlineError, QueueFullError, TaskLoadError, UnknownTaskError, ChildStartError, PoolClosedError };
+type ClassName = keyof typeof CLASSES;
+
+/** Marks a failed job's reason as one of ours. */
+const PREFIX = 'slowlane-error:';
+
+/** The failed job's reason: the error's class and every field, as text. */
+export function errorToReason(error: unknown): string {
+  const kind = (Object.keys(CLASSES) as ClassName[]).find((name) => error instanceof CLASSES[name]);
+  return PREFIX + encode({ kind, ...serializeError(error) });
+}
+
+/** The error a failed job's reason stands for: the same class and fields, or undefined if the reason is not ours (BullMQ's own). */
+export function errorFromReason(reason: string): Error | undefined {
+  if (!reason.startsWith(PREFIX)) return undefined;
+  let wire: SerializedError & { kind?: ClassName };
+  try {
+    wire = decode(reason.slice(PREFIX.length)) as typeof wire;
+  } catch {
+    return undefined;
+  }
+  const Class = wire.kind === undefined ? Error : CLASSES[wire.kind];
+  const error = Object.create(Class.prototype) as Error;
+  Object.assign(error, wire.props);
+  Object.defineProperties(error, {
+    name: { value: wire.name, writable: true, configurable: true, enumerable: wire.kind !== undefined },
+    message: { value: wire.message, writable: true, configurable: true },
+    stack: { value: wire.stack ?? `${wire.name}: ${wire.message}`, writable: true, configurable: true },
+  });
+  return error;
+}

@@ -1,0 +1,69 @@
+// A Redis server of a test's own: Debian's redis-server on a free loopback
+// port, nothing saved to disk, stopped by the test. .ci/run installs the
+// package when it is missing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+
+export interface RedisServer {
+  port: number;
+  child: ChildProcess;
+  /** Stops it (SIGTERM, SIGKILL after 2 s); resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+export const REDIS_SERVER = process.env['REDIS_SERVER'] ?? 'redis-server';
+
+/** A port free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True once something answers PING with PONG on the port. */
+function pong(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.setTimeout(500, () => socket.destroy());
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      if (answer.includes('\r\n')) socket.end();
+    });
+    socket.on('close', () => resolve(answer.startsWith('+PONG')));
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/** Starts redis-server on `port` (a free one if not given) and resolves once it answers. */
+export async function startRedis(port?: number): Promise<RedisServer> {
+  const chosen = port ?? (await freePort());
+  const child = spawn(REDIS_SERVER, ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let failed: Error | undefined;
+  child.once('error', (error) => (failed = error));
+  for (let i = 0; i < 100 && failed === undefined && child.exitCode === null; i += 1) {
+    if (await pong(chosen)) {
+      return {
+        port: chosen,
+        child,
+        stop: async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+          await exited;
+          clearTimeout(timer);
+        },
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server did not start on port ${chosen}${failed ? `: ${failed.message}` : ''} (is Debian's redis-server installed? .ci/run installs it)`);
+}
