@@ -9,12 +9,14 @@ import { startSlowlane, type SlowlaneConfig } from '../demo/start.js';
 import { defaultOrdersPath } from '../demo/orders/orders-db.js';
 import { packageVersion } from '../package-info.js';
 import { nginxConfigMain } from './nginx-config-cli.js';
+import { workerMain } from './worker-cli.js';
 import { positiveSeconds, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
 
 const d = SERVER_DEFAULTS;
 
 export const SERVER_USAGE = `Usage: slowlane start [options]
        slowlane nginx-config --fast HOST:PORT,... --slow HOST:PORT,... (see its --help)
+       slowlane worker --redis URL --queue NAME --tasks PATH (a worker host for slowlane/queue; see its --help)
        (from a checkout: bin/server instead of slowlane)
 
 Starts slowlane's demo HTTP server. /fast answers at once; /slow runs CPU-heavy
@@ -100,7 +102,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   if (v.help) return 'help';
   if (v.version) return 'version';
   if (positionals.length === 0) throw new UsageError('missing command: use "slowlane start" (see "slowlane --help")');
-  if (positionals[0] !== 'start' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}": use "slowlane start" or "slowlane nginx-config" (see "slowlane --help")`);
+  if (positionals[0] !== 'start' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}": use "slowlane start", "slowlane worker" or "slowlane nginx-config" (see "slowlane --help")`);
   let port: number;
   if (v.port !== undefined) port = wholeNumber('port', v.port, 0, 65535)!;
   else if (env['PORT'] !== undefined && env['PORT'] !== '') {
@@ -164,6 +166,7 @@ const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 /** Runs `slowlane`; resolves with the exit code once the server has stopped. */
 export async function serverMain(argv: readonly string[], io: Io, proc: NodeJS.Process = process): Promise<number> {
   if (argv[0] === 'nginx-config') return nginxConfigMain(argv.slice(1), io);
+  if (argv[0] === 'worker') return workerMain(argv.slice(1), io, proc);
   let command: ServerCommand | 'help' | 'version';
   try {
     command = parseServerArgs(argv, proc.env);

@@ -1,0 +1,179 @@
+// slowlane/queue against a real Redis (Debian's redis-server, started on a
+// free port for this file and stopped after it) and real worker hosts
+// (`slowlane worker` processes): work spread over hosts, errors with their
+// classes, cancellation across processes, a host killed mid-job, Redis
+// going away and coming back.
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { failureResponse } from '../../lib/http/failure-response.js';
+import { DeadlineError, ResultTooLargeError, TaskCrashedError, TaskError, TaskTimeoutError } from '../../lib/pool/errors.js';
+import { QueueRunner, QueueUnavailableError } from '../../lib/queue/index.js';
+import { cpuTicks, eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
+import { startRedis, type RedisServer } from '../../tools/redis.js';
+import { BIN_SERVER, ROOT } from '../../tools/server-process.js';
+
+const TASKS = `${ROOT}dist/spec/fixtures/tasks.js`;
+type Tasks = typeof import('../fixtures/tasks.js');
+
+interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  exited: Promise<unknown>;
+}
+
+/** `slowlane worker` as its own process; resolves once it says it takes jobs. */
+function startWorker(port: number, queue: string, extra: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(BIN_SERVER, ['worker', '--redis', `redis://127.0.0.1:${port}`, '--queue', queue, '--tasks', TASKS, '--pool-size', '1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      if (/taking jobs from queue/.test(out)) resolve({ child, pid: child.pid!, exited });
+    });
+    void exited.then(() => reject(new Error(`worker exited before taking jobs: ${err}`)));
+  });
+}
+
+async function stopWorker(worker: WorkerProcess): Promise<void> {
+  if (worker.child.exitCode !== null || worker.child.signalCode !== null) return;
+  worker.child.kill('SIGTERM');
+  const timer = setTimeout(() => worker.child.kill('SIGKILL'), 10_000);
+  await worker.exited;
+  clearTimeout(timer);
+}
+
+/** The child of `workers` that is burning CPU now (a spinning task), found by its CPU time growing. */
+async function spinningChild(workers: readonly WorkerProcess[]): Promise<{ pid: number; parent: number } | undefined> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const children = workers.flatMap((w) => slowlaneChildren({ parent: w.pid }).map((c) => ({ pid: c.pid, parent: w.pid, ticks: cpuTicks(c.pid) })));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const busy = children.find((c) => isAlive(c.pid) && cpuTicks(c.pid) - c.ticks >= 10);
+    if (busy !== undefined) return busy;
+  }
+  return undefined;
+}
+
+describe('slowlane/queue: real Redis, real worker hosts', function () {
+  this.timeout(60_000);
+  let redis: RedisServer;
+  let workers: WorkerProcess[] = [];
+  let runner: QueueRunner<Tasks>;
+  const queue = `q${process.pid}`;
+
+  before(async () => {
+    redis = await startRedis();
+    workers = await Promise.all([startWorker(redis.port, queue), startWorker(redis.port, queue)]);
+    runner = new QueueRunner<Tasks>({ connection: { host: '127.0.0.1', port: redis.port }, queue });
+    await runner.ready();
+  });
+  after(async () => {
+    await runner?.close();
+    await Promise.all(workers.map(stopWorker));
+    await redis?.stop();
+  });
+
+  it('both worker hosts take work; values cross with V8 serialization', async () => {
+    const pids = await Promise.all(Array.from({ length: 6 }, () => runner.run('whoAmIAfter', [200])));
+    const parents = new Set(pids.map((pid) => workers.find((w) => slowlaneChildren({ parent: w.pid }).some((c) => c.pid === pid))?.pid));
+    expect([...parents].sort()).to.deep.equal(workers.map((w) => w.pid).sort());
+    const map = await runner.run('echo', [new Map([[1n, Buffer.from('bytes')]])]);
+    expect(map).to.deep.equal(new Map([[1n, Buffer.from('bytes')]]));
+  });
+
+  it('errors come back with their class, code and status: a task that throws, a timeout', async () => {
+    const thrown = await runner.run('fail', ['boom']).catch((e: unknown) => e);
+    expect(thrown).to.be.instanceOf(TaskError);
+    expect(thrown).to.include({ name: 'RangeError', message: 'boom', code: 'E_FIXTURE', status: 500 });
+    const late = await runner.run('spinForever', [], { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(late).to.be.instanceOf(TaskTimeoutError);
+    expect(failureResponse(late).status).to.equal(504);
+  });
+
+  it('a 10 MiB result travels; one past the hosts\' 16 MiB allowance is refused with ResultTooLargeError', async () => {
+    const big = await runner.run('bigBuffer', [10 * 1024 * 1024]);
+    expect(big.length).to.equal(10 * 1024 * 1024);
+    expect(big[12345]).to.equal(12345 % 251);
+    expect(await runner.run('bigBuffer', [20 * 1024 * 1024]).catch((e: unknown) => e)).to.be.instanceOf(ResultTooLargeError);
+  });
+
+  it('a client that leaves kills the remote child; the host keeps serving', async () => {
+    const controller = new AbortController();
+    const leaving = runner.run('spinForever', [], { signal: controller.signal }).catch((e: unknown) => e);
+    const busy = await spinningChild(workers);
+    expect(busy, 'a host runs the task').to.not.equal(undefined);
+    controller.abort();
+    expect(((await leaving) as Error).name).to.equal('AbortError');
+    expect(await eventually(() => !isAlive(busy!.pid), 10_000), 'the spinning child was killed').to.equal(true);
+    expect(await runner.run('add', [2, 3])).to.equal(5);
+  });
+
+  it('a run whose deadline passes before any host takes it is never started: DeadlineError (503)', async () => {
+    const spinning = [new AbortController(), new AbortController()];
+    const busy = spinning.map((c) => runner.run('spinForever', [], { signal: c.signal }).catch(() => undefined));
+    try {
+      const late = await runner.run('echo', ['never'], { deadlineMs: 500 }).catch((e: unknown) => e);
+      expect(late).to.be.instanceOf(DeadlineError);
+      expect(failureResponse(late).status).to.equal(503);
+    } finally {
+      for (const c of spinning) c.abort();
+      await Promise.all(busy);
+    }
+    const client = new Redis({ port: redis.port, host: '127.0.0.1' });
+    try {
+      expect(await client.llen(`bull:${queue}:wait`), 'nothing left waiting').to.equal(0);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('nothing stays in Redis: finished jobs removed, the events stream capped', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => runner.run('add', [i, 1])));
+    const client = new Redis({ port: redis.port, host: '127.0.0.1' });
+    try {
+      const keys = await client.keys(`bull:${queue}:*`);
+      const jobHashes = keys.filter((key) => /^bull:[^:]+:[0-9a-f-]{36}$/.test(key));
+      expect(jobHashes, 'job hashes left').to.deep.equal([]);
+      expect(await client.xlen(`bull:${queue}:events`)).to.be.at.most(1100);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('a worker host killed mid-job: the requester gets TaskCrashedError within seconds, and the other host serves on', async () => {
+    const running = runner.run('spinForever', [], { timeoutMs: 50_000 }).catch((e: unknown) => e);
+    const busy = await spinningChild(workers);
+    expect(busy, 'a host runs the task').to.not.equal(undefined);
+    const victim = workers.find((w) => w.pid === busy!.parent)!;
+    const started = Date.now();
+    victim.child.kill('SIGKILL');
+    const error = await running;
+    expect(error).to.be.instanceOf(TaskCrashedError);
+    // Found by the other host's stalled check: lock (5 s) + check interval (2 s), not BullMQ's 30 s + 30 s.
+    expect(Date.now() - started, 'learned well before BullMQ\'s default 30 s').to.be.below(25_000);
+    expect(await eventually(() => !isAlive(busy!.pid), 10_000), 'the killed host\'s child is gone too').to.equal(true);
+    expect(await runner.run('add', [1, 1])).to.equal(2);
+    workers = workers.filter((w) => w !== victim);
+  });
+
+  it('Redis away: run() rejects at once with QueueUnavailableError (503); back again, runs succeed by themselves', async () => {
+    const port = redis.port;
+    await redis.stop();
+    const refused = await runner.run('add', [1, 2]).catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(QueueUnavailableError);
+    expect(failureResponse(refused)).to.include({ status: 503 });
+    redis = await startRedis(port);
+    // ioredis reconnects by itself (the runner's and the hosts'); each try is bounded by its deadline.
+    let answer: unknown;
+    const deadline = Date.now() + 20_000;
+    while (answer !== 3 && Date.now() < deadline) {
+      answer = await runner.run('add', [1, 2], { deadlineMs: 2000 }).catch((e: unknown) => e);
+      if (answer !== 3) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(answer).to.equal(3);
+  });
+});
