@@ -15,6 +15,8 @@ import { WRK, wrkThroughput } from './wrk.js';
 import { exportsBench } from './exports.js';
 import { largeValues } from './large-values.js';
 import { nicenessCost } from './niceness-cost.js';
+import { queueOverhead } from './queue-overhead.js';
+import { hasRedis } from '../tools/redis.js';
 
 const QUICK = process.env['QUICK'] === '1';
 const WINDOW_S = QUICK ? 2 : 7;
@@ -266,6 +268,9 @@ async function main(): Promise<void> {
     log('exports, streamed'); results['exports'] = await exportsBench(server, WINDOW_S);
     log('large values, slowlane and piscina'); results['largeValues'] = await largeValues(QUICK ? 10 : 20);
     log('memory'); results['memory'] = await memory(server);
+    if (hasRedis()) {
+      log('queue: slowlane/queue on a loopback Redis'); results['queue'] = await queueOverhead(QUICK ? 200 : 500, N);
+    }
     log('reset storm, without and with the spawn budget'); results['resetStorm'] = await resetStorms();
     // The runs above used the server's default niceness; NICENESS=1 measures the others against it.
     const niceness: Record<string, object> = { [`${DEFAULT_NICENESS} (default)`]: Object.fromEntries(OFFLOADED.map((r) => [r, (loaded.results[`${r}@2`] as { p99Ratio: number }).p99Ratio])) };
@@ -322,6 +327,12 @@ function checkTargets(r: Record<string, any>): Target[] {
     const x = (a: number, b: number) => round(a / b);
     add(`5. wrk: server CPU per /fast vs bare, ${label}`, '<= 1.1 x', `${x(fast.cpuUsPerRequest, bareWrk.cpuUsPerRequest)} x (${fast.cpuUsPerRequest} vs ${bareWrk.cpuUsPerRequest} us)`, fast.cpuUsPerRequest / bareWrk.cpuUsPerRequest <= 1.1);
     add(`5. wrk: /fast p99 vs bare, ${label}`, '<= 1.2 x', `${x(fast.p99, bareWrk.p99)} x (${fast.p99} vs ${bareWrk.p99} ms)`, fast.p99 / bareWrk.p99 <= 1.2);
+  }
+  const queue = r['queue'] as { addedP50: number; localP50: number; queueP50: number; eightLocalMs: number; eightQueueMs: number } | undefined;
+  if (queue === undefined) add('20. queue: added p50 of a remote n=0 task over the local pool', '<= 2 ms', 'skipped: redis-server is not installed (apt-get install redis-server)', false);
+  else {
+    add('20. queue: added p50 of a remote n=0 task over the local pool', '<= 2 ms', `${queue.addedP50} ms (${queue.queueP50} vs ${queue.localP50} ms)`, queue.addedP50 <= 2);
+    add('20. queue: 8 at once on two worker hosts vs the local pool of 2', '<= 1.0 x (+5 % noise)', `${round(queue.eightQueueMs / queue.eightLocalMs)} x (${queue.eightQueueMs} vs ${queue.eightLocalMs} ms)`, queue.eightQueueMs <= queue.eightLocalMs * 1.05);
   }
   const workerpoolP50 = sbs['workerpool']!.offloadP50!;
   add('2. pool lane: added p50 over /fast, n=0', `<= workerpool's in this run (${workerpoolP50} ms)`, `${pool.offloadP50} ms (piscina ${sbs['piscina']!.offloadP50} ms)`, pool.offloadP50! <= workerpoolP50);

@@ -1,7 +1,7 @@
 // A Redis server of a test's own: Debian's redis-server on a free loopback
 // port, nothing saved to disk, stopped by the test. .ci/run installs the
 // package when it is missing.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 
 export interface RedisServer {
@@ -66,4 +66,9 @@ export async function startRedis(port?: number): Promise<RedisServer> {
   }
   child.kill('SIGKILL');
   throw new Error(`redis-server did not start on port ${chosen}${failed ? `: ${failed.message}` : ''} (is Debian's redis-server installed? .ci/run installs it)`);
+}
+
+/** True if redis-server can be run here. */
+export function hasRedis(): boolean {
+  return spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' }).status === 0;
 }

@@ -23,6 +23,9 @@ describe('behind nginx', function () {
       expect(run.code, run.stderr).to.equal(0);
       expect(run.stdout).to.include('server 127.0.0.1:8101 max_fails=1 fail_timeout=5s;');
       expect(run.stdout).to.include('proxy_read_timeout 35s;');
+      // The slow group goes to the instance with the fewest requests in flight; the fast one round-robin.
+      expect(run.stdout).to.match(/upstream slowlane_slow \{\n\s+least_conn;/);
+      expect(run.stdout).to.match(/upstream slowlane_fast \{\n\s+server /);
       expect(run.stdout).not.to.match(/\{\{/);
       writeFileSync(join(dir, 'nginx.conf'), run.stdout);
       const check = spawnSync(findNginx(), ['-t', '-p', dir, '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
