@@ -78,6 +78,8 @@ export const OFFLOAD_DEFAULTS = Object.freeze({
 export const SERVER_DEFAULTS = Object.freeze({
   /** The prototype's port. */
   port: 8888,
+  /** The queue's name with --queue-redis, as `slowlane worker --queue` takes it. */
+  queue: 'slowlane',
   /** Loopback only: a demo should not be reachable from the network unless asked. */
   host: '127.0.0.1',
   /** /slow_threaded: a process per request, up to two per core, as the prototype forked one per request. */
@@ -146,6 +148,8 @@ export const QUEUE_DEFAULTS = Object.freeze({
   stalledIntervalMs: 2000,
   /** Completed and failed events kept in Redis's events stream (approximately): results travel in it, so it must stay short. */
   eventsMaxLen: 1000,
+  /** A new QueueRunner's first runs wait this long for its connection; after it, no Redis is a 503 at once. */
+  connectWaitMs: 1000,
   /** A result larger than this is refused in the child (ResultTooLargeError): each one sits in Redis until its event is trimmed. */
   maxResultBytes: 16 * 1024 * 1024,
 });

@@ -8,6 +8,7 @@ import type { LogStream } from '../demo/log-writer.js';
 import { startSlowlane, type SlowlaneConfig } from '../demo/start.js';
 import { defaultOrdersPath } from '../demo/orders/orders-db.js';
 import { packageVersion } from '../package-info.js';
+import { parseRedisUrl } from '../queue/redis-url.js';
 import { nginxConfigMain } from './nginx-config-cli.js';
 import { workerMain } from './worker-cli.js';
 import { positiveSeconds, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
@@ -45,6 +46,9 @@ Options:
   --idle-timeout SECONDS   children idle this long leave, beyond what each pool keeps, at least ${SERVER_FLAG_FLOORS.idleTimeoutS} (default ${POOL_DEFAULTS.idleTimeoutMs / 1000})
   --max-starts N      child starts a second per pool; requests needing more wait (default ${POOL_DEFAULTS.maxStartsPerSecond}: 4 per core)
   --max-loop-delay MS refuse new slow requests (503) while the event loop is more than MS late (default: off)
+  --queue-redis URL   run /slow_threaded and /slow_pool on slowlane/queue at this Redis (redis://host:port)
+                      instead of local children; start worker hosts with "slowlane worker" (needs bullmq and ioredis)
+  --queue NAME        the queue's name with --queue-redis (default ${d.queue})
   --warm-reports      start /report_pool's children with the server, not with the first report
   --db PATH           the orders database for /report and /report_pool, built on first start
                       (default ${defaultOrdersPath()})
@@ -89,6 +93,8 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         'max-loop-delay': { type: 'string' },
         'trust-proxy': { type: 'string' },
         db: { type: 'string' },
+        'queue-redis': { type: 'string' },
+        queue: { type: 'string' },
         'warm-reports': { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -132,10 +138,29 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       trustProxy: trustedProxies(v['trust-proxy']),
       db: dbPath(v.db, env),
       warmReports: v['warm-reports'] ?? false,
+      queueRedis: redisUrl(v['queue-redis']),
+      queue: queueName(v.queue, v['queue-redis']),
     },
     graceMs: toMs(positiveSeconds('grace', v.grace)) ?? d.graceMs,
     quiet: v.quiet ?? false,
   };
+}
+
+function redisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    parseRedisUrl(raw);
+  } catch (error) {
+    throw new UsageError(`--queue-redis: ${(error as Error).message}`);
+  }
+  return raw;
+}
+
+function queueName(raw: string | undefined, redis: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (redis === undefined) throw new UsageError('--queue names the queue of --queue-redis; give --queue-redis URL too');
+  if (!/^[\w.-]{1,100}$/.test(raw)) throw new UsageError(`--queue takes letters, digits, ".", "_" and "-" (up to 100), got "${raw}"`);
+  return raw;
 }
 
 function dbPath(raw: string | undefined, env: NodeJS.ProcessEnv): string {

@@ -62,6 +62,7 @@ export function parseWorkerArgs(argv: readonly string[], cwd: string): WorkerHos
   for (const flag of ['redis', 'queue', 'tasks'] as const) {
     if (v[flag] === undefined || v[flag] === '') throw new UsageError(`--${flag} is required - see "slowlane worker --help"`);
   }
+  if (!/^[\w.-]{1,100}$/.test(v.queue!)) throw new UsageError(`--queue takes letters, digits, ".", "_" and "-" (up to 100), got "${v.queue!}"`);
   let connection;
   try {
     connection = parseRedisUrl(v.redis!);

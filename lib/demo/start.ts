@@ -4,6 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import { SERVER_DEFAULTS } from '../defaults.js';
 import { ChildPool } from '../pool/child-pool.js';
+import type { DemoPool } from './routes.js';
 import { LogWriter, type LogStream } from './log-writer.js';
 import { OrdersDatabase } from './orders/orders-db.js';
 import { createServer, type DemoTasks, type SlowlaneServer } from './server.js';
@@ -47,14 +48,22 @@ export interface SlowlaneConfig {
   dbTasks?: URL | undefined;
   /** Start the report pool's children with the server (true) or with the first report (false, the default). */
   warmReports?: boolean | undefined;
+  /** Run /slow_threaded and /slow_pool on slowlane/queue at this Redis (redis://host:port) instead of local children. */
+  queueRedis?: string | undefined;
+  /** The queue's name (default SERVER_DEFAULTS.queue). */
+  queue?: string | undefined;
   /** The server's own messages (a database that cannot be built); omit for none. */
   log?: ((line: string) => void) | undefined;
 }
 
+/** What serves a slow route: a ChildPool, or the queue (QueueLane). */
+export type ServedLane = DemoPool & { ready(): Promise<void>; close(): Promise<void>; destroy(): Promise<void> };
+
 export interface RunningSlowlane {
   readonly address: AddressInfo;
   readonly server: SlowlaneServer;
-  readonly pools: { perRequest: ChildPool<DemoTasks>; warm: ChildPool<DemoTasks> };
+  /** Local ChildPools, or with queueRedis one QueueLane serving both routes. */
+  readonly pools: { perRequest: ServedLane; warm: ServedLane };
   /** The orders database, when a --db file was given. */
   readonly orders: OrdersDatabase | undefined;
   /**
@@ -88,7 +97,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
   };
   const common = { ...limits, tasks: config.tasks ?? DEMO_TASKS };
   const poolSize = config.poolSize ?? d.poolSize;
-  const pools = {
+  const pools = config.queueRedis !== undefined ? await queueLanes(config.queueRedis, config.queue ?? d.queue, timeoutMs) : {
     // The prototype's process per request, with spares started ahead of demand.
     perRequest: new ChildPool<DemoTasks>({ ...common, tasksPerChild: 1, minChildren: 0, maxChildren: config.maxChildren ?? d.forkMaxChildren, spares: Math.min(config.spares ?? d.forkSpares, config.maxChildren ?? d.forkMaxChildren) }),
     // Warm children that serve task after task.
@@ -100,7 +109,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
   const server = createServer({ pools, accessLog: log?.line, logStats: log === undefined ? undefined : () => log.stats(), trustProxy: config.trustProxy, maxLoopDelayMs: config.maxLoopDelayMs, orders });
   const destroy = async (): Promise<void> => {
     server.destroy();
-    await Promise.all([pools.perRequest.destroy(), pools.warm.destroy(), orders?.destroy()]);
+    await Promise.all([pools.perRequest.destroy(), pools.warm === pools.perRequest ? undefined : pools.warm.destroy(), orders?.destroy()]);
   };
   let address: AddressInfo;
   try {
@@ -117,7 +126,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
     });
     const finished = (async () => {
       await server.close();
-      await Promise.all([pools.perRequest.close(), pools.warm.close(), orders?.close()]);
+      await Promise.all([pools.perRequest.close(), pools.warm === pools.perRequest ? undefined : pools.warm.close(), orders?.close()]);
       return true as const;
     })();
     const clean = await Promise.race([finished, ranOut]);
@@ -128,4 +137,13 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
   }
 
   return { address, server, pools, orders, shutdown, destroy };
+}
+
+/** Both slow routes on the queue: the worker hosts' pools do the work, with their own limits. */
+async function queueLanes(url: string, queue: string, timeoutMs: number): Promise<{ perRequest: ServedLane; warm: ServedLane }> {
+  // Loaded only here: BullMQ and ioredis are optional, and a local demo never needs them.
+  const [{ QueueRunner }, { parseRedisUrl }, { QueueLane }] = await Promise.all([import('../queue/queue-runner.js'), import('../queue/redis-url.js'), import('./queue-lane.js')]);
+  // A request's whole time counts, as with local children: a run no host takes in time gets 503.
+  const lane = new QueueLane(new QueueRunner({ connection: parseRedisUrl(url), queue, timeoutMs, deadlineMs: timeoutMs }));
+  return { perRequest: lane, warm: lane };
 }

@@ -5,6 +5,8 @@
 import type { ConnectionOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { QUEUE_DEFAULTS } from '../defaults.js';
 import { DeadlineError, PoolClosedError, TaskCrashedError } from '../pool/errors.js';
 import { checkRun, type RunOptions } from '../pool/run-options.js';
@@ -42,6 +44,8 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
   readonly #publisher: Redis;
   readonly #pending = new Map<string, Pending>();
   readonly #listening: Promise<unknown>;
+  /** Connected and listening (the first time); after that, a lost connection fails runs at once. */
+  #connected = false;
   #closed = false;
 
   constructor(options: QueueRunnerOptions) {
@@ -59,7 +63,14 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     this.#events.on('failed', ({ jobId, failedReason }) => this.#settle(jobId, (p) => p.reject(errorFromReason(failedReason) ?? new TaskCrashedError(p.task, undefined, null, null))));
     this.#publisher = new (ioredis())({ ...(options.connection as object), enableOfflineQueue: false });
     this.#publisher.on('error', () => {});
-    this.#listening = Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady()]);
+    this.#publisher.on('ready', () => (this.#connected = true));
+    // Redis went away: the runs waiting may never hear back (a restarted Redis
+    // has lost their jobs), so they fail now as the next ones will, with 503.
+    this.#publisher.on('close', () => {
+      this.#connected = false;
+      for (const [jobId, pending] of this.#pending) this.#settle(jobId, (p) => p.reject(new QueueUnavailableError(pending.task)));
+    });
+    this.#listening = Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady(), this.#publisher.status === 'ready' ? undefined : once(this.#publisher, 'ready')]);
     this.#listening.catch(() => {});
   }
 
@@ -75,7 +86,9 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     if (this.#closed) throw new PoolClosedError('queue runner is closed and takes no more tasks');
     const { signal, timeoutMs, deadlineMs } = checked;
     signal?.throwIfAborted();
-    await this.#listening;
+    // A new runner gets a moment to connect; after that, no connection is a 503 at once, never a wait.
+    if (!this.#connected) await Promise.race([this.#listening.catch(() => undefined), delay(QUEUE_DEFAULTS.connectWaitMs, undefined, { ref: false })]);
+    if (!this.#connected) throw new QueueUnavailableError(task);
     const jobId = randomUUID();
     const deadlineAt = deadlineMs === Infinity ? undefined : Date.now() + deadlineMs;
     const answer = new Promise<unknown>((resolve, reject) => this.#pending.set(jobId, { task, resolve, reject }));

@@ -11,7 +11,8 @@ import { DeadlineError, ResultTooLargeError, TaskCrashedError, TaskError, TaskTi
 import { QueueRunner, QueueUnavailableError } from '../../lib/queue/index.js';
 import { cpuTicks, eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
 import { startRedis, type RedisServer } from '../../tools/redis.js';
-import { BIN_SERVER, ROOT } from '../../tools/server-process.js';
+import { BIN_SERVER, ROOT, startServerProcess } from '../../tools/server-process.js';
+import { request } from '../support/http.js';
 
 const TASKS = `${ROOT}dist/spec/fixtures/tasks.js`;
 type Tasks = typeof import('../fixtures/tasks.js');
@@ -162,7 +163,10 @@ describe('slowlane/queue: real Redis, real worker hosts', function () {
 
   it('Redis away: run() rejects at once with QueueUnavailableError (503); back again, runs succeed by themselves', async () => {
     const port = redis.port;
+    const inFlight = runner.run('sleep', [5000]).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await redis.stop();
+    expect(await inFlight, 'a run in flight fails at once, not at its deadline').to.be.instanceOf(QueueUnavailableError);
     const refused = await runner.run('add', [1, 2]).catch((e: unknown) => e);
     expect(refused).to.be.instanceOf(QueueUnavailableError);
     expect(failureResponse(refused)).to.include({ status: 503 });
@@ -175,5 +179,32 @@ describe('slowlane/queue: real Redis, real worker hosts', function () {
       if (answer !== 3) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(answer).to.equal(3);
+  });
+});
+
+describe('the demo server with --queue-redis: its slow routes on worker hosts', function () {
+  this.timeout(60_000);
+
+  it('/slow_pool and /slow_threaded run on a worker host, /fast at once, /stats counts them', async () => {
+    const redis = await startRedis();
+    const queue = `demo${process.pid}`;
+    const host = await startWorker(redis.port, queue, ['--tasks', `${ROOT}dist/lib/demo/tasks.js`]);
+    const server = await startServerProcess(['--queue-redis', `redis://127.0.0.1:${redis.port}`, '--queue', queue, '--quiet']);
+    try {
+      const demoChildren = () => slowlaneChildren({ parent: server.pid }).filter((c) => c.args.some((arg) => arg.endsWith('/demo/tasks.js')));
+      expect(demoChildren(), 'the server starts no child for the slow routes').to.deep.equal([]);
+      const [slowPool, slowThreaded, fast] = await Promise.all([request(`${server.url}/slow_pool?id=1&n=300`), request(`${server.url}/slow_threaded?id=2&n=300`), request(`${server.url}/fast?id=3`)]);
+      expect(slowPool.status).to.equal(200);
+      expect(slowPool.body).to.match(/^slow result 1 <--- \d+\.\d{3} s\n$/);
+      expect(slowThreaded.body).to.match(/^slow result 2 <--- /);
+      expect(fast.body).to.equal('fast result 3\n');
+      const stats = JSON.parse((await request(`${server.url}/stats`)).body) as { pools: { warm: { completed: number } } };
+      expect(stats.pools.warm.completed, 'one lane serves both routes').to.equal(2);
+      expect(demoChildren()).to.deep.equal([]);
+    } finally {
+      await server.stop();
+      await stopWorker(host);
+      await redis.stop();
+    }
   });
 });

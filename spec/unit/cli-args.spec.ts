@@ -5,6 +5,8 @@ import { callMultiMain, parseCallMultiArgs, CALL_MULTI_USAGE } from '../../lib/c
 import { summaryLine, plan } from '../../lib/demo/call-multi.js';
 import { nginxConfigMain, NGINX_CONFIG_USAGE } from '../../lib/cli/nginx-config-cli.js';
 import { readFileSync } from 'node:fs';
+import { parseWorkerArgs, workerMain, WORKER_USAGE } from '../../lib/cli/worker-cli.js';
+import { parseRedisUrl } from '../../lib/queue/redis-url.js';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -209,4 +211,50 @@ describe('bin/server nginx-config arguments', () => {
       expect(out.err.calledOnceWith(`slowlane nginx-config: ${message}`)).to.equal(true);
     });
   }
+});
+
+describe('bin/server worker arguments (and start --queue-redis)', () => {
+  it('--help and --version; bin/server routes the command to it', async () => {
+    const out = io();
+    expect(await workerMain(['--help'], out)).to.equal(0);
+    expect(out.out.calledOnceWith(WORKER_USAGE)).to.equal(true);
+    const version = io();
+    expect(await serverMain(['worker', '-v'], version)).to.equal(0);
+    expect(version.out.firstCall.args[0]).to.match(/^\d+\.\d+\.\d+/);
+  });
+
+  it('takes the pool\'s limit flags; a relative --tasks is resolved against the working directory', () => {
+    const config = parseWorkerArgs(['--redis', 'redis://:secret@10.0.0.5:6380/2', '--queue', 'slow', '--tasks', 'lib/tasks.js', '--pool-size', '3', '--timeout', '2.5', '--max-memory', '512', '--tasks-per-child', '100', '--niceness', '5', '--max-result-mb', '4'], '/srv/app');
+    expect(config).to.deep.equal({
+      connection: { host: '10.0.0.5', port: 6380, db: 2, password: 'secret' },
+      queue: 'slow',
+      pool: { tasks: new URL('file:///srv/app/lib/tasks.js'), maxChildren: 3, minChildren: 3, spares: 0, timeoutMs: 2500, niceness: 5, maxMemoryMb: 512, maxResultBytes: 4 * 1024 * 1024, tasksPerChild: 100 },
+    });
+  });
+
+  const bad: [string[], string][] = [
+    [['--queue', 'q', '--tasks', 't.js'], '--redis is required - see "slowlane worker --help"'],
+    [['--redis', 'redis://h', '--tasks', 't.js'], '--queue is required - see "slowlane worker --help"'],
+    [['--redis', 'redis://h', '--queue', 'q'], '--tasks is required - see "slowlane worker --help"'],
+    [['--redis', 'http://h', '--queue', 'q', '--tasks', 't.js'], '--redis: a Redis URL starts with redis://, got "http://h"'],
+    [['--redis', 'redis://h/x', '--queue', 'q', '--tasks', 't.js'], '--redis: the database in a Redis URL is a number (redis://host:6379/0), got "x"'],
+    [['--redis', 'redis://h', '--queue', 'a b', '--tasks', 't.js'], '--queue takes letters, digits, ".", "_" and "-" (up to 100), got "a b"'],
+    [['--redis', 'redis://h', '--queue', 'q', '--tasks', 't.js', '--pool-size', '0'], '--pool-size must be a whole number from 1 to 256, got "0"'],
+  ];
+  for (const [argv, message] of bad) {
+    it(`refuses ${argv.join(' ')}`, async () => {
+      const out = io();
+      expect(await workerMain(argv, out)).to.equal(2);
+      expect(out.err.calledOnceWith(`slowlane worker: ${message}`)).to.equal(true);
+    });
+  }
+
+  it('start: --queue-redis takes a Redis URL, --queue only with it', () => {
+    const command = parseServerArgs(['start', '--queue-redis', 'redis://127.0.0.1:6379', '--queue', 'jobs'], {});
+    expect(command).to.not.be.oneOf(['help', 'version']);
+    expect((command as { config: { queueRedis?: string; queue?: string } }).config).to.include({ queueRedis: 'redis://127.0.0.1:6379', queue: 'jobs' });
+    expect(() => parseServerArgs(['start', '--queue', 'jobs'], {})).to.throw('--queue names the queue of --queue-redis; give --queue-redis URL too');
+    expect(() => parseServerArgs(['start', '--queue-redis', 'nope'], {})).to.throw('--queue-redis: not a Redis URL: "nope"; give one like redis://127.0.0.1:6379');
+    expect(parseRedisUrl('redis://[::1]')).to.deep.equal({ host: '::1', port: 6379 });
+  });
 });

@@ -1,0 +1,78 @@
+// The demo's slow routes on slowlane/queue (--queue-redis): a QueueRunner
+// seen as the demo's pools are, with the counters /stats shows kept here from
+// each run's outcome. The children are on the worker hosts, so none is listed.
+import type { RunOptions } from '../pool/run-options.js';
+import { DeadlineError, PoolClosedError, QueueFullError, TaskCrashedError, TaskMemoryError, TaskTimeoutError } from '../pool/errors.js';
+import type { Outcome } from '../pool/job.js';
+import { PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from '../pool/pool-stats.js';
+import type { RunTask, TASKS } from '../pool/task-types.js';
+import type { DemoPool, DemoTasks } from './routes.js';
+
+/** What the lane needs of a QueueRunner. */
+export interface RemoteRunner {
+  run: (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function outcomeOf(error: unknown, signal: AbortSignal | undefined): Exclude<Outcome, 'completed'> {
+  if (signal?.aborted === true) return 'aborted';
+  if (error instanceof TaskTimeoutError) return 'timedOut';
+  if (error instanceof DeadlineError) return 'expired';
+  if (error instanceof QueueFullError) return 'rejected';
+  if (error instanceof TaskCrashedError || error instanceof TaskMemoryError) return 'crashed';
+  if (error instanceof PoolClosedError) return 'closed';
+  return 'failed';
+}
+
+export class QueueLane implements DemoPool {
+  declare readonly [TASKS]?: DemoTasks;
+  readonly #remote: RemoteRunner;
+  readonly #counters = new PoolCounters();
+  #running = 0;
+
+  constructor(remote: RemoteRunner) {
+    this.#remote = remote;
+  }
+
+  readonly run: RunTask<DemoTasks> = (async (task: string, args: readonly unknown[] = [], options: RunOptions = {}) => {
+    const started = performance.now();
+    this.#running += 1;
+    try {
+      const value = await this.#remote.run(task, args, options);
+      this.#counters.ended('completed');
+      return value;
+    } catch (error) {
+      this.#counters.ended(outcomeOf(error, options.signal));
+      throw error;
+    } finally {
+      this.#running -= 1;
+      // Waiting and running are one span seen from here: it counts as run time.
+      this.#counters.ran(performance.now() - started);
+    }
+  }) as unknown as RunTask<DemoTasks>;
+
+  stats(): PoolStats {
+    return { running: this.#running, queued: 0, ...this.#counters.runs, children: 0, idle: 0, spares: 0, ...this.#counters.children, startsDeferred: 0 };
+  }
+
+  latency(): PoolLatency {
+    return this.#counters.latency();
+  }
+
+  children(): ChildInfo[] {
+    return [];
+  }
+
+  ready(): Promise<void> {
+    return this.#remote.ready();
+  }
+
+  close(): Promise<void> {
+    return this.#remote.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.#remote.close();
+  }
+}
