@@ -22,7 +22,7 @@ describe('slowlane (bin/server) arguments', () => {
     expect(command).to.deep.equal({
       config: {
         port: 0, host: '::1', poolSize: 3, maxChildren: 4, spares: 2, maxQueue: 5, timeoutMs: 1500, niceness: 19, trustProxy: ['127.0.0.1', '::1'],
-        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200, db: '/tmp/o.sqlite', maxResultMb: 8, warmReports: true,
+        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200, db: '/tmp/o.sqlite', maxResultMb: 8, warmReports: true, queueRedis: undefined, queue: undefined,
       },
       graceMs: 2000,
       quiet: true,
