@@ -27,13 +27,16 @@ Options:
   --max-memory MB      kill a child whose memory passes MB while it runs a task (at least ${MIN_MEMORY_MB}; default: no cap)
   --max-result-mb MB   refuse a result larger than MB (default ${QUEUE_DEFAULTS.maxResultBytes / 1024 / 1024}: each sits in Redis until its event is trimmed)
   --tasks-per-child N  replace each child after N tasks (default: never)
+  --quiet              write no line per job (by default: "ok heavyLifting 412.31ms \"GET /slow_pool?id=1\"")
   -h, --help           show this help
   -v, --version        print slowlane's version
 
 Example: slowlane worker --redis redis://127.0.0.1:6379 --queue slow --tasks ./tasks.js`;
 
 /** Turns argv into a worker host's config, or 'help' / 'version'; throws UsageError on anything it cannot take. */
-export function parseWorkerArgs(argv: readonly string[], cwd: string): WorkerHostConfig | 'help' | 'version' {
+export type WorkerCommand = WorkerHostConfig & { quiet: boolean };
+
+export function parseWorkerArgs(argv: readonly string[], cwd: string): WorkerCommand | 'help' | 'version' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -49,6 +52,7 @@ export function parseWorkerArgs(argv: readonly string[], cwd: string): WorkerHos
         'max-memory': { type: 'string' },
         'max-result-mb': { type: 'string' },
         'tasks-per-child': { type: 'string' },
+        quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -83,12 +87,12 @@ export function parseWorkerArgs(argv: readonly string[], cwd: string): WorkerHos
     ...(maxResultMb === undefined ? {} : { maxResultBytes: maxResultMb * 1024 * 1024 }),
     ...(v['tasks-per-child'] === undefined ? {} : { tasksPerChild: wholeNumber('tasks-per-child', v['tasks-per-child'], 1, 1_000_000_000)! }),
   };
-  return { connection, queue: v.queue!, pool };
+  return { connection, queue: v.queue!, pool, quiet: v.quiet ?? false };
 }
 
 /** Runs `slowlane worker`; resolves with the exit code once it has drained. */
 export async function workerMain(argv: readonly string[], io: Io, proc: NodeJS.Process = process): Promise<number> {
-  let config: WorkerHostConfig | 'help' | 'version';
+  let config: WorkerCommand | 'help' | 'version';
   try {
     config = parseWorkerArgs(argv, proc.cwd());
   } catch (error) {
@@ -101,7 +105,7 @@ export async function workerMain(argv: readonly string[], io: Io, proc: NodeJS.P
   const { startWorkerHost } = await import('../queue/worker-host.js');
   let host;
   try {
-    host = await startWorkerHost(config);
+    host = await startWorkerHost({ ...config, log: config.quiet ? undefined : io.err });
   } catch (error) {
     io.err(`slowlane worker: ${(error as Error).message}`);
     return 1;

@@ -99,7 +99,7 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
     if (pressure?.shouldShed()) return answerFailure(req, res, pressure.overloaded(), next);
     // Closed before the answer was written: the client left, so its work is cancelled.
     const signal = requestSignal(req, res);
-    const runOptions: RunOptions = { signal, timeoutMs };
+    const runOptions: RunOptions = { signal, timeoutMs, label: `${req.method ?? 'GET'} ${req.url ?? '/'}`.slice(0, 200) };
     const start = (args: unknown): Promise<unknown> => {
       // A body nobody reads stops the socket being read, and then a client
       // that leaves is never noticed: discard what argsFrom left unread.

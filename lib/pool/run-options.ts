@@ -9,6 +9,12 @@ export interface RunOptions {
   timeoutMs?: number | undefined;
   /** Overrides the pool's deadlineMs for this run: ms from this call to the answer, waiting included. */
   deadlineMs?: number | undefined;
+  /**
+   * A short text naming the run in logs (offload() passes the request's
+   * method and URL). A ChildPool ignores it; slowlane/queue carries it to the
+   * worker host's log line.
+   */
+  label?: string | undefined;
 }
 
 export interface CheckedRun {
@@ -24,6 +30,8 @@ export function checkRun(task: unknown, args: unknown, options: unknown, default
   if (typeof options !== 'object' || options === null) throw new TypeError('run options must be an object: { signal, timeoutMs, deadlineMs }');
   const { timeoutMs, deadlineMs, signal } = options as RunOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run option signal must be an AbortSignal');
+  const { label } = options as RunOptions;
+  if (label !== undefined && typeof label !== 'string') throw new TypeError('run option label must be a string');
   return {
     timeoutMs: timeoutMs === undefined ? defaults.timeoutMs : checkTimeout('run option timeoutMs', timeoutMs),
     deadlineMs: deadlineMs === undefined ? defaults.deadlineMs : checkTimeout('run option deadlineMs', deadlineMs),

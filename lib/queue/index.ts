@@ -3,5 +3,5 @@
 // runs them in its ChildPool. BullMQ and ioredis are optional peer
 // dependencies, loaded when a class is first made.
 export { QueueRunner, type QueueRunnerOptions } from './queue-runner.js';
-export { startQueueWorker, type QueueWorker, type QueueWorkerOptions, type WorkerPool } from './queue-worker.js';
+export { startQueueWorker, type JobReport, type QueueWorker, type QueueWorkerOptions, type WorkerPool } from './queue-worker.js';
 export { QueueUnavailableError } from './errors.js';

@@ -92,7 +92,7 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     const jobId = randomUUID();
     const deadlineAt = deadlineMs === Infinity ? undefined : Date.now() + deadlineMs;
     const answer = new Promise<unknown>((resolve, reject) => this.#pending.set(jobId, { task, resolve, reject }));
-    const data: JobData = { args: encode(args), timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task) };
+    const data: JobData = { args: encode(args), timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200) };
     try {
       await this.#queue.add(task, data, { jobId, removeOnComplete: true, removeOnFail: true });
     } catch (error) {

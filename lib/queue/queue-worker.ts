@@ -30,6 +30,17 @@ export interface QueueWorkerOptions {
   lockDurationMs?: number;
   /** Default 2 s. */
   stalledIntervalMs?: number;
+  /** Told of each job as it ends: for a log line. */
+  onJob?: (job: JobReport) => void;
+}
+
+export interface JobReport {
+  task: string;
+  /** The run's label: the request that asked for it, when it came through offload(). */
+  label: string | undefined;
+  ms: number;
+  /** The failure, or undefined if it answered. */
+  error: unknown;
 }
 
 export interface QueueWorker {
@@ -55,10 +66,14 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     // A second start means the host that had it died mid-job: a task not
     // marked idempotent must not run twice.
     if ((job.attemptsStarted ?? 1) > 1 && idempotent !== true) throw fail(new TaskCrashedError(job.name, undefined, null, 'SIGKILL'));
+    const started = performance.now();
+    const report = (error: unknown): void => options.onJob?.({ task: job.name, label: job.data.label, ms: performance.now() - started, error });
     try {
       const value = await run.call(pool, job.name, decode(args) as readonly unknown[], { signal, timeoutMs });
+      report(undefined);
       return { value: encode(value) };
     } catch (error) {
+      report(error);
       throw fail(error);
     }
   };

@@ -17,6 +17,8 @@ export interface JobData {
   deadlineAt?: number | undefined;
   /** Run again on another host if the first died mid-job. */
   idempotent?: boolean | undefined;
+  /** The run's label (the request that asked for it), for the host's log. */
+  label?: string | undefined;
 }
 
 /** The job's return value. */

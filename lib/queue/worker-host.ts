@@ -5,12 +5,20 @@ import { ChildPool } from '../pool/child-pool.js';
 import type { ChildPoolOptions } from '../pool/pool-options.js';
 import { QUEUE_DEFAULTS } from '../defaults.js';
 import type { RedisConnection } from './redis-url.js';
-import { startQueueWorker, type QueueWorker } from './queue-worker.js';
+import { startQueueWorker, type JobReport, type QueueWorker } from './queue-worker.js';
 
 export interface WorkerHostConfig {
   connection: RedisConnection;
   queue: string;
   pool: ChildPoolOptions;
+  /** One line per job (`ok heavyLifting 412.31ms "GET /slow_pool?id=1"`); omit for none. */
+  log?: ((line: string) => void) | undefined;
+}
+
+/** A job's log line: its outcome (ok, or the error's name), task, time and label. */
+export function jobLine(job: JobReport): string {
+  const outcome = job.error === undefined ? 'ok' : String((job.error as { name?: unknown } | null)?.name ?? 'Error');
+  return `${outcome} ${job.task} ${job.ms.toFixed(2)}ms${job.label === undefined ? '' : ` ${JSON.stringify(job.label)}`}`;
 }
 
 export interface WorkerHost {
@@ -21,7 +29,8 @@ export interface WorkerHost {
 
 export async function startWorkerHost(config: WorkerHostConfig): Promise<WorkerHost> {
   const pool = new ChildPool({ maxResultBytes: QUEUE_DEFAULTS.maxResultBytes, ...config.pool });
-  const worker = startQueueWorker({ connection: { ...config.connection, maxRetriesPerRequest: null }, queue: config.queue, pool });
+  const { log } = config;
+  const worker = startQueueWorker({ connection: { ...config.connection, maxRetriesPerRequest: null }, queue: config.queue, pool, onJob: log === undefined ? undefined : (job) => log(jobLine(job)) });
   try {
     await Promise.all([pool.ready(), worker.ready()]);
   } catch (error) {

@@ -21,6 +21,8 @@ interface WorkerProcess {
   child: ChildProcess;
   pid: number;
   exited: Promise<unknown>;
+  /** What it wrote to stderr: one line per job. */
+  log: () => string;
 }
 
 /** `slowlane worker` as its own process; resolves once it says it takes jobs. */
@@ -33,7 +35,7 @@ function startWorker(port: number, queue: string, extra: string[] = []): Promise
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
-      if (/taking jobs from queue/.test(out)) resolve({ child, pid: child.pid!, exited });
+      if (/taking jobs from queue/.test(out)) resolve({ child, pid: child.pid!, exited, log: () => err });
     });
     void exited.then(() => reject(new Error(`worker exited before taking jobs: ${err}`)));
   });
@@ -201,6 +203,9 @@ describe('the demo server with --queue-redis: its slow routes on worker hosts', 
       const stats = JSON.parse((await request(`${server.url}/stats`)).body) as { pools: { warm: { completed: number } } };
       expect(stats.pools.warm.completed, 'one lane serves both routes').to.equal(2);
       expect(demoChildren()).to.deep.equal([]);
+      // The host's log names each job's request.
+      expect(host.log()).to.match(/^ok heavyLifting \d+\.\d\dms "GET \/slow_pool\?id=1&n=300"$/m);
+      expect(host.log()).to.match(/^ok heavyLifting \d+\.\d\dms "GET \/slow_threaded\?id=2&n=300"$/m);
     } finally {
       await server.stop();
       await stopWorker(host);

@@ -229,6 +229,7 @@ describe('bin/server worker arguments (and start --queue-redis)', () => {
       connection: { host: '10.0.0.5', port: 6380, db: 2, password: 'secret' },
       queue: 'slow',
       pool: { tasks: new URL('file:///srv/app/lib/tasks.js'), maxChildren: 3, minChildren: 3, spares: 0, timeoutMs: 2500, niceness: 5, maxMemoryMb: 512, maxResultBytes: 4 * 1024 * 1024, tasksPerChild: 100 },
+      quiet: false,
     });
   });
 
