@@ -4,50 +4,21 @@
 // classes, cancellation across processes, a host killed mid-job, Redis
 // going away and coming back.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { failureResponse } from '../../lib/http/failure-response.js';
 import { DeadlineError, ResultTooLargeError, TaskCrashedError, TaskError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import { QueueRunner, QueueUnavailableError } from '../../lib/queue/index.js';
 import { cpuTicks, eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
 import { startRedis, type RedisServer } from '../../tools/redis.js';
-import { BIN_SERVER, ROOT, startServerProcess } from '../../tools/server-process.js';
+import { ROOT, startServerProcess } from '../../tools/server-process.js';
+import { startWorkerProcess, type WorkerProcess } from '../../tools/worker-process.js';
 import { request } from '../support/http.js';
 
 const TASKS = `${ROOT}dist/spec/fixtures/tasks.js`;
 type Tasks = typeof import('../fixtures/tasks.js');
 
-interface WorkerProcess {
-  child: ChildProcess;
-  pid: number;
-  exited: Promise<unknown>;
-  /** What it wrote to stderr: one line per job. */
-  log: () => string;
-}
-
-/** `slowlane worker` as its own process; resolves once it says it takes jobs. */
-function startWorker(port: number, queue: string, extra: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(BIN_SERVER, ['worker', '--redis', `redis://127.0.0.1:${port}`, '--queue', queue, '--tasks', TASKS, '--pool-size', '1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      if (/taking jobs from queue/.test(out)) resolve({ child, pid: child.pid!, exited, log: () => err });
-    });
-    void exited.then(() => reject(new Error(`worker exited before taking jobs: ${err}`)));
-  });
-}
-
-async function stopWorker(worker: WorkerProcess): Promise<void> {
-  if (worker.child.exitCode !== null || worker.child.signalCode !== null) return;
-  worker.child.kill('SIGTERM');
-  const timer = setTimeout(() => worker.child.kill('SIGKILL'), 10_000);
-  await worker.exited;
-  clearTimeout(timer);
-}
+const startWorker = (port: number, queue: string, extra: string[] = []): Promise<WorkerProcess> => startWorkerProcess(port, queue, TASKS, extra);
+const stopWorker = (worker: WorkerProcess): Promise<void> => worker.stop();
 
 /** The child of `workers` that is burning CPU now (a spinning task), found by its CPU time growing. */
 async function spinningChild(workers: readonly WorkerProcess[]): Promise<{ pid: number; parent: number } | undefined> {
