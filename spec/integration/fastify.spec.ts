@@ -18,6 +18,7 @@ describe('slowlane/fastify, real Fastify and children', function () {
   this.timeout(30_000);
   let pool: ChildPool;
   let streams: ChildPool;
+  let tiny: ChildPool;
   let app: FastifyInstance;
   let base: string;
   const seenByErrorHandler: { status: unknown; cause: unknown }[] = [];
@@ -25,6 +26,8 @@ describe('slowlane/fastify, real Fastify and children', function () {
   before(async () => {
     pool = new ChildPool({ tasks: TASKS, minChildren: 1, maxChildren: 2, maxQueue: 0, timeoutMs: 5000 });
     streams = new ChildPool({ tasks: STREAM_TASKS, maxChildren: 1 });
+    // One child and no queue: one run fills it, so the next is refused.
+    tiny = new ChildPool({ tasks: TASKS, minChildren: 1, maxChildren: 1, spares: 0, maxQueue: 0 });
     app = Fastify();
     // A hook the hijack() route of the issue skipped: it must see offloaded answers.
     app.addHook('onSend', async (_request, reply, payload) => {
@@ -32,7 +35,7 @@ describe('slowlane/fastify, real Fastify and children', function () {
       return payload;
     });
     await app.register(async (scope) => {
-      await scope.register(slowlane, { pools: { default: pool, streams } });
+      await scope.register(slowlane, { pools: { default: pool, streams, tiny } });
       scope.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
         seenByErrorHandler.push({ status: error.statusCode, cause: error.cause });
         return reply.send(error);
@@ -52,6 +55,8 @@ describe('slowlane/fastify, real Fastify and children', function () {
       scope.get('/whoami-then-spin', async (_req, reply) => reply.offload('spinForever', []));
       scope.get('/count', async (_req, reply) => reply.offload('count', [5], { pool: 'streams', stream: true }));
       scope.get('/letters', async (_req, reply) => reply.offload('letters', ['abc'], { pool: 'streams', stream: true, contentType: 'text/x-letters' }));
+      scope.get('/tiny-spin', async (_req, reply) => reply.offload('spinForever', [], { pool: 'tiny' }));
+      scope.get('/tiny-add', async (_req, reply) => reply.offload('add', [1, 1], { pool: 'tiny' }));
       scope.get('/nopool', async (_req, reply) => reply.offload('add', [1, 2], { pool: 'nope' as 'default' }));
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -61,6 +66,7 @@ describe('slowlane/fastify, real Fastify and children', function () {
     await app.close();
     await pool.destroy();
     await streams.destroy();
+    await tiny.destroy();
   });
 
   it('a result goes through the route\'s response schema and onSend hooks', async () => {
@@ -98,21 +104,21 @@ describe('slowlane/fastify, real Fastify and children', function () {
   });
 
   it('a full queue is a 503 with Retry-After', async () => {
-    const controllers = [new AbortController(), new AbortController()];
-    const busy = controllers.map((c) => request(`${base}/whoami-then-spin`, { signal: c.signal }).catch(() => undefined));
-    await eventually(() => pool.stats().running === 2, 10_000);
-    const refused = await request(`${base}/add?a=1&b=1`);
+    const controller = new AbortController();
+    const busy = request(`${base}/tiny-spin`, { signal: controller.signal }).catch(() => undefined);
+    expect(await eventually(() => tiny.stats().running === 1, 10_000), 'the one child is busy').to.equal(true);
+    const refused = await request(`${base}/tiny-add`);
     expect(refused.status).to.equal(503);
     expect(refused.headers['retry-after']).to.equal('1');
-    for (const c of controllers) c.abort();
-    await Promise.all(busy);
-    expect(await eventually(() => pool.stats().running === 0, 10_000), 'the runs were cancelled').to.equal(true);
+    controller.abort();
+    await busy;
+    expect(await eventually(() => tiny.stats().running === 0, 10_000), 'the run was cancelled').to.equal(true);
   });
 
   it('a client that leaves kills its child, and the server keeps serving', async () => {
     const controller = new AbortController();
     const leaving = request(`${base}/whoami-then-spin`, { signal: controller.signal }).catch((e: unknown) => e);
-    await eventually(() => pool.stats().running === 1, 10_000);
+    expect(await eventually(() => pool.stats().running === 1, 10_000), 'the task runs').to.equal(true);
     const [busy] = pool.children().filter((child) => child.state === 'busy');
     expect(busy, 'a child runs the task').to.not.equal(undefined);
     controller.abort();
