@@ -33,8 +33,20 @@ export interface StartOptions {
   detached?: boolean;
 }
 
-/** Spawns `command` and resolves once it prints `listening on http://...`; rejects if it exits first. */
-export function startListening(command: string, args: readonly string[], options: StartOptions = {}): Promise<ServerProcess> {
+/** A process started by startUntil: what it printed to stderr so far, its exit, and stop(). */
+export interface StartedProcess {
+  child: ChildProcess;
+  pid: number;
+  /** The stdout match that said it is ready. */
+  ready: RegExpExecArray;
+  stderr: () => string;
+  exited: Promise<Exit>;
+  /** SIGTERM, then SIGKILL if it has not exited after killAfterMs; resolves once it has exited. */
+  stop(killAfterMs?: number): Promise<void>;
+}
+
+/** Spawns `command` and resolves once its stdout matches `readyLine`; rejects if it exits first. */
+export function startUntil(command: string, args: readonly string[], readyLine: RegExp, options: StartOptions = {}): Promise<StartedProcess> {
   const stderr = options.stderr ?? 'pipe';
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', stderr === 'inherit' || stderr === 'ignore' ? stderr : 'pipe'], env: options.env ?? process.env, detached: options.detached ?? false });
   let err = '';
@@ -52,11 +64,17 @@ export function startListening(command: string, args: readonly string[], options
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
-      const found = /listening on (http:\/\/\S+)/.exec(out);
-      if (found) resolve({ child, pid: child.pid!, url: found[1]!, stderr: () => err, exited, stop });
+      const found = readyLine.exec(out);
+      if (found) resolve({ child, pid: child.pid!, ready: found, stderr: () => err, exited, stop });
     });
-    void exited.then(({ code }) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before listening: ${err}`)));
+    void exited.then(({ code }) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before it was ready: ${err}`)));
   });
+}
+
+/** Spawns `command` and resolves once it prints `listening on http://...`; rejects if it exits first. */
+export async function startListening(command: string, args: readonly string[], options: StartOptions = {}): Promise<ServerProcess> {
+  const started = await startUntil(command, args, /listening on (http:\/\/\S+)/, options);
+  return { child: started.child, pid: started.pid, url: started.ready[1]!, stderr: started.stderr, exited: started.exited, stop: started.stop };
 }
 
 /** `bin/server start` on a free port, with these extra flags. */
