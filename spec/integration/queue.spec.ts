@@ -20,6 +20,16 @@ type Tasks = typeof import('../fixtures/tasks.js');
 const startWorker = (port: number, queue: string, extra: string[] = []): Promise<WorkerProcess> => startWorkerProcess(port, queue, TASKS, extra);
 const stopWorker = (worker: WorkerProcess): Promise<void> => worker.stop();
 
+/** Waits until an async check holds, looking every 50 ms; false if it still does not after `withinMs`. */
+async function untilAsync(check: () => Promise<boolean>, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
 /** The child of `workers` that is burning CPU now (a spinning task), found by its CPU time growing. */
 async function spinningChild(workers: readonly WorkerProcess[]): Promise<{ pid: number; parent: number } | undefined> {
   const deadline = Date.now() + 10_000;
@@ -115,6 +125,26 @@ describe('slowlane/queue: real Redis, real worker hosts', function () {
       expect(await client.xlen(`bull:${queue}:events`)).to.be.at.most(1100);
     } finally {
       client.disconnect();
+    }
+  });
+
+  it('SIGTERM drains a worker host: the job it holds finishes and is answered, then it exits 0', async () => {
+    const own = `${queue}-drain`;
+    const host = await startWorker(redis.port, own);
+    const ownRunner = new QueueRunner<Tasks>({ connection: { host: '127.0.0.1', port: redis.port }, queue: own });
+    const client = new Redis({ port: redis.port, host: '127.0.0.1' });
+    try {
+      await ownRunner.ready();
+      const held = ownRunner.run('sleep', [1000]);
+      expect(await untilAsync(async () => (await client.llen(`bull:${own}:active`)) === 1, 5000), 'the host holds the job').to.equal(true);
+      const hostChildren = slowlaneChildren({ parent: host.pid }).map((c) => c.pid);
+      host.child.kill('SIGTERM');
+      expect(hostChildren, 'it ran in the host\'s child, which finished it').to.include(await held);
+      expect(await host.exited).to.deep.equal({ code: 0, signal: null });
+    } finally {
+      client.disconnect();
+      await ownRunner.close();
+      await host.stop();
     }
   });
 

@@ -56,3 +56,13 @@ offload(ipc, 'returnsUrl', () => []);
 
 // A pool is a TaskRunner of its module, so helpers can take one.
 export const runner: TaskRunner<Tasks> = pool;
+
+// A QueueRunner is typed by its tasks module as a ChildPool is.
+import { QueueRunner } from '../../lib/queue/index.js';
+const remote = new QueueRunner<Tasks>({ connection: { host: '127.0.0.1', port: 6379 }, queue: 'q' });
+export const remoteSum: Promise<number> = remote.run('add', [1, 2]);
+// @ts-expect-error a misspelt task name
+void remote.run('ad', [1, 2]);
+// @ts-expect-error an argument of the wrong type
+void remote.run('add', ['1', 2]);
+export const remoteRoute = offload(remote, 'add', () => [1, 2] as [number, number]);
