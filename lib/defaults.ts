@@ -148,6 +148,8 @@ export const QUEUE_DEFAULTS = Object.freeze({
   stalledIntervalMs: 2000,
   /** Completed and failed events kept in Redis's events stream (approximately): results travel in it, so it must stay short. */
   eventsMaxLen: 1000,
+  /** A job whose requester left is marked for this long: a host that takes it within that time does not run it. */
+  cancelMarkMs: 60_000,
   /** A new QueueRunner's first runs wait this long for its connection; after it, no Redis is a 503 at once. */
   connectWaitMs: 1000,
   /** A result larger than this is refused in the child (ResultTooLargeError): each one sits in Redis until its event is trimmed. */

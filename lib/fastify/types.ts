@@ -1,6 +1,5 @@
 // The types slowlane/fastify adds to Fastify: reply.offload(), typed by the
 // tasks module of each registered pool. Types only.
-import type { FastifyReply } from 'fastify';
 import type { LoopPressure } from '../http/loop-pressure.js';
 import type { StreamTaskName, TaskArgs, TaskName, UntypedTasks } from '../pool/task-types.js';
 
@@ -46,15 +45,20 @@ export interface ReplyOffloadOptions<P extends string = string> {
   contentType?: string;
 }
 
+/** The pool reply.offload uses when the call names none: `default`, if SlowlanePools declares it. */
+type DefaultPool = 'default' extends PoolName ? 'default' : PoolName;
+
 /**
  * reply.offload(task, args, options?): runs the task in a pool's child,
  * cancelled if the client leaves, and sends its result through this reply
  * (schemas, serializers, hooks); a failure goes to Fastify's error handling
- * with failureResponse()'s status, headers and line. Resolves with the reply.
+ * with failureResponse()'s status, headers and line. Resolves once the
+ * answer (or the failure) is handed to the reply: `return reply.offload(...)`
+ * from an async handler.
  */
 export interface ReplyOffload {
-  <K extends StreamTaskName<TasksOf<P>>, P extends PoolName = 'default'>(task: K, args: TaskArgs<TasksOf<P>, K>, options: ReplyOffloadOptions<P> & { stream: true }): Promise<FastifyReply>;
-  <K extends TaskName<TasksOf<P>>, P extends PoolName = 'default'>(task: K, args: TaskArgs<TasksOf<P>, K>, options?: ReplyOffloadOptions<P> & { stream?: false }): Promise<FastifyReply>;
+  <K extends StreamTaskName<TasksOf<P>>, P extends PoolName = DefaultPool>(task: K, args: TaskArgs<TasksOf<P>, K>, options: ReplyOffloadOptions<P> & { stream: true }): Promise<void>;
+  <K extends TaskName<TasksOf<P>>, P extends PoolName = DefaultPool>(task: K, args: TaskArgs<TasksOf<P>, K>, options?: ReplyOffloadOptions<P> & { stream?: false }): Promise<void>;
 }
 
 declare module 'fastify' {

@@ -3,22 +3,21 @@
 // adapters work with it unchanged. The answer comes back on the queue's
 // events stream to a callback: nothing polls.
 import type { ConnectionOptions, Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { QUEUE_DEFAULTS } from '../defaults.js';
-import { DeadlineError, PoolClosedError, TaskCrashedError } from '../pool/errors.js';
+import { DeadlineError, PoolClosedError, TaskCrashedError, TaskTimeoutError } from '../pool/errors.js';
 import { checkRun, type RunOptions } from '../pool/run-options.js';
 import type { RunTask, TASKS, TaskRunner, UntypedTasks } from '../pool/task-types.js';
-import { cancelChannel } from './channels.js';
+import { cancelChannel, cancelledKey } from './channels.js';
 import { QueueUnavailableError } from './errors.js';
 import { bullmq, ioredis } from './peer.js';
 import { decode, encode, errorFromReason, type JobData, type JobResult } from './wire.js';
 
 export interface QueueRunnerOptions {
-  /** BullMQ's connection option: ioredis options such as { host, port }. */
-  connection: ConnectionOptions;
+  /** Redis, as ioredis options such as { host, port } (BullMQ's connection option). */
+  connection: RedisOptions;
   /** The queue's name, the same as the worker hosts'. */
   queue: string;
   /** Each run's timeout on the worker host, unless the run says. Default: the worker's pool's. */
@@ -31,6 +30,8 @@ export interface QueueRunnerOptions {
 
 interface Pending {
   task: string;
+  /** A host has begun it ('active'): a deadline then is a timeout (504), not a wait that ran out (503). */
+  started: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -50,19 +51,36 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
 
   constructor(options: QueueRunnerOptions) {
     const { Queue, QueueEvents } = bullmq();
+    const Redis = ioredis();
     this.#options = options;
-    // Fail fast while Redis is away (a 503 now, not a request held until it returns); ioredis reconnects by itself.
+    // Fail fast while Redis is away (a 503 now, not a request held until it
+    // returns): no offline queue, one retry of a command cut off; ioredis reconnects by itself.
     this.#queue = new Queue<JobData, JobResult>(options.queue, {
-      connection: { ...(options.connection as object), enableOfflineQueue: false },
+      connection: { ...options.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 } as ConnectionOptions,
       streams: { events: { maxLen: QUEUE_DEFAULTS.eventsMaxLen } },
     });
     this.#queue.on('error', () => {});
-    this.#events = new QueueEvents(options.queue, { connection: options.connection });
+    // From a second before now (clock skew between here and Redis): an answer
+    // that comes while the first read is on its way is not missed.
+    this.#events = new QueueEvents(options.queue, { connection: options.connection as ConnectionOptions, lastEventId: `${Date.now() - 1000}-0` });
     this.#events.on('error', () => {});
-    this.#events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, (p) => p.resolve(decode((returnvalue as unknown as JobResult).value))));
+    // BullMQ stops reading events for good if a listener throws: each one
+    // turns a value it cannot read into that run's failure instead.
+    this.#events.on('active', ({ jobId }) => {
+      const pending = this.#pending.get(jobId);
+      if (pending !== undefined) pending.started = true;
+    });
+    this.#events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, (p) => {
+      try {
+        p.resolve(decode((returnvalue as unknown as JobResult).value));
+      } catch (error) {
+        p.reject(unreadable(p.task, error));
+      }
+    }));
     this.#events.on('failed', ({ jobId, failedReason }) => this.#settle(jobId, (p) => p.reject(errorFromReason(failedReason) ?? new TaskCrashedError(p.task, undefined, null, null))));
-    this.#publisher = new (ioredis())({ ...(options.connection as object), enableOfflineQueue: false });
+    this.#publisher = new Redis({ ...options.connection, enableOfflineQueue: false });
     this.#publisher.on('error', () => {});
+    const connected = new Promise<void>((resolve) => this.#publisher.once('ready', () => resolve()));
     this.#publisher.on('ready', () => (this.#connected = true));
     // Redis went away: the runs waiting may never hear back (a restarted Redis
     // has lost their jobs), so they fail now as the next ones will, with 503.
@@ -70,11 +88,11 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
       this.#connected = false;
       for (const [jobId, pending] of this.#pending) this.#settle(jobId, (p) => p.reject(new QueueUnavailableError(pending.task)));
     });
-    this.#listening = Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady(), this.#publisher.status === 'ready' ? undefined : once(this.#publisher, 'ready')]);
+    this.#listening = Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady(), connected]);
     this.#listening.catch(() => {});
   }
 
-  /** Resolves once connected to Redis and listening for answers. */
+  /** Resolves once connected to Redis and listening for answers (it waits while Redis is away). */
   async ready(): Promise<void> {
     await this.#listening;
   }
@@ -86,34 +104,41 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     if (this.#closed) throw new PoolClosedError('queue runner is closed and takes no more tasks');
     const { signal, timeoutMs, deadlineMs } = checked;
     signal?.throwIfAborted();
-    // A new runner gets a moment to connect; after that, no connection is a 503 at once, never a wait.
-    if (!this.#connected) await Promise.race([this.#listening.catch(() => undefined), delay(QUEUE_DEFAULTS.connectWaitMs, undefined, { ref: false })]);
-    if (!this.#connected) throw new QueueUnavailableError(task);
-    const jobId = randomUUID();
     const deadlineAt = deadlineMs === Infinity ? undefined : Date.now() + deadlineMs;
-    const answer = new Promise<unknown>((resolve, reject) => this.#pending.set(jobId, { task, resolve, reject }));
-    const data: JobData = { args: encode(args), timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200) };
+    const jobId = randomUUID();
+    // Registered before any wait: the client leaving, or the deadline, while
+    // connecting or adding still ends the run, and the job is withdrawn.
+    const answer = new Promise<unknown>((resolve, reject) => this.#pending.set(jobId, { task, started: false, resolve, reject }));
+    answer.catch(() => {}); // settled (by close() or a lost connection) before it is awaited below: not unhandled
+    let added = false;
+    const giveUp = (error: unknown): void => {
+      this.#settle(jobId, (p) => p.reject(error));
+      if (added) void this.#withdraw(jobId);
+    };
+    const gone = (): void => giveUp(signal!.reason);
+    signal?.addEventListener('abort', gone, { once: true });
+    const deadline = deadlineAt === undefined ? undefined : setTimeout(() => {
+      const started = this.#pending.get(jobId)?.started === true;
+      giveUp(started ? new TaskTimeoutError(task, deadlineMs, 'deadline') : new DeadlineError(task, deadlineMs));
+    }, deadlineMs);
     try {
-      await this.#queue.add(task, data, { jobId, removeOnComplete: true, removeOnFail: true });
+      // A new runner gets a moment to connect; after that, no connection is a 503 at once, never a wait.
+      if (!this.#connected) await Promise.race([this.#listening.catch(() => undefined), delay(QUEUE_DEFAULTS.connectWaitMs, undefined, { ref: false })]);
+      if (!this.#pending.has(jobId)) return await answer; // aborted, or past its deadline, already
+      if (!this.#connected) throw new QueueUnavailableError(task);
+      const data: JobData = { args: encode(args), timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200) };
+      try {
+        await this.#queue.add(task, data, { jobId, removeOnComplete: true, removeOnFail: true });
+      } catch (error) {
+        throw new QueueUnavailableError(task, { cause: error });
+      }
+      added = true;
+      // Given up while it was being added: take it back now.
+      if (!this.#pending.has(jobId)) void this.#withdraw(jobId);
+      return await answer;
     } catch (error) {
       this.#pending.delete(jobId);
-      throw new QueueUnavailableError(task, { cause: error });
-    }
-    const gone = (): void => {
-      // Removed if nobody has taken it; the host holding it kills its child.
-      this.#settle(jobId, (p) => p.reject(signal!.reason));
-      void this.#withdraw(jobId);
-    };
-    signal?.addEventListener('abort', gone, { once: true });
-    let deadline: NodeJS.Timeout | undefined;
-    if (deadlineAt !== undefined) {
-      deadline = setTimeout(() => {
-        this.#settle(jobId, (p) => p.reject(new DeadlineError(task, deadlineMs)));
-        void this.#withdraw(jobId);
-      }, deadlineMs);
-    }
-    try {
-      return await answer;
+      throw error;
     } finally {
       signal?.removeEventListener('abort', gone);
       clearTimeout(deadline);
@@ -135,9 +160,11 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
       // Held by a worker host (locked): it is told below.
     }
     try {
+      // The mark first, then the message: a host that takes the job later sees the mark; one that holds it hears the message.
+      await this.#publisher.set(cancelledKey(this.#options.queue, jobId), '1', 'PX', QUEUE_DEFAULTS.cancelMarkMs);
       await this.#publisher.publish(cancelChannel(this.#options.queue), jobId);
     } catch {
-      // Redis is away: the job's own timeout still ends it on the host.
+      // Redis is away: the job's own timeout or deadline still ends it on the host.
     }
   }
 
@@ -148,4 +175,11 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     await Promise.allSettled([this.#events.close(), this.#queue.close()]);
     this.#publisher.disconnect();
   }
+}
+
+/** An answer this side cannot read (a host on another Node version's serialization): that run fails, the rest go on. */
+function unreadable(task: string, error: unknown): TaskCrashedError {
+  const failed = new TaskCrashedError(task, undefined, null, null);
+  failed.message = `task "${task}" answered, but its result could not be read here (${(error as Error).message}); are the worker hosts on the same Node version?`;
+  return failed;
 }

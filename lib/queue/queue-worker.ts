@@ -5,10 +5,11 @@
 // lock renewal never stalls. A requester that leaves reaches it through a
 // Redis channel: the job's signal aborts and the child is killed.
 import type { ConnectionOptions, Job } from 'bullmq';
+import type { RedisOptions } from 'ioredis';
 import { QUEUE_DEFAULTS } from '../defaults.js';
 import { DeadlineError, TaskCrashedError } from '../pool/errors.js';
 import type { RunOptions } from '../pool/run-options.js';
-import { cancelChannel } from './channels.js';
+import { cancelChannel, cancelledKey } from './channels.js';
 import { bullmq, ioredis } from './peer.js';
 import { decode, encode, errorToReason, type JobData, type JobResult } from './wire.js';
 
@@ -19,8 +20,8 @@ export interface WorkerPool {
 }
 
 export interface QueueWorkerOptions {
-  /** BullMQ's connection option: ioredis options such as { host, port }. */
-  connection: ConnectionOptions;
+  /** Redis, as ioredis options such as { host, port } (BullMQ's connection option). */
+  connection: RedisOptions;
   /** The queue's name, the same as the requesters'. */
   queue: string;
   pool: WorkerPool;
@@ -66,10 +67,14 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     // A second start means the host that had it died mid-job: a task not
     // marked idempotent must not run twice.
     if ((job.attemptsStarted ?? 1) > 1 && idempotent !== true) throw fail(new TaskCrashedError(job.name, undefined, null, 'SIGKILL'));
+    // Its requester left before this host took it (the cancel message went by before the job was ours).
+    if ((await commands.exists(cancelledKey(queue, job.id!)).catch(() => 0)) === 1) throw fail(signal?.reason ?? new Error('the requester left'));
     const started = performance.now();
     const report = (error: unknown): void => options.onJob?.({ task: job.name, label: job.data.label, ms: performance.now() - started, error });
     try {
-      const value = await run.call(pool, job.name, decode(args) as readonly unknown[], { signal, timeoutMs });
+      // The requester's deadline holds here too: a job is never run past it, even if the cancel message is lost.
+      const deadlineMs = deadlineAt === undefined ? undefined : Math.max(1, deadlineAt - Date.now());
+      const value = await run.call(pool, job.name, decode(args) as readonly unknown[], { signal, timeoutMs, deadlineMs, label: job.data.label });
       report(undefined);
       return { value: encode(value) };
     } catch (error) {
@@ -78,8 +83,12 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     }
   };
 
+  // Plain commands (the cancel marks); the subscriber below can run none.
+  const commands = new Redis({ ...connection, maxRetriesPerRequest: 1 });
+  commands.on('error', () => {});
+
   const worker = new Worker<JobData, JobResult>(queue, processor, {
-    connection,
+    connection: connection as ConnectionOptions,
     concurrency: options.concurrency ?? pool.options?.maxChildren ?? 1,
     lockDuration: options.lockDurationMs ?? QUEUE_DEFAULTS.lockDurationMs,
     stalledInterval: options.stalledIntervalMs ?? QUEUE_DEFAULTS.stalledIntervalMs,
@@ -90,11 +99,16 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   });
   // Connection errors are retried by ioredis; BullMQ asks for a listener so they do not throw.
   worker.on('error', () => {});
+  // Its lock could not be renewed: another host may take the job, so this one stops running it.
+  worker.on('lockRenewalFailed', (jobIds) => {
+    for (const jobId of jobIds) worker.cancelJob(jobId, 'its lock could not be renewed');
+  });
 
   // The requester left: the job's signal aborts, and the pool kills its child.
-  const subscriber = new Redis({ ...(connection as object), maxRetriesPerRequest: null });
+  const subscriber = new Redis({ ...connection, maxRetriesPerRequest: null });
   subscriber.on('error', () => {});
   const subscribed = subscriber.subscribe(cancelChannel(queue));
+  subscribed.catch(() => {}); // reported by ready(); ioredis subscribes again on reconnect
   subscriber.on('message', (_channel: string, jobId: string) => {
     worker.cancelJob(jobId, 'the requester left');
   });
@@ -106,6 +120,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     close: async () => {
       await worker.close();
       subscriber.disconnect();
+      commands.disconnect();
     },
   };
 }

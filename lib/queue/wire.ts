@@ -47,7 +47,8 @@ export function errorFromReason(reason: string): Error | undefined {
   } catch {
     return undefined;
   }
-  const Class = wire.kind === undefined ? Error : CLASSES[wire.kind];
+  // A kind this version does not know (a newer host) is a plain Error with the same name and message.
+  const Class = wire.kind !== undefined && Object.hasOwn(CLASSES, wire.kind) ? CLASSES[wire.kind] : Error;
   const error = Object.create(Class.prototype) as Error;
   Object.assign(error, wire.props);
   Object.defineProperties(error, {

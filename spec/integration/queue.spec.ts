@@ -31,8 +31,8 @@ async function untilAsync(check: () => Promise<boolean>, withinMs: number): Prom
 }
 
 /** The child of `workers` that is burning CPU now (a spinning task), found by its CPU time growing. */
-async function spinningChild(workers: readonly WorkerProcess[]): Promise<{ pid: number; parent: number } | undefined> {
-  const deadline = Date.now() + 10_000;
+async function spinningChild(workers: readonly WorkerProcess[], withinMs = 10_000): Promise<{ pid: number; parent: number } | undefined> {
+  const deadline = Date.now() + withinMs;
   while (Date.now() < deadline) {
     const children = workers.flatMap((w) => slowlaneChildren({ parent: w.pid }).map((c) => ({ pid: c.pid, parent: w.pid, ticks: cpuTicks(c.pid) })));
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -94,6 +94,21 @@ describe('slowlane/queue: real Redis, real worker hosts', function () {
     expect(((await leaving) as Error).name).to.equal('AbortError');
     expect(await eventually(() => !isAlive(busy!.pid), 10_000), 'the spinning child was killed').to.equal(true);
     expect(await runner.run('add', [2, 3])).to.equal(5);
+  });
+
+  it('a deadline that passes while a host runs the task is a timeout (504), and the host kills the child itself', async () => {
+    const late = await runner.run('spinForever', [], { deadlineMs: 800 }).catch((e: unknown) => e);
+    expect(late).to.be.instanceOf(TaskTimeoutError);
+    expect(late).to.include({ limit: 'deadline', status: 504 });
+    expect(await spinningChild(workers, 3000), 'no child spins on').to.equal(undefined);
+  });
+
+  it('a client that leaves at once (while its job is being added) never has it run', async () => {
+    const controller = new AbortController();
+    const leaving = runner.run('spinForever', [], { signal: controller.signal }).catch((e: unknown) => e);
+    controller.abort();
+    expect(((await leaving) as Error).name).to.equal('AbortError');
+    expect(await spinningChild(workers, 3000), 'no child spins').to.equal(undefined);
   });
 
   it('a run whose deadline passes before any host takes it is never started: DeadlineError (503)', async () => {
