@@ -49,6 +49,9 @@ function readableOf(first: unknown, values: AsyncIterator<unknown>): Readable {
   return Readable.from(all(), { objectMode: false });
 }
 
+/** The reply, typed as what awaiting it gives: nothing, once the response has gone out. */
+const sent = (reply: FastifyReply): Promise<void> => reply as unknown as Promise<void>;
+
 export interface OffloadDeps {
   pool(name: string | undefined): LoosePool;
   pressure: LoopPressure | undefined;
@@ -56,29 +59,29 @@ export interface OffloadDeps {
 
 /** The function decorated onto every reply. */
 export function replyOffload(deps: OffloadDeps) {
-  // Resolves once the answer is handed to the reply (never with the reply
-  // itself: a reply is a thenable, and a promise of it would wait for the
-  // whole response and settle with undefined).
+  // Returns the reply, as Fastify asks of an async handler that sends: a
+  // reply is a thenable, so the promise settles (with undefined) once the
+  // response has gone out, and Fastify never sends a second time.
   return async function offload(this: FastifyReply, task: string, args: readonly unknown[], options: ReplyOffloadOptions = {}): Promise<void> {
     const reply = this;
-    if (deps.pressure?.shouldShed()) return void reply.send(fastifyFailure(deps.pressure.overloaded()));
+    if (deps.pressure?.shouldShed()) return sent(reply.send(fastifyFailure(deps.pressure.overloaded())));
     const signal = requestSignal(reply.request.raw, reply.raw);
     const runOptions: RunOptions = { signal, timeoutMs: options.timeoutMs, deadlineMs: options.deadlineMs };
     try {
       const pool = deps.pool(options.pool);
-      if (options.stream !== true) return void reply.send(await pool.run.call(pool, task, args, runOptions));
+      if (options.stream !== true) return sent(reply.send(await pool.run.call(pool, task, args, runOptions)));
       if (typeof pool.stream !== 'function') throw new TypeError('reply.offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
       const values = pool.stream.call(pool, task, args, runOptions);
       // The first value decides the type, and a failure before it can still be a status.
       const first = await values.next();
-      if (first.done === true) return void reply.type(options.contentType ?? typeOf('')).send('');
+      if (first.done === true) return sent(reply.type(options.contentType ?? typeOf('')).send(''));
       if (options.contentType !== undefined) reply.type(options.contentType);
       else if (!reply.hasHeader('content-type')) reply.type(typeOf(first.value));
-      reply.send(readableOf(first.value, values));
+      return sent(reply.send(readableOf(first.value, values)));
     } catch (error) {
       // The client left: nobody reads an answer, and Fastify sends nothing to a closed socket.
-      if (signal.aborted) return;
-      reply.send(fastifyFailure(error));
+      if (signal.aborted) return sent(reply);
+      return sent(reply.send(fastifyFailure(error)));
     }
   };
 }

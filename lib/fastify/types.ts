@@ -52,9 +52,8 @@ type DefaultPool = 'default' extends PoolName ? 'default' : PoolName;
  * reply.offload(task, args, options?): runs the task in a pool's child,
  * cancelled if the client leaves, and sends its result through this reply
  * (schemas, serializers, hooks); a failure goes to Fastify's error handling
- * with failureResponse()'s status, headers and line. Resolves once the
- * answer (or the failure) is handed to the reply: `return reply.offload(...)`
- * from an async handler.
+ * with failureResponse()'s status, headers and line. Settles once the
+ * response has gone out: `return reply.offload(...)` from an async handler.
  */
 export interface ReplyOffload {
   <K extends StreamTaskName<TasksOf<P>>, P extends PoolName = DefaultPool>(task: K, args: TaskArgs<TasksOf<P>, K>, options: ReplyOffloadOptions<P> & { stream: true }): Promise<void>;
