@@ -49,6 +49,8 @@ export const POOL_DEFAULTS = Object.freeze({
    * false passes none but what `env` adds, a list passes those names only.
    */
   inheritEnv: true as boolean | readonly string[],
+  /** Children are forked directly until the spawner (start children from a small helper process) has run in production. */
+  spawner: false,
 });
 
 /** The smallest memory cap accepted: a bare child with its tasks module loaded takes about 45 MiB. */

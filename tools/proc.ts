@@ -5,6 +5,8 @@ import { readRssMb } from '../lib/pool/child-memory.js';
 
 /** The child program of this checkout's build, so another checkout's children are never counted. */
 const ENTRY = new URL('../lib/pool/child-entry.js', import.meta.url).pathname;
+/** The spawner program: with the spawner on, a pool's children are the spawner's, and the spawner is the pool's process's. */
+const SPAWNER = new URL('../lib/pool/spawner/spawner-entry.js', import.meta.url).pathname;
 
 export interface ProcInfo {
   pid: number;
@@ -24,14 +26,34 @@ function readProc(pid: number): ProcInfo | undefined {
   }
 }
 
-/** Every live slowlane child process of this checkout, optionally only those of one parent or mode. */
+/** The spawner processes of this checkout's build: pid to parent pid. */
+function spawners(): Map<number, number> {
+  const found = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const info = readProc(Number(name));
+    if (info !== undefined && info.args.includes(SPAWNER)) found.set(info.pid, info.ppid);
+  }
+  return found;
+}
+
+/** Every live spawner process of this checkout, optionally only that of one parent. */
+export function slowlaneSpawners(filter: { parent?: number } = {}): ProcInfo[] {
+  return [...spawners()].filter(([, ppid]) => filter.parent === undefined || ppid === filter.parent).map(([pid, ppid]) => ({ pid, ppid, args: [SPAWNER] }));
+}
+
+/**
+ * Every live slowlane child process of this checkout, optionally only those
+ * of one parent (started by it, or by its spawner) or mode.
+ */
 export function slowlaneChildren(filter: { parent?: number; mode?: 'per-task' | 'warm' } = {}): ProcInfo[] {
   const found: ProcInfo[] = [];
+  const viaSpawner = filter.parent === undefined ? new Map<number, number>() : spawners();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const info = readProc(Number(name));
     if (info === undefined || !info.args.includes(ENTRY)) continue;
-    if (filter.parent !== undefined && info.ppid !== filter.parent) continue;
+    if (filter.parent !== undefined && info.ppid !== filter.parent && viaSpawner.get(info.ppid) !== filter.parent) continue;
     if (filter.mode !== undefined && (info.args[info.args.indexOf(ENTRY) + 2] === '1') !== (filter.mode === 'per-task')) continue;
     found.push(info);
   }

@@ -53,7 +53,7 @@ export class QueueLane implements DemoPool {
   }) as unknown as RunTask<DemoTasks>;
 
   stats(): PoolStats {
-    return { running: this.#running, queued: 0, ...this.#counters.runs, children: 0, idle: 0, spares: 0, ...this.#counters.children, startsDeferred: 0 };
+    return { running: this.#running, queued: 0, ...this.#counters.runs, children: 0, idle: 0, spares: 0, ...this.#counters.children, startsDeferred: 0, spawnersStarted: 0 };
   }
 
   latency(): PoolLatency {

@@ -9,6 +9,7 @@ import { serialize } from 'node:v8';
 import { marked, type ChildMessage, type ParentMessage, type RunMessage } from './protocol.js';
 import { serializeError, type SerializedError } from './serialized-error.js';
 import { addCredit, cancelStream, isIteratorResult, iteratorOf, newCredit, pump, type StreamCredit } from './child-stream.js';
+import { childChannel, type ChildChannel } from './spawner/child-channel.js';
 
 type TaskModule = Record<string, unknown>;
 
@@ -24,11 +25,13 @@ const started = new Set<number>();
 /** Stream runs in progress, with their credit. */
 const streams = new Map<number, StreamCredit>();
 let exiting = false;
+/** The line to the pool: its IPC channel, or the socket a spawned child connects to. */
+let channel: ChildChannel | undefined;
 
 function send(message: ChildMessage, then?: () => void): void {
   // The callback runs once the message is handed to the channel, so exiting
   // there never cuts an answer short, whatever its size.
-  process.send!(marked(message), undefined, undefined, (error) => {
+  channel!.send(marked(message), (error) => {
     if (error) process.exit(1);
     then?.();
   });
@@ -150,12 +153,18 @@ function leave(error: unknown): void {
 }
 
 async function main(): Promise<void> {
-  if (process.send === undefined || tasksUrl === undefined) {
+  try {
+    channel = await childChannel();
+  } catch (error) {
+    console.error(`slowlane child: cannot reach its pool: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  if (channel === undefined || tasksUrl === undefined) {
     console.error('slowlane child: start me through a ChildPool (I need an IPC channel and a tasks module URL)');
     process.exit(2);
   }
-  // A child whose parent is gone has nobody to answer: leave at once.
-  process.on('disconnect', () => process.exit(0));
+  // A child whose pool is gone has nobody to answer: leave at once.
+  channel.onEnd(() => process.exit(0));
   process.on('uncaughtException', leave);
   process.on('unhandledRejection', leave);
   let tasks: TaskModule;
@@ -168,7 +177,8 @@ async function main(): Promise<void> {
     send({ type: 'load-error', error: serializeError(error) }, () => process.exit(1));
     return;
   }
-  process.on('message', (message: ParentMessage) => {
+  channel.onMessage((raw) => {
+    const message = raw as ParentMessage;
     if (message.type === 'stop') void finish(tasks);
     else if (message.type === 'more') {
       const credit = streams.get(message.id);

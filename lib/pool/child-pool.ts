@@ -25,6 +25,7 @@ import { childEnv, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolO
 import { childInfo, PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from './pool-stats.js';
 import { PoolWaiters } from './pool-waiters.js';
 import { TaskNames } from './task-names.js';
+import { sharedSpawner, type Spawner } from './spawner/spawner.js';
 import { checkRun, type CheckedRun, type RunOptions } from './run-options.js';
 import type { RunTask, StreamRunner, StreamTask, TASKS, UntypedTasks } from './task-types.js';
 import { openStream } from './chunk-stream.js';
@@ -68,11 +69,16 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
   });
   readonly #waiters = new PoolWaiters();
   readonly #names: TaskNames;
+  /** The server's spawner, when it starts this pool's children. */
+  readonly #spawner: Spawner | undefined;
   #held = true; // children keep this process alive: see #updateHold
 
   constructor(options: ChildPoolOptions, deps: Partial<PoolDeps> = {}) {
     this.options = Object.freeze(resolvePoolOptions(options));
     this.#deps = { ...defaultDeps, ...deps };
+    // A spawner starts the children, unless fork() is handed in, or output streams of the pool's own (the spawner's output is the server's).
+    this.#spawner = this.options.spawner && process.platform === 'linux' && deps.fork === undefined && deps.output === undefined ? sharedSpawner(this.#deps.launcher) : undefined;
+    if (this.#spawner !== undefined) this.#deps.fork = this.#spawner.fork;
     this.#names = new TaskNames(this.options.tasksUrl);
     this.#execArgv = this.options.execArgv ?? loaderFlags(this.#deps.parentExecArgv);
     const { maxMemoryMb, recycleMemoryMb, maxChildAgeMs, idleTimeoutMs, minChildren, maxChildren } = this.options;
@@ -128,7 +134,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     return {
       running: this.#dispatcher.running, queued: this.#dispatcher.queued, ...this.#counters.runs,
       children: counts.alive, idle: counts.idle, spares: this.#spares.wanted(performance.now()),
-      ...this.#counters.children, startsDeferred: this.#gate.deferred,
+      ...this.#counters.children, startsDeferred: this.#gate.deferred, spawnersStarted: this.#spawner?.stats().started ?? 0,
     };
   }
 

@@ -32,6 +32,12 @@ export function holdProcess(child: ChildLike, hold: boolean): void {
   }
 }
 
+/** Calls back with the child's pid once it has one: at once after fork(), or at 'spawn' for a child a spawner starts. */
+export function whenStarted(child: ChildLike, callback: (pid: number) => void): void {
+  if (child.pid !== undefined) callback(child.pid);
+  else child.once('spawn', () => child.pid !== undefined && callback(child.pid));
+}
+
 export type ForkFn = (modulePath: string, args: readonly string[], options: ForkOptions) => ChildLike;
 
 /** Errors of fork() that mean the machine is out of processes, files or memory: overload, not a broken module. */

@@ -5,7 +5,7 @@
 // polling: every state change is a Node event.
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
-import { holdProcess, OUT_OF_RESOURCES, startChild, type ChildLike, type ForkFn } from './child-process.js';
+import { holdProcess, OUT_OF_RESOURCES, startChild, whenStarted, type ChildLike, type ForkFn } from './child-process.js';
 import { ChildStartError, describeExit, ResultTooLargeError, TaskError, TaskLoadError } from './errors.js';
 import type { GroupGuard } from './group-guard.js';
 import type { Launcher } from './parent-death.js';
@@ -83,17 +83,15 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     this.#deps = deps;
     this.ageLimitMs = spec.ageLimitMs;
     this.#child = startChild(deps, spec);
-    const { pid } = this.#child;
-    if (pid !== undefined) {
+    whenStarted(this.#child, (pid) => {
       deps.groupGuard?.add(pid);
-      if (spec.niceness !== 0) {
-        try {
-          deps.setPriority(pid, spec.niceness);
-        } catch {
-          // Lowering priority is best effort (the child may already be gone).
-        }
+      if (spec.niceness === 0) return;
+      try {
+        deps.setPriority(pid, spec.niceness);
+      } catch {
+        // Lowering priority is best effort (the child may already be gone).
       }
-    }
+    });
     if (spec.startTimeoutMs !== Infinity) {
       this.#startTimer = setTimeout(() => this.failStart(`child process ${this.pid} was not ready ${spec.startTimeoutMs} ms after it started (does the module await something that never settles?)`), spec.startTimeoutMs);
       this.#startTimer.unref();

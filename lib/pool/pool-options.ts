@@ -48,6 +48,14 @@ export interface ChildPoolOptions {
   idleTimeoutMs?: number;
   /** Child starts a second at most (a burst of one second's worth); tasks that need more wait in the queue. Default 4 per core. */
   maxStartsPerSecond?: number;
+  /**
+   * Start children from a small spawner process (one per server, started with
+   * the first pool that asks) instead of fork() in this process, so a child
+   * start never stalls a server that holds a lot of memory. Linux only;
+   * elsewhere, and by default for now, children are forked directly.
+   * SLOWLANE_SPAWNER=1 in the environment turns it on for every pool.
+   */
+  spawner?: boolean;
 }
 
 export interface ResolvedPoolOptions {
@@ -72,6 +80,12 @@ export interface ResolvedPoolOptions {
   maxChildAgeMs: number;
   idleTimeoutMs: number;
   maxStartsPerSecond: number;
+  spawner: boolean;
+}
+
+function checkBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`option ${name} must be true or false, got ${typeof value}`);
+  return value;
 }
 
 /** A positive size or rate (fractions allowed), or Infinity for none. */
@@ -183,5 +197,6 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
     maxChildAgeMs: checkTimeout('option maxChildAgeMs', options.maxChildAgeMs ?? d.maxChildAgeMs),
     idleTimeoutMs: checkTimeout('option idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs),
     maxStartsPerSecond: checkPositive('maxStartsPerSecond', options.maxStartsPerSecond ?? d.maxStartsPerSecond, 'starts a second'),
+    spawner: checkBoolean('spawner', options.spawner ?? (process.env['SLOWLANE_SPAWNER'] === '1' || d.spawner)),
   };
 }

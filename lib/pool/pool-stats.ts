@@ -33,6 +33,8 @@ export interface PoolStats {
   memoryKilled: number;
   /** Times the pool had to wait for the spawn budget (maxStartsPerSecond) before it could start a child. */
   startsDeferred: number;
+  /** Spawner processes this server has started for the pool (0 when it forks directly): more than 1 means one died and was replaced. */
+  spawnersStarted: number;
 }
 
 /** One child, as /stats shows it. */

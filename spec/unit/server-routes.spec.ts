@@ -6,7 +6,7 @@ import type { PoolStats } from '../../lib/pool/child-pool.js';
 import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import { request } from '../support/http.js';
 
-const idle: PoolStats = { running: 0, queued: 0, completed: 0, failed: 0, crashed: 0, timedOut: 0, expired: 0, aborted: 0, rejected: 0, children: 0, idle: 0, spares: 0, started: 0, recycled: 0, shrunk: 0, memoryKilled: 0, startsDeferred: 0 };
+const idle: PoolStats = { running: 0, queued: 0, completed: 0, failed: 0, crashed: 0, timedOut: 0, expired: 0, aborted: 0, rejected: 0, children: 0, idle: 0, spares: 0, started: 0, recycled: 0, shrunk: 0, memoryKilled: 0, startsDeferred: 0, spawnersStarted: 0 };
 
 function fakePool(): DemoPool & { run: sinon.SinonStub } {
   const none = { count: 0, p50: 0, p99: 0, max: 0, sum: 0 };
