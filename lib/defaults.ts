@@ -49,8 +49,12 @@ export const POOL_DEFAULTS = Object.freeze({
    * false passes none but what `env` adds, a list passes those names only.
    */
   inheritEnv: true as boolean | readonly string[],
-  /** Children are forked directly until the spawner (start children from a small helper process) has run in production. */
-  spawner: false,
+  /**
+   * Children are started by a small spawner process (Linux), so a child start
+   * never stalls a server that holds gigabytes: fork() from a 4 GiB process
+   * stalled its loop 166 ms here, from the spawner 9 ms (bench/spawn-stall.ts).
+   */
+  spawner: true,
 });
 
 /** The smallest memory cap accepted: a bare child with its tasks module loaded takes about 45 MiB. */

@@ -50,10 +50,11 @@ export interface ChildPoolOptions {
   maxStartsPerSecond?: number;
   /**
    * Start children from a small spawner process (one per server, started with
-   * the first pool that asks) instead of fork() in this process, so a child
-   * start never stalls a server that holds a lot of memory. Linux only;
-   * elsewhere, and by default for now, children are forked directly.
-   * SLOWLANE_SPAWNER=1 in the environment turns it on for every pool.
+   * the first pool, while the server is still small) instead of fork() in this
+   * process, so a child start never stalls a server that holds a lot of
+   * memory. Linux only; elsewhere children are forked directly, as they are
+   * with false, with fork() or output streams handed in, or with
+   * SLOWLANE_SPAWNER=0 in the environment. Default true.
    */
   spawner?: boolean;
 }
@@ -197,6 +198,6 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
     maxChildAgeMs: checkTimeout('option maxChildAgeMs', options.maxChildAgeMs ?? d.maxChildAgeMs),
     idleTimeoutMs: checkTimeout('option idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs),
     maxStartsPerSecond: checkPositive('maxStartsPerSecond', options.maxStartsPerSecond ?? d.maxStartsPerSecond, 'starts a second'),
-    spawner: checkBoolean('spawner', options.spawner ?? (process.env['SLOWLANE_SPAWNER'] === '1' || d.spawner)),
+    spawner: checkBoolean('spawner', options.spawner ?? (process.env['SLOWLANE_SPAWNER'] === undefined || process.env['SLOWLANE_SPAWNER'] === '' ? d.spawner : process.env['SLOWLANE_SPAWNER'] !== '0')),
   };
 }
