@@ -12,14 +12,14 @@ export interface StartCost {
   childCpuMs: number;
 }
 
-export async function childStartCost(samples: number): Promise<StartCost> {
+export async function childStartCost(samples: number, spawner = true): Promise<StartCost> {
   const fork: number[] = [];
   const ready: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < samples; i += 1) {
     const before = new Set(slowlaneChildren({ parent: process.pid }).map((c) => c.pid));
     const t0 = performance.now();
-    const pool = new ChildPool({ tasks: DEMO_TASKS, minChildren: 1, maxChildren: 1, spares: 0 });
+    const pool = new ChildPool({ tasks: DEMO_TASKS, minChildren: 1, maxChildren: 1, spares: 0, spawner });
     fork.push(performance.now() - t0);
     await pool.ready();
     ready.push(performance.now() - t0);

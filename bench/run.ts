@@ -8,6 +8,7 @@ import { latencyChart } from './chart.js';
 import { burst, fastLoad, get, keepInFlight, keepSlowInFlight, paced, resetStorm, sequential, type Timed } from './load.js';
 import { round, summarize, type Summary } from './numbers.js';
 import { childStartCost } from './child-start.js';
+import { spawnStall, type StallRow } from './spawn-stall.js';
 import { cpuTicksWithReaped } from '../tools/proc.js';
 import { ROOT, startBare, startPeer, startSlowlane, startSlowlaneLogging, treeRssMb, type Running } from './processes.js';
 import { fastThroughput, idleMax, loadedP99Ratio, offloadOverhead, speedup, type Lane, type LaneFigures } from './side-by-side.js';
@@ -257,6 +258,8 @@ async function main(): Promise<void> {
     log('side by side'); results['sideBySide'] = await sideBySide(bare, server, slowlaneLogging, piscina, workerpool);
     await Promise.all([slowlaneLogging.stop(), piscina.stop(), workerpool.stop()]);
     log('child start cost'); results['childStart'] = await childStartCost(QUICK ? 5 : 15);
+    log('child start cost, forked directly'); results['childStartFork'] = await childStartCost(QUICK ? 5 : 15, false);
+    log('a big server\'s stall per child start, forked and spawned'); results['spawnStall'] = await spawnStall(QUICK ? [0, 2048] : [0, 2048, 4096]);
     log('fork lane, sustained rate'); results['sustainedFork'] = await sustainedFork(server, (results['childStart'] as { childCpuMs: number }).childCpuMs);
     log('seed'); results['seed'] = await seed(server.url);
     log('offload overhead'); results['overhead'] = await overhead(server.url);
@@ -334,6 +337,15 @@ function checkTargets(r: Record<string, any>): Target[] {
     add('20. queue: added p50 of a remote n=0 task over the local pool', '<= 2 ms', `${queue.addedP50} ms (${queue.queueP50} vs ${queue.localP50} ms)`, queue.addedP50 <= 2);
     add('20. queue: 8 at once on two worker hosts vs the local pool of 2', '<= 1.0 x', `${round(queue.eightQueueMs / queue.eightLocalMs)} x (${queue.eightQueueMs} vs ${queue.eightLocalMs} ms)`, queue.eightQueueMs <= queue.eightLocalMs);
   }
+  const stall = r['spawnStall'] as StallRow[];
+  const small = stall.find((row) => row.mib === 0 && row.mode === 'spawner')!;
+  for (const row of stall.filter((x) => x.mib > 0 && x.mode === 'spawner')) {
+    const forked = stall.find((x) => x.mib === row.mib && x.mode === 'fork')!;
+    add(`22. spawner: loop delay max, 10 per-task runs, ${row.rssMib} MiB server vs ${small.rssMib} MiB`, '<= 1.5 x', `${round(row.loopDelayMaxMs / small.loopDelayMaxMs)} x (${row.loopDelayMaxMs} vs ${small.loopDelayMaxMs} ms; forked: ${forked.loopDelayMaxMs} ms)`, row.loopDelayMaxMs <= 1.5 * small.loopDelayMaxMs);
+  }
+  const spawned = r['childStart'] as { readyMs: number };
+  const forkedStart = r['childStartFork'] as { readyMs: number };
+  add('22. spawner: child start to ready vs fork(), same run', '<= 1.0 x', `${round(spawned.readyMs / forkedStart.readyMs)} x (${spawned.readyMs} vs ${forkedStart.readyMs} ms)`, spawned.readyMs <= forkedStart.readyMs);
   const workerpoolP50 = sbs['workerpool']!.offloadP50!;
   add('2. pool lane: added p50 over /fast, n=0', `<= workerpool's in this run (${workerpoolP50} ms)`, `${pool.offloadP50} ms (piscina ${sbs['piscina']!.offloadP50} ms)`, pool.offloadP50! <= workerpoolP50);
   add('2. pool lane: 8 at once, speedup', '>= 1.9', `${pool.speedup!.speedup} (${pool.speedup!.eightMs} ms vs one ${pool.speedup!.oneMs} ms)`, pool.speedup!.speedup >= 1.9);
@@ -429,6 +441,9 @@ function report(machine: Record<string, unknown>, r: Record<string, any>, target
   lines.push('', 'Children\'s niceness vs fast p99 / idle p99, 2 slow in flight:', '');
   lines.push('| niceness | /slow_threaded | /slow_pool |', '| --- | --- | --- |');
   for (const [nice, v] of Object.entries<any>(r['nicenessP99Ratio'])) lines.push(`| ${nice} | ${v.slow_threaded} | ${v.slow_pool} |`);
+  lines.push('', 'A big server\'s event loop during 10 runs with a process per task (ms):', '');
+  lines.push('| server RSS MiB | children started by | 10 runs | loop delay max |', '| --- | --- | --- | --- |');
+  for (const row of r['spawnStall'] as StallRow[]) lines.push(`| ${row.rssMib} | ${row.mode === 'fork' ? 'fork() in the server' : 'the spawner'} | ${row.runsMs} | ${row.loopDelayMaxMs} |`);
   if (r['nicenessCost'] !== undefined) {
     lines.push('', 'What niceness costs the slow work: 4 heavyLifting(2000) in a pool of 2, ms, alone and beside 2 busy-looping processes at niceness 0:', '');
     lines.push('| niceness | alone | competing |', '| --- | --- | --- |');
