@@ -65,6 +65,27 @@ describe('the spawner, real processes', function () {
     expect(pool.stats().spawnersStarted).to.equal(0);
   });
 
+  it('a big-heap parent: children started after it grew come from the spawner it started while small', async () => {
+    // A process of its own: 512 MiB of filled Buffers, made after its pool.
+    const script = [
+      "import { ChildPool } from '../../lib/pool/child-pool.js';",
+      "import { readFileSync } from 'node:fs';",
+      `const pool = new ChildPool({ tasks: new URL('../fixtures/tasks.js', import.meta.url), tasksPerChild: 1, maxChildren: 1, spares: 0 });`,
+      "await pool.run('add', [1, 1]);",
+      'const hoard = []; for (let i = 0; i < 512; i += 1) hoard.push(Buffer.alloc(1024 * 1024, i));',
+      "const ppids = []; for (let i = 0; i < 3; i += 1) { const pid = await pool.run('whoAmI'); ppids.push(Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1])); }",
+      "console.log(JSON.stringify({ me: process.pid, rssMib: Math.round(process.memoryUsage().rss / 1048576), ppids, kept: hoard.length }));",
+      'await pool.close();',
+    ].join('\n');
+    const { runCommand } = await import('../../tools/server-process.js');
+    const run = await runCommand(process.execPath, ['--input-type=module', '-e', script], 60_000, { cwd: new URL('.', import.meta.url).pathname });
+    expect(run.code, run.stderr).to.equal(0);
+    const { me, rssMib, ppids } = JSON.parse(run.stdout) as { me: number; rssMib: number; ppids: number[] };
+    expect(rssMib, 'the parent is big').to.be.above(500);
+    expect(new Set(ppids).size, 'one spawner started all three').to.equal(1);
+    expect(ppids[0], 'not the big parent').to.not.equal(me);
+  });
+
   it('a server SIGKILLed while a child computes: the spawner and every child are gone within seconds', async () => {
     const server = await startServerProcess(['--pool-size', '1', '--quiet'], { env: { ...process.env, SLOWLANE_SPAWNER: '1' } });
     try {

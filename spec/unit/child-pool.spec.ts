@@ -174,6 +174,7 @@ describe('ChildPool (faked fork)', () => {
     [{ timeoutMs: 2 ** 31 }, RangeError, /at most 2147483647 ms/],
     [{ timeoutMs: '100' as unknown as number }, TypeError, /option timeoutMs must be a number of ms, got string/],
     [{ maxChildren: '2' as unknown as number }, TypeError, /option maxChildren must be a number, got string/],
+    [{ spawner: 'yes' as unknown as boolean }, TypeError, /option spawner must be true or false, got string/],
     [{ execArgv: '--foo' as unknown as string[] }, TypeError, /execArgv must be an array of strings/],
   ];
   for (const [options, type, message] of badOptions) {
@@ -385,5 +386,26 @@ describe('ChildPool faults (faked fork)', () => {
     expect(parentDeathLauncher('linux', () => true, '/n', () => false), 'a setpriv without --pdeathsig').to.equal(undefined);
     expect(parentDeathLauncher('linux', () => false)).to.equal(undefined);
     expect(parentDeathLauncher('darwin', () => true)).to.equal(undefined);
+  });
+});
+
+describe('the spawner option', () => {
+  it('defaults to POOL_DEFAULTS.spawner; SLOWLANE_SPAWNER=0 or 1 overrides the default, an explicit option wins', async () => {
+    const { resolvePoolOptions } = await import('../../lib/pool/pool-options.js');
+    const { POOL_DEFAULTS } = await import('../../lib/defaults.js');
+    const saved = process.env['SLOWLANE_SPAWNER'];
+    try {
+      delete process.env['SLOWLANE_SPAWNER'];
+      expect(resolvePoolOptions({ tasks: '/t.js' }).spawner).to.equal(POOL_DEFAULTS.spawner);
+      process.env['SLOWLANE_SPAWNER'] = '0';
+      expect(resolvePoolOptions({ tasks: '/t.js' }).spawner).to.equal(false);
+      expect(resolvePoolOptions({ tasks: '/t.js', spawner: true }).spawner).to.equal(true);
+      process.env['SLOWLANE_SPAWNER'] = '1';
+      expect(resolvePoolOptions({ tasks: '/t.js' }).spawner).to.equal(true);
+      expect(resolvePoolOptions({ tasks: '/t.js', spawner: false }).spawner).to.equal(false);
+    } finally {
+      if (saved === undefined) delete process.env['SLOWLANE_SPAWNER'];
+      else process.env['SLOWLANE_SPAWNER'] = saved;
+    }
   });
 });
