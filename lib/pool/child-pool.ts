@@ -20,12 +20,12 @@ import { ageLimit, dueAfterAnswer, idleRetirement, taskLimit, type RecycleReason
 import { Spares } from './policy/spares.js';
 import { startPlan } from './policy/start-plan.js';
 import { StartGate } from './policy/start-gate.js';
-import { defaultDeps, type PoolDeps } from './pool-deps.js';
+import { poolDeps, type PoolDeps } from './pool-deps.js';
 import { childEnv, resolvePoolOptions, type ChildPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 import { childInfo, PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from './pool-stats.js';
 import { PoolWaiters } from './pool-waiters.js';
 import { TaskNames } from './task-names.js';
-import { sharedSpawner, type Spawner } from './spawner/spawner.js';
+import type { Spawner } from './spawner/spawner.js';
 import { checkRun, type CheckedRun, type RunOptions } from './run-options.js';
 import type { RunTask, StreamRunner, StreamTask, TASKS, UntypedTasks } from './task-types.js';
 import { openStream } from './chunk-stream.js';
@@ -75,10 +75,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
 
   constructor(options: ChildPoolOptions, deps: Partial<PoolDeps> = {}) {
     this.options = Object.freeze(resolvePoolOptions(options));
-    this.#deps = { ...defaultDeps, ...deps };
-    // A spawner starts the children, unless fork() is handed in, or output streams of the pool's own (the spawner's output is the server's).
-    this.#spawner = this.options.spawner && process.platform === 'linux' && deps.fork === undefined && deps.output === undefined ? sharedSpawner(this.#deps.launcher) : undefined;
-    if (this.#spawner !== undefined) this.#deps.fork = this.#spawner.fork;
+    ({ deps: this.#deps, spawner: this.#spawner } = poolDeps(deps, this.options.spawner));
     this.#names = new TaskNames(this.options.tasksUrl);
     this.#execArgv = this.options.execArgv ?? loaderFlags(this.#deps.parentExecArgv);
     const { maxMemoryMb, recycleMemoryMb, maxChildAgeMs, idleTimeoutMs, minChildren, maxChildren } = this.options;

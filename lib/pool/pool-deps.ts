@@ -6,6 +6,7 @@ import { lowerPriority } from './child-priority.js';
 import type { ChildWorkerDeps, ForkFn } from './child-worker.js';
 import { killGroup, processGroupGuard } from './group-guard.js';
 import { parentDeathLauncher } from './parent-death.js';
+import { sharedSpawner, type Spawner } from './spawner/spawner.js';
 
 export interface PoolDeps extends ChildWorkerDeps {
   /** The program each child runs. */
@@ -32,3 +33,16 @@ export const defaultDeps: PoolDeps = {
   readTreeRssMb,
   random: Math.random,
 };
+
+/**
+ * The pool's deps: the defaults with what the caller handed in, and the
+ * server's spawner as fork() when the pool uses one: Linux, the spawner
+ * option on, and neither fork() nor output streams of the pool's own (the
+ * spawner's output is the server's).
+ */
+export function poolDeps(given: Partial<PoolDeps>, useSpawner: boolean): { deps: PoolDeps; spawner: Spawner | undefined } {
+  const deps = { ...defaultDeps, ...given };
+  const spawner = useSpawner && process.platform === 'linux' && given.fork === undefined && given.output === undefined ? sharedSpawner(deps.launcher) : undefined;
+  if (spawner !== undefined) deps.fork = spawner.fork;
+  return { deps, spawner };
+}
