@@ -1,5 +1,5 @@
-// The framework recipes (examples/koa-server.mjs, examples/hono-server.mjs,
-// examples/nest/), each run as a user runs it: its own process, its own
+// The framework recipes (examples/fastify-server.mjs, examples/koa-server.mjs,
+// examples/hono-server.mjs, examples/nest/), each run as a user runs it: its own process, its own
 // tasks module, 'slowlane' imported by name. Each must answer through
 // failureResponse, pass the client-gone signal to pool.run(), and close its
 // pool on SIGTERM.
@@ -18,6 +18,7 @@ interface Recipe {
 }
 
 const RECIPES: Recipe[] = [
+  { name: 'Fastify', entry: 'examples/fastify-server.mjs', exit: { code: 0, signal: null } },
   { name: 'Koa', entry: 'examples/koa-server.mjs', exit: { code: 0, signal: null } },
   { name: 'Hono', entry: 'examples/hono-server.mjs', exit: { code: 0, signal: null } },
   // Nest's shutdown hooks re-raise the signal once the hooks have run, so the
