@@ -106,6 +106,14 @@ describe('the packed package, installed', function () {
     expect(await inApp(process.execPath, ['fastify-cjs.cjs'])).to.include({ stdout: '200 5\n', stderr: '', code: 0 });
   });
 
+  it('"slowlane/queue" without BullMQ: importing works, making a QueueRunner says what to install', async () => {
+    const run = await inApp(process.execPath, ['--input-type=module', '-e', [
+      "const { QueueRunner } = await import('slowlane/queue');",
+      "try { new QueueRunner({ connection: { host: '127.0.0.1', port: 1 }, queue: 'q' }); } catch (error) { console.log(error.message); }",
+    ].join('\n')]);
+    expect(run).to.include({ stdout: 'slowlane/queue needs bullmq: install it with `npm install bullmq ioredis`\n', code: 0 });
+  });
+
   it('the demo is at "slowlane/demo", not in the root', async () => {
     const run = await inApp(process.execPath, ['--input-type=module', '-e', "const root = await import('slowlane'); const demo = await import('slowlane/demo'); console.log(typeof root.startSlowlane, typeof demo.startSlowlane)"]);
     expect(run.stdout).to.equal('undefined function\n');
