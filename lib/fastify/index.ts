@@ -3,7 +3,7 @@
 // closes nothing the plugin did not create. Fastify is an optional peer
 // dependency: this subpath says which package to install if it is missing.
 import type { FastifyPluginCallback } from 'fastify';
-import { sharedLoopPressure } from '../http/loop-pressure.js';
+import { pressureFrom } from '../http/loop-pressure.js';
 import { assertFastifyInstalled, FASTIFY_MAJOR } from './peer-check.js';
 import { replyOffload, type LoosePool } from './reply-offload.js';
 import type { SlowlaneFastifyOptions } from './types.js';
@@ -34,7 +34,7 @@ const slowlane: FastifyPluginCallback<SlowlaneFastifyOptions> = (fastify, option
     return;
   }
   const names = [...pools.keys()].join(', ');
-  const pressure = options.loopPressure ?? (options.maxLoopDelayMs === undefined ? undefined : sharedLoopPressure(options.maxLoopDelayMs));
+  const pressure = pressureFrom(options);
   const pool = (name = 'default'): LoosePool => {
     const found = pools.get(name);
     if (found === undefined) throw new TypeError(`reply.offload: no pool "${name}"; the registered pools are ${names} (say which with { pool: '...' })`);

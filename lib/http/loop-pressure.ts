@@ -87,3 +87,8 @@ export function sharedLoopPressure(maxDelayMs: number): LoopPressure {
   }
   return pressure;
 }
+
+/** The monitor an option pair names: your own `loopPressure`, or the shared one for `maxLoopDelayMs`, or none. */
+export function pressureFrom(options: { maxLoopDelayMs?: number | undefined; loopPressure?: LoopPressure | undefined }): LoopPressure | undefined {
+  return options.loopPressure ?? (options.maxLoopDelayMs === undefined ? undefined : sharedLoopPressure(options.maxLoopDelayMs));
+}

@@ -11,7 +11,7 @@ import { streamBody } from './stream-body.js';
 import { failureJson, failureResponse } from './failure-response.js';
 import { HttpError } from './http-error.js';
 import { requestSignal } from './request-signal.js';
-import { sharedLoopPressure, type LoopPressure } from './loop-pressure.js';
+import { pressureFrom, type LoopPressure } from './loop-pressure.js';
 
 /** Reads the task's arguments from the request; throw an HttpError (or any error with a 4xx `status`) for bad input. */
 export type ArgsFrom<A, Req extends IncomingMessage = IncomingMessage> = (req: Req) => A | Promise<A>;
@@ -85,7 +85,7 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
   const streamOf = (pool as Partial<StreamRunner<unknown>>).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>) | undefined;
   if (stream && typeof streamOf !== 'function') throw new TypeError('offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
   const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
-  const pressure = options.loopPressure ?? (options.maxLoopDelayMs === undefined ? undefined : sharedLoopPressure(options.maxLoopDelayMs));
+  const pressure = pressureFrom(options);
   // A misspelt name is reported at the pool's ready(), before any request.
   pool.expectTask?.(task);
   const answerFailure = (req: IncomingMessage, res: ServerResponse, error: unknown, next: ((error?: unknown) => void) | undefined): void => {

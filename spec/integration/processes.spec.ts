@@ -1,13 +1,12 @@
 // bin/server and bin/call-multi as a user runs them: real processes, real signals.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../support/http.js';
 import { eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';
-import { BIN_CALL_MULTI, BIN_SERVER, ROOT, runCommand, startServerProcess, type ServerProcess } from '../../tools/server-process.js';
+import { BIN_CALL_MULTI, BIN_SERVER, runCommand, startServerProcess, type ServerProcess } from '../../tools/server-process.js';
 
 describe('bin/server and bin/call-multi as processes', () => {
   let server: ServerProcess | undefined;
