@@ -74,6 +74,23 @@ export const BACKOFF_DEFAULTS = Object.freeze({
   maxMs: 5000,
 });
 
+/** The spawner (lib/pool/spawner): limits on what its socket and its answers may cost. */
+export const SPAWNER_DEFAULTS = Object.freeze({
+  /** A child's hello is its id and a 32-character secret, under 100 bytes: a connection announcing more is a stranger, cut off at once. */
+  helloMaxBytes: 256,
+  /** A child says hello as soon as it connects: a connection silent this long is a stranger. */
+  helloTimeoutMs: 3000,
+  /**
+   * A spawner answers a start in milliseconds (a spawn() call), and reports a
+   * killed child's exit as soon as the kernel does. One that has not answered
+   * in this long is stopped or wedged: it is killed and replaced, so runs
+   * settle instead of waiting on it.
+   */
+  answerTimeoutMs: 3000,
+  /** Spawners that die or hang this many times in a row, none having started a child that became ready: children are forked directly from then on. */
+  maxFailures: 3,
+});
+
 /** offload()'s options, when left out. */
 export const OFFLOAD_DEFAULTS = Object.freeze({
   /** An argsFrom that returns a promise (reading a body) gets this long, then 408: a client that sends half a body must not hold a request forever. */

@@ -7,7 +7,7 @@
 import process from 'node:process';
 import { serialize } from 'node:v8';
 import { marked, type ChildMessage, type ParentMessage, type RunMessage } from './protocol.js';
-import { serializeError, type SerializedError } from './serialized-error.js';
+import { serializeError, uncloneable, type SerializedError } from './serialized-error.js';
 import { addCredit, cancelStream, isIteratorResult, iteratorOf, newCredit, pump, type StreamCredit } from './child-stream.js';
 import { childChannel, type ChildChannel } from './spawner/child-channel.js';
 
@@ -31,10 +31,15 @@ let channel: ChildChannel | undefined;
 function send(message: ChildMessage, then?: () => void): void {
   // The callback runs once the message is handed to the channel, so exiting
   // there never cuts an answer short, whatever its size.
-  channel!.send(marked(message), (error) => {
-    if (error) process.exit(1);
-    then?.();
-  });
+  try {
+    channel!.send(marked(message), (error) => {
+      if (error) process.exit(1);
+      then?.();
+    });
+  } catch {
+    // Thrown by the serializer, before anything was sent.
+    throw uncloneable(message.type === 'chunk' ? 'a value the task yielded' : 'the task\'s answer');
+  }
 }
 
 const taskNames = (tasks: TaskModule): string[] => Object.keys(tasks).filter((key) => typeof tasks[key] === 'function' && !LIFECYCLE.has(key));

@@ -12,6 +12,8 @@ import type { Launcher } from './parent-death.js';
 import type { Job } from './job.js';
 import { isChildMessage, type ChildMessage, type RunMessage } from './protocol.js';
 import type { RecycleReason } from './policy/retirement.js';
+import { uncloneable } from './serialized-error.js';
+import { SPAWNER_LOST } from './spawner/remote-child.js';
 import type { ChildWorkerEvents, ExitCause } from './worker-events.js';
 
 export type { ChildLike, ForkFn } from './child-process.js';
@@ -161,7 +163,11 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
     // the child's death then fails the run as a crash. A serializer error
     // (a function, a socket among the arguments) is thrown here, at once.
-    this.#child.send(message, () => {});
+    try {
+      this.#child.send(message, () => {});
+    } catch {
+      throw uncloneable(`the arguments of task "${job.task}"`);
+    }
     this.#job = job;
     job.start();
   }
@@ -214,7 +220,9 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   /** A child that must not become ready (not ready in time, or its setup() past the memory cap): SIGKILL, and it counts as a load failure. */
   failStart(reason: string): void {
     if (this.#state !== 'starting') return;
-    this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, reason);
+    // No process was started at all (its spawner never answered): a start that failed, not a module that does not load.
+    if (this.#child.pid === undefined) this.#startError ??= new ChildStartError('ETIMEDOUT', `no child process was started within ${this.#spec.startTimeoutMs} ms`);
+    else this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, reason);
     this.#asked = true;
     this.#signal('SIGKILL');
   }
@@ -303,9 +311,17 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   }
 
   #onError(error: Error): void {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Its spawner died: the child is gone (or never came) through no fault of
+    // its tasks module. As if asked to go: the pool starts another, and only
+    // a run it had begun fails (as crashed).
+    if (code === SPAWNER_LOST) {
+      this.#asked = true;
+      if (this.#child.pid === undefined) this.#onClose(null, null);
+      return;
+    }
     // A child that never started emits 'error' and maybe no 'close'.
     if (this.#child.pid !== undefined) return;
-    const code = (error as NodeJS.ErrnoException).code;
     if (code !== undefined && OUT_OF_RESOURCES.has(code)) this.#startError = new ChildStartError(code, error.message);
     else this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, `cannot start a child process: ${error.message}`);
     this.#onClose(null, null);

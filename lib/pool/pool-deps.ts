@@ -42,7 +42,7 @@ export const defaultDeps: PoolDeps = {
  */
 export function poolDeps(given: Partial<PoolDeps>, useSpawner: boolean): { deps: PoolDeps; spawner: Spawner | undefined } {
   const deps = { ...defaultDeps, ...given };
-  const spawner = useSpawner && process.platform === 'linux' && given.fork === undefined && given.output === undefined ? sharedSpawner(deps.launcher) : undefined;
+  const spawner = useSpawner && process.platform === 'linux' && given.fork === undefined && given.output === undefined ? sharedSpawner(deps.launcher, deps.fork) : undefined;
   if (spawner !== undefined) deps.fork = spawner.fork;
   return { deps, spawner };
 }

@@ -39,3 +39,13 @@ function describe(thrown: unknown): SerializedError {
   const stack = thrown.stack;
   return { name: String(thrown.name), message: String(thrown.message), stack: typeof stack === 'string' ? stack : undefined, props };
 }
+
+/**
+ * A value V8's serializer refused. Its own message quotes the value (a
+ * function's source, util.inspect of a host object: a server's whole
+ * environment), which must never reach a log line or a client: this one
+ * names only what was being sent.
+ */
+export function uncloneable(what: string): TypeError {
+  return Object.assign(new TypeError(`${what} cannot be copied to another process: it holds a function, a symbol or another value V8's serializer refuses; send plain data`), { code: 'ERR_UNCLONEABLE' });
+}

@@ -6,7 +6,19 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { ParentMessage } from '../protocol.js';
-import { frame, FrameReader } from './frames.js';
+import { frame, type FrameReader } from './frames.js';
+
+/** The error code a child emits when the spawner that started it died before it was ready: a start to retry, not a broken module. */
+export const SPAWNER_LOST = 'ESLOWLANE_SPAWNER_LOST';
+
+export interface RemoteChildHooks {
+  /** It became held or let go: the spawner keeps this process alive only for held children. */
+  onHold(child: RemoteChild, held: boolean): void;
+  /** The server may not signal it (EPERM: it dropped privileges after the child started): the spawner does. */
+  killFor(child: RemoteChild, signal: NodeJS.Signals | number): void;
+  /** It was sent `signal`: after a SIGKILL its exit is owed soon. */
+  killed(child: RemoteChild, signal: NodeJS.Signals | number): void;
+}
 
 export class RemoteChild extends EventEmitter {
   pid: number | undefined;
@@ -20,8 +32,13 @@ export class RemoteChild extends EventEmitter {
   /** The socket's ref and unref, for holdProcess(). */
   readonly channel = { ref: () => this.#hold(true), unref: () => this.#hold(false) };
 
-  constructor(readonly id: number, readonly onHold: (child: RemoteChild, held: boolean) => void) {
+  constructor(readonly id: number, readonly hooks: RemoteChildHooks) {
     super();
+  }
+
+  /** Its socket said hello already: a second hello for it is a stranger's. */
+  get attached(): boolean {
+    return this.#socket !== undefined;
   }
 
   get held(): boolean {
@@ -38,16 +55,26 @@ export class RemoteChild extends EventEmitter {
   /** The spawner could not start it: an 'error' carrying the errno, as fork() gives. */
   failed(code: string, message: string): void {
     this.#exit = [null, null];
-    this.onHold(this, false);
+    this.hooks.onHold(this, false);
     this.emit('error', Object.assign(new Error(message), { code }));
   }
 
-  /** Its socket said hello: messages from now on. */
-  attach(socket: Socket, reader: FrameReader, early: readonly unknown[]): void {
+  /** Its spawner died (and took it along, if it had started): the pool starts another, no run blames the tasks module. */
+  lost(): void {
+    if (this.#exit !== undefined) return;
+    if (this.pid === undefined) {
+      this.failed(SPAWNER_LOST, 'the spawner died before starting it');
+      return;
+    }
+    this.emit('error', Object.assign(new Error('the spawner that started it died'), { code: SPAWNER_LOST }));
+    this.exited(null, 'SIGKILL');
+  }
+
+  /** Its socket said hello: messages from now on, starting with any that came with the hello. */
+  attach(socket: Socket, reader: FrameReader): void {
     this.#socket = socket;
     if (!this.#held) socket.unref();
-    for (const message of early) this.emit('message', message);
-    socket.on('data', (chunk: Buffer) => {
+    const read = (chunk: Buffer): void => {
       let messages: unknown[];
       try {
         messages = reader.push(chunk);
@@ -56,16 +83,18 @@ export class RemoteChild extends EventEmitter {
         return;
       }
       for (const message of messages) this.emit('message', message);
-    });
+    };
+    socket.on('data', read);
     socket.on('error', () => {});
     socket.once('close', () => this.#lineClosed());
+    read(Buffer.alloc(0));
   }
 
   /** The spawner saw it exit. */
   exited(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#exit !== undefined) return;
     this.#exit = [code, signal];
-    this.onHold(this, false);
+    this.hooks.onHold(this, false);
     this.emit('exit', code, signal);
     // Never connected (it died loading): there is no line left to wait for.
     if (this.#socket === undefined) this.#lineClosed();
@@ -99,10 +128,12 @@ export class RemoteChild extends EventEmitter {
     }
     try {
       process.kill(this.pid, signal);
-      return true;
-    } catch {
-      return false;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+      this.hooks.killFor(this, signal);
     }
+    this.hooks.killed(this, signal);
+    return true;
   }
 
   ref(): void {
@@ -117,6 +148,6 @@ export class RemoteChild extends EventEmitter {
     this.#held = held;
     if (held) this.#socket?.ref();
     else this.#socket?.unref();
-    this.onHold(this, this.held);
+    this.hooks.onHold(this, this.held);
   }
 }

@@ -35,11 +35,18 @@ function forward(from: Readable | null, to: Writable): void {
 }
 for (const out of [process.stdout, process.stderr]) out.on('error', () => {});
 
-function start({ id, file, args, env }: Extract<SpawnerRequest, { type: 'start' }>): void {
+function start({ id, file, args, env, cwd, uid, gid, token }: Extract<SpawnerRequest, { type: 'start' }>): void {
   let child: ChildProcess;
   try {
-    // Its own session and process group, as the pool's fork() gives it; its output through pipes of ours.
-    child = spawn(file, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own session and process group, as the pool's fork() gives it; its
+    // output through pipes of ours; fd 3 carries its secret, read once. The
+    // server's ids when they are not ours: it dropped privileges after it
+    // started this process, and its children must be its own to signal.
+    child = spawn(file, args, {
+      env, cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      ...(uid !== undefined && uid !== process.getuid?.() ? { uid } : {}),
+      ...(gid !== undefined && gid !== process.getgid?.() ? { gid } : {}),
+    });
   } catch (error) {
     report({ type: 'failed', id, code: String((error as NodeJS.ErrnoException).code ?? 'EUNKNOWN'), message: (error as Error).message });
     return;
@@ -49,6 +56,9 @@ function start({ id, file, args, env }: Extract<SpawnerRequest, { type: 'start' 
   });
   if (child.pid === undefined) return; // 'error' follows
   children.set(id, child);
+  const secret = child.stdio[3] as Writable | null;
+  secret?.on('error', () => {}); // a child that died before reading it
+  secret?.end(token);
   forward(child.stdout, process.stdout);
   forward(child.stderr, process.stderr);
   report({ type: 'spawned', id, pid: child.pid });
@@ -58,8 +68,22 @@ function start({ id, file, args, env }: Extract<SpawnerRequest, { type: 'start' 
   });
 }
 
+/** The child and what its task started: its whole process group. */
+function kill(id: number, signal: NodeJS.Signals | number): void {
+  const pid = children.get(id)?.pid;
+  if (pid === undefined) return;
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, signal);
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
 process.on('message', (message: SpawnerRequest) => {
   if (message.type === 'start') start(message);
+  else if (message.type === 'kill') kill(message.id, message.signal);
 });
 // The server is gone: so is every reason to be here. Children started with
 // the parent-death launcher die with this process; the rest see their line close.

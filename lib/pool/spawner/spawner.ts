@@ -1,14 +1,18 @@
 // The server's side of the spawner: one small helper process per server,
 // started by the first pool that asks while the server is still small, which
 // starts every child after that (see spawner-entry.ts for why). Children
-// connect back to a Unix socket in a private folder of this process and talk
-// to it directly, so a round trip costs what it does over fork()'s channel.
+// connect back to a Unix socket of this process and talk to it directly, so a
+// round trip costs what it does over fork()'s channel.
+//
+// The socket is abstract (Linux): it has a name but no file, so it needs no
+// temp folder (missing, read-only or too long for a socket path in many
+// containers and sandboxes) and leaves nothing behind however this process
+// dies. Anyone on the machine can see the name; only a child holding the
+// secret the spawner wrote to its fd 3 gets past the first frame.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { SPAWNER_DEFAULTS } from '../../defaults.js';
 import { copyOutput, type ChildLike, type ForkFn } from '../child-process.js';
 import type { Launcher } from '../parent-death.js';
 import { CHANNEL_ENV } from './child-channel.js';
@@ -23,50 +27,83 @@ export interface SpawnerStats {
   started: number;
   /** The one running now, if any. */
   pid: number | undefined;
+  /** Children are forked directly: the socket could not listen, or spawners kept failing. */
+  direct: boolean;
+}
+
+export interface SpawnerOptions {
+  launcher: Launcher | undefined;
+  /** How a child starts when the spawner cannot be used: the pool's own fork(). */
+  directFork: ForkFn;
+  limits?: Partial<typeof SPAWNER_DEFAULTS>;
+  /** Where the spawner's one-line notices go. */
+  log?: (line: string) => void;
 }
 
 export class Spawner {
   readonly #launcher: Launcher | undefined;
+  readonly #directFork: ForkFn;
+  readonly #limits: typeof SPAWNER_DEFAULTS;
+  readonly #log: (line: string) => void;
   readonly #secret = randomBytes(16).toString('hex');
-  readonly #dir: string;
-  readonly #path: string;
+  /** The socket's name as a child's environment carries it: `@` for the NUL byte an abstract name starts with. */
+  readonly #name = `@slowlane-${process.pid}-${randomBytes(8).toString('hex')}`;
   readonly #server: Server;
   readonly #children = new Map<number, RemoteChild>();
+  /** Answers the spawner owes (a start, or the exit of a child sent SIGKILL), by child id: the moment each is late. */
+  readonly #owed = new Map<number, number>();
+  #watchdog: NodeJS.Timeout | undefined;
   #process: ChildProcess | undefined;
   #nextId = 0;
   #started = 0;
+  /** Spawners lost in a row since a child last connected through one. */
+  #failures = 0;
+  #direct = false;
   #held = false;
 
-  constructor(launcher: Launcher | undefined) {
-    this.#launcher = launcher;
-    // A folder only this user can enter: the socket's path is not guessable, and the token proves the rest.
-    this.#dir = mkdtempSync(join(tmpdir(), 'slowlane-'));
-    this.#path = join(this.#dir, 'children.sock');
+  constructor(options: SpawnerOptions) {
+    this.#launcher = options.launcher;
+    this.#directFork = options.directFork;
+    this.#limits = { ...SPAWNER_DEFAULTS, ...options.limits };
+    this.#log = options.log ?? ((line) => void process.stderr.write(`${line}\n`));
     this.#server = createServer((socket) => this.#hello(socket));
-    this.#server.listen(this.#path);
+    this.#server.on('error', (error) => this.#goDirect(`its socket failed (${error.message})`));
+    // A pipe server binds and listens synchronously: whether it can is known now.
+    this.#server.listen(`\0${this.#name.slice(1)}`);
     this.#server.unref();
-    process.once('exit', () => rmSync(this.#dir, { recursive: true, force: true }));
-    this.#ensure();
+    if (!this.#server.listening) this.#goDirect('it cannot listen on an abstract socket here');
   }
 
   stats(): SpawnerStats {
-    return { started: this.#started, pid: this.#process?.pid };
+    return { started: this.#started, pid: this.#process?.pid, direct: this.#direct };
   }
 
-  /** A ForkFn: the child is started by the spawner and reached through the socket. */
+  /** A ForkFn: the child is started by the spawner and reached through the socket; or forked directly once the spawner cannot be used. */
   readonly fork: ForkFn = (modulePath, args, options): ChildLike => {
+    if (this.#direct) return this.#directFork(modulePath, args, options);
     const id = (this.#nextId += 1);
-    const child = new RemoteChild(id, () => this.#updateHold());
+    const child = new RemoteChild(id, {
+      onHold: () => this.#updateHold(),
+      killFor: (target, signal) => this.#killFor(target, signal),
+      killed: (target, signal) => signal === 'SIGKILL' && this.#owe(target.id),
+    });
     this.#children.set(id, child);
     const request: SpawnerRequest = {
       type: 'start', id,
       file: options.execPath ?? process.execPath,
       args: [...(options.execArgv ?? []), modulePath, ...args],
-      env: { ...(options.env ?? process.env), [CHANNEL_ENV.path]: this.#path, [CHANNEL_ENV.token]: `${id}:${this.#secret}` },
+      env: { ...(options.env ?? process.env), [CHANNEL_ENV]: this.#name },
+      cwd: process.cwd(),
+      uid: process.getuid?.(),
+      gid: process.getgid?.(),
+      token: `${id}:${this.#secret}`,
     };
     const spawner = this.#ensure();
-    if (!spawner.connected) queueMicrotask(() => this.#failed(id, 'EAGAIN', 'the spawner is not running'));
-    else spawner.send(request);
+    if (!spawner.connected) queueMicrotask(() => this.#children.get(id)?.lost());
+    else {
+      spawner.send(request);
+      this.#owe(id);
+    }
     this.#updateHold();
     return child;
   };
@@ -97,66 +134,119 @@ export class Spawner {
   #report(report: SpawnerReport): void {
     const child = this.#children.get(report.id);
     if (child === undefined) return;
+    this.#paid(report.id);
     if (report.type === 'spawned') child.spawned(report.pid);
-    else if (report.type === 'failed') this.#failed(report.id, report.code, report.message);
-    else {
+    else if (report.type === 'failed') {
+      this.#children.delete(report.id);
+      child.failed(report.code, report.message);
+    } else {
       this.#children.delete(report.id);
       child.exited(report.code, report.signal);
     }
   }
 
-  #failed(id: number, code: string, message: string): void {
-    const child = this.#children.get(id);
-    if (child === undefined) return;
-    this.#children.delete(id);
-    child.failed(code, message);
+  /** The server may not signal the child (it dropped privileges after the child started); the spawner may. A SIGKILL's exit is owed. */
+  #killFor(child: RemoteChild, signal: NodeJS.Signals | number): void {
+    const request: SpawnerRequest = { type: 'kill', id: child.id, signal };
+    if (this.#process?.connected) this.#process.send(request);
   }
 
-  /** The spawner died: its children go too (their runs fail as crashed, never hang); the next start gets a new spawner. */
-  #spawnerDied(spawner: ChildProcess): void {
-    if (this.#process === spawner) this.#process = undefined;
-    for (const [id, child] of this.#children) {
-      if (child.pid === undefined) {
-        this.#failed(id, 'EAGAIN', 'the spawner died before starting it');
-        continue;
-      }
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Gone already.
-      }
-      this.#children.delete(id);
-      child.exited(null, 'SIGKILL');
+  /** The spawner now owes an answer about child `id`: a start, or a SIGKILLed child's exit. */
+  #owe(id: number): void {
+    this.#owed.set(id, performance.now() + this.#limits.answerTimeoutMs);
+    this.#armWatchdog();
+  }
+
+  #paid(id: number): void {
+    if (this.#owed.delete(id) && this.#owed.size === 0) {
+      clearTimeout(this.#watchdog);
+      this.#watchdog = undefined;
     }
   }
 
-  /** The first frame on a new connection names the child: `id:secret`. */
+  /** One timer, for the earliest answer owed. */
+  #armWatchdog(): void {
+    if (this.#watchdog !== undefined) return;
+    const due = Math.min(...this.#owed.values());
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined;
+      if ([...this.#owed.values()].some((at) => at <= performance.now())) this.#hung();
+      else if (this.#owed.size > 0) this.#armWatchdog();
+    }, Math.max(0, due - performance.now()));
+    this.#watchdog.unref();
+  }
+
+  /** A spawner that owes an answer past its time is stopped (SIGSTOP, a frozen cgroup) or wedged: it goes, and its children with it. */
+  #hung(): void {
+    const spawner = this.#process;
+    this.#owed.clear();
+    if (spawner?.pid === undefined) return;
+    this.#log(`slowlane: the spawner (pid ${spawner.pid}) did not answer within ${this.#limits.answerTimeoutMs} ms: killed, the next child gets a new one`);
+    try {
+      spawner.kill('SIGKILL');
+    } catch {
+      // Gone already: its exit is on the way.
+    }
+  }
+
+  /** The spawner died: its children go too (their runs fail as crashed, never hang; starts are retried); the next start gets a new spawner. */
+  #spawnerDied(spawner: ChildProcess): void {
+    if (this.#process === spawner) this.#process = undefined;
+    this.#owed.clear();
+    clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
+    this.#failures += 1;
+    if (this.#failures >= this.#limits.maxFailures) this.#goDirect(`${this.#failures} spawners in a row died before a child connected`);
+    for (const [id, child] of this.#children) {
+      this.#children.delete(id);
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      }
+      child.lost();
+    }
+  }
+
+  /** From now on children are forked directly: slower to start for a big server, but they start. */
+  #goDirect(why: string): void {
+    if (this.#direct) return;
+    this.#direct = true;
+    this.#log(`slowlane: children are forked directly from now on: the spawner cannot be used (${why})`);
+    this.#server.close();
+  }
+
+  /** The first frame on a new connection names the child: `id:secret`, read within a few bytes and seconds. */
   #hello(socket: Socket): void {
-    const reader = new FrameReader();
-    const timer = setTimeout(() => socket.destroy(), 10_000);
+    const reader = new FrameReader(this.#limits.helloMaxBytes);
+    const timer = setTimeout(() => socket.destroy(), this.#limits.helloTimeoutMs);
     timer.unref();
+    socket.on('error', () => {});
     const onData = (chunk: Buffer): void => {
-      let messages: unknown[];
+      let hello: unknown;
       try {
-        messages = reader.push(chunk);
+        [hello] = reader.push(chunk, 1);
       } catch {
-        socket.destroy();
+        socket.destroy(); // announced more than a hello: a stranger
         return;
       }
-      if (messages.length === 0) return;
+      if (hello === undefined) return;
       socket.off('data', onData);
       clearTimeout(timer);
-      const [hello, ...early] = messages as [{ hello?: unknown }, ...unknown[]];
-      const [id, secret] = typeof hello?.hello === 'string' ? hello.hello.split(':') : [];
+      const text = (hello as { hello?: unknown } | null)?.hello;
+      const [id, secret] = typeof text === 'string' ? text.split(':') : [];
       const child = this.#children.get(Number(id));
-      if (secret !== this.#secret || child === undefined) {
+      // A second hello for a connected child is someone who read its secret too late.
+      if (secret !== this.#secret || child === undefined || child.attached) {
         socket.destroy();
         return;
       }
-      child.attach(socket, reader, early);
+      this.#failures = 0;
+      child.attach(socket, reader.handOver());
     };
     socket.on('data', onData);
-    socket.on('error', () => {});
   }
 
   /** The spawner keeps this process alive only while a held child depends on it (starting, or reporting its exit). */
@@ -174,8 +264,8 @@ export class Spawner {
 
 let shared: Spawner | undefined;
 
-/** The server's one spawner, started at the first call. */
-export function sharedSpawner(launcher: Launcher | undefined): Spawner {
-  shared ??= new Spawner(launcher);
+/** The server's one spawner, made at the first call. */
+export function sharedSpawner(launcher: Launcher | undefined, directFork: ForkFn): Spawner {
+  shared ??= new Spawner({ launcher, directFork });
   return shared;
 }
