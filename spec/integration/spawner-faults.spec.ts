@@ -8,7 +8,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { offload } from '../../lib/http/offload.js';
+import { once } from 'node:events';
 import { ChildPool } from '../../lib/pool/child-pool.js';
+import { Spawner } from '../../lib/pool/spawner/spawner.js';
 import { TaskCrashedError, TaskLoadError } from '../../lib/pool/errors.js';
 import { eventually, isAlive, slowlaneChildren, slowlaneSpawners } from '../../tools/proc.js';
 import { runCommand, startUntil } from '../../tools/server-process.js';
@@ -240,6 +242,19 @@ describe('the spawner where deployments differ (issue 26)', function () {
       // The pool was not disturbed.
       expect(await pool!.run('add', [1, 2])).to.equal(3);
     });
+  });
+
+  it('refuses a second hello for a child already connected', async () => {
+    const spawner = new Spawner({ launcher: undefined, directFork: () => { throw new Error('the spawner was to be used'); } });
+    try {
+      const child = spawner.fork(new URL('../fixtures/double-hello.js', import.meta.url).pathname, [], { env: process.env });
+      const [message] = await once(child, 'message');
+      expect(message).to.deep.equal({ secondClosed: true });
+      await once(child, 'exit');
+    } finally {
+      const { pid } = spawner.stats();
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('a spawned child sees what a forked one does: the server\'s working directory now, process.connected', async () => {
