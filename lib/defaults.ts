@@ -81,12 +81,14 @@ export const SPAWNER_DEFAULTS = Object.freeze({
   /** A child says hello as soon as it connects: a connection silent this long is a stranger. */
   helloTimeoutMs: 3000,
   /**
-   * A spawner answers a start in milliseconds (a spawn() call), and reports a
-   * killed child's exit as soon as the kernel does. One that has not answered
-   * in this long is stopped or wedged: it is killed and replaced, so runs
-   * settle instead of waiting on it.
+   * A spawner answers a start in milliseconds (a spawn() call) and reports a
+   * killed child's exit once the kernel does (which can take seconds for a
+   * child at niceness 19 on a busy machine: it must run to die). An answer
+   * this late makes the server ping the spawner, and a spawner that does not
+   * answer the ping in as long again is stopped or wedged: it is killed and
+   * replaced, so runs settle instead of waiting on it.
    */
-  answerTimeoutMs: 3000,
+  answerTimeoutMs: 2000,
   /** Spawners that die or hang this many times in a row, none having started a child that became ready: children are forked directly from then on. */
   maxFailures: 3,
 });

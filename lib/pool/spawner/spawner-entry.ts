@@ -84,6 +84,7 @@ function kill(id: number, signal: NodeJS.Signals | number): void {
 process.on('message', (message: SpawnerRequest) => {
   if (message.type === 'start') start(message);
   else if (message.type === 'kill') kill(message.id, message.signal);
+  else if (message.type === 'ping') report({ type: 'pong' });
 });
 // The server is gone: so is every reason to be here. Children started with
 // the parent-death launcher die with this process; the rest see their line close.

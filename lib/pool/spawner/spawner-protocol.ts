@@ -18,9 +18,12 @@ export type SpawnerRequest =
       token: string;
     }
   /** The server may not signal a child (it dropped privileges after the child started): the spawner does it. */
-  | { type: 'kill'; id: number; signal: NodeJS.Signals | number };
+  | { type: 'kill'; id: number; signal: NodeJS.Signals | number }
+  /** An answer is late: is the spawner itself alive and running? */
+  | { type: 'ping' };
 
 export type SpawnerReport =
   | { type: 'spawned'; id: number; pid: number }
   | { type: 'failed'; id: number; code: string; message: string }
-  | { type: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null };
+  | { type: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
+  | { type: 'pong' };

@@ -53,6 +53,8 @@ export class Spawner {
   /** Answers the spawner owes (a start, or the exit of a child sent SIGKILL), by child id: the moment each is late. */
   readonly #owed = new Map<number, number>();
   #watchdog: NodeJS.Timeout | undefined;
+  /** A ping sent because an answer was late: the spawner is hung unless it answers before this timer. */
+  #ping: NodeJS.Timeout | undefined;
   #process: ChildProcess | undefined;
   #nextId = 0;
   #started = 0;
@@ -132,6 +134,10 @@ export class Spawner {
   }
 
   #report(report: SpawnerReport): void {
+    if (report.type === 'pong') {
+      this.#pong();
+      return;
+    }
     const child = this.#children.get(report.id);
     if (child === undefined) return;
     this.#paid(report.id);
@@ -166,22 +172,43 @@ export class Spawner {
 
   /** One timer, for the earliest answer owed. */
   #armWatchdog(): void {
-    if (this.#watchdog !== undefined) return;
+    if (this.#watchdog !== undefined || this.#ping !== undefined || this.#owed.size === 0) return;
     const due = Math.min(...this.#owed.values());
     this.#watchdog = setTimeout(() => {
       this.#watchdog = undefined;
-      if ([...this.#owed.values()].some((at) => at <= performance.now())) this.#hung();
-      else if (this.#owed.size > 0) this.#armWatchdog();
+      if ([...this.#owed.values()].some((at) => at <= performance.now())) this.#late();
+      else this.#armWatchdog();
     }, Math.max(0, due - performance.now()));
     this.#watchdog.unref();
   }
 
-  /** A spawner that owes an answer past its time is stopped (SIGSTOP, a frozen cgroup) or wedged: it goes, and its children with it. */
-  #hung(): void {
+  // An answer is late. A child at niceness 19 on a busy machine can take
+  // seconds to die of a SIGKILL, so lateness alone proves nothing: the
+  // spawner itself must fail to answer a ping.
+  #late(): void {
     const spawner = this.#process;
-    this.#owed.clear();
-    if (spawner?.pid === undefined) return;
-    this.#log(`slowlane: the spawner (pid ${spawner.pid}) did not answer within ${this.#limits.answerTimeoutMs} ms: killed, the next child gets a new one`);
+    if (spawner === undefined || !spawner.connected) return;
+    spawner.send({ type: 'ping' } satisfies SpawnerRequest);
+    this.#ping = setTimeout(() => {
+      this.#ping = undefined;
+      this.#hung(spawner);
+    }, this.#limits.answerTimeoutMs);
+    this.#ping.unref();
+  }
+
+  /** The spawner is alive: what it owes is merely slow, and gets as long again. */
+  #pong(): void {
+    clearTimeout(this.#ping);
+    this.#ping = undefined;
+    const again = performance.now() + this.#limits.answerTimeoutMs;
+    for (const id of this.#owed.keys()) this.#owed.set(id, again);
+    this.#armWatchdog();
+  }
+
+  /** A spawner that does not answer a ping is stopped (SIGSTOP, a frozen cgroup) or wedged: it goes, and its children with it. */
+  #hung(spawner: ChildProcess): void {
+    if (spawner !== this.#process || spawner.pid === undefined) return;
+    this.#log(`slowlane: the spawner (pid ${spawner.pid}) answered nothing for ${2 * this.#limits.answerTimeoutMs} ms: killed, the next child gets a new one`);
     try {
       spawner.kill('SIGKILL');
     } catch {
@@ -194,7 +221,8 @@ export class Spawner {
     if (this.#process === spawner) this.#process = undefined;
     this.#owed.clear();
     clearTimeout(this.#watchdog);
-    this.#watchdog = undefined;
+    clearTimeout(this.#ping);
+    this.#watchdog = this.#ping = undefined;
     this.#failures += 1;
     if (this.#failures >= this.#limits.maxFailures) this.#goDirect(`${this.#failures} spawners in a row died before a child connected`);
     for (const [id, child] of this.#children) {
