@@ -40,6 +40,9 @@ export function whenStarted(child: ChildLike, callback: (pid: number) => void): 
 
 export type ForkFn = (modulePath: string, args: readonly string[], options: ForkOptions) => ChildLike;
 
+/** The error code of a child whose spawner died under it (spawner/): a start to retry, never a broken module. */
+export const SPAWNER_LOST = 'ESLOWLANE_SPAWNER_LOST';
+
 /** Errors of fork() that mean the machine is out of processes, files or memory: overload, not a broken module. */
 export const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
 

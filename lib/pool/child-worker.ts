@@ -5,7 +5,7 @@
 // polling: every state change is a Node event.
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
-import { holdProcess, OUT_OF_RESOURCES, startChild, whenStarted, type ChildLike, type ForkFn } from './child-process.js';
+import { holdProcess, OUT_OF_RESOURCES, SPAWNER_LOST, startChild, whenStarted, type ChildLike, type ForkFn } from './child-process.js';
 import { ChildStartError, describeExit, ResultTooLargeError, TaskError, TaskLoadError } from './errors.js';
 import type { GroupGuard } from './group-guard.js';
 import type { Launcher } from './parent-death.js';
@@ -13,7 +13,6 @@ import type { Job } from './job.js';
 import { isChildMessage, type ChildMessage, type RunMessage } from './protocol.js';
 import type { RecycleReason } from './policy/retirement.js';
 import { uncloneable } from './serialized-error.js';
-import { SPAWNER_LOST } from './spawner/remote-child.js';
 import type { ChildWorkerEvents, ExitCause } from './worker-events.js';
 
 export type { ChildLike, ForkFn } from './child-process.js';
@@ -217,7 +216,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     this.#armKillTimer();
   }
 
-  /** A child that must not become ready (not ready in time, or its setup() past the memory cap): SIGKILL, and it counts as a load failure. */
+  /** A child that must not become ready (not ready in time, or its setup() past the memory cap): SIGKILL, and it counts as a load failure (a failed start if no process ever came). */
   failStart(reason: string): void {
     if (this.#state !== 'starting') return;
     // No process was started at all (its spawner never answered): a start that failed, not a module that does not load.

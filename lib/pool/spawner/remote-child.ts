@@ -6,10 +6,8 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { ParentMessage } from '../protocol.js';
+import { SPAWNER_LOST } from '../child-process.js';
 import { frame, type FrameReader } from './frames.js';
-
-/** The error code a child emits when the spawner that started it died before it was ready: a start to retry, not a broken module. */
-export const SPAWNER_LOST = 'ESLOWLANE_SPAWNER_LOST';
 
 export interface RemoteChildHooks {
   /** It became held or let go: the spawner keeps this process alive only for held children. */
