@@ -15,6 +15,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { SPAWNER_DEFAULTS } from '../../defaults.js';
 import { copyOutput, type ChildLike, type ForkFn } from '../child-process.js';
 import type { Launcher } from '../parent-death.js';
+import { AnswerWatch } from './answer-watch.js';
 import { CHANNEL_ENV } from './child-channel.js';
 import { FrameReader } from './frames.js';
 import { RemoteChild } from './remote-child.js';
@@ -50,11 +51,8 @@ export class Spawner {
   readonly #name = `@slowlane-${process.pid}-${randomBytes(8).toString('hex')}`;
   readonly #server: Server;
   readonly #children = new Map<number, RemoteChild>();
-  /** Answers the spawner owes (a start, or the exit of a child sent SIGKILL), by child id: the moment each is late. */
-  readonly #owed = new Map<number, number>();
-  #watchdog: NodeJS.Timeout | undefined;
-  /** A ping sent because an answer was late: the spawner is hung unless it answers before this timer. */
-  #ping: NodeJS.Timeout | undefined;
+  /** Answers the spawner owes (a start, or the exit of a child sent SIGKILL). */
+  readonly #watch: AnswerWatch;
   #process: ChildProcess | undefined;
   #nextId = 0;
   #started = 0;
@@ -68,6 +66,14 @@ export class Spawner {
     this.#directFork = options.directFork;
     this.#limits = { ...SPAWNER_DEFAULTS, ...options.limits };
     this.#log = options.log ?? ((line) => void process.stderr.write(`${line}\n`));
+    this.#watch = new AnswerWatch(this.#limits.answerTimeoutMs, {
+      ping: () => {
+        if (!this.#process?.connected) return false;
+        this.#process.send({ type: 'ping' } satisfies SpawnerRequest);
+        return true;
+      },
+      hung: () => this.#hung(),
+    });
     this.#server = createServer((socket) => this.#hello(socket));
     this.#server.on('error', (error) => this.#goDirect(`its socket failed (${error.message})`));
     // A pipe server binds and listens synchronously: whether it can is known now.
@@ -87,7 +93,7 @@ export class Spawner {
     const child = new RemoteChild(id, {
       onHold: () => this.#updateHold(),
       killFor: (target, signal) => this.#killFor(target, signal),
-      killed: (target, signal) => signal === 'SIGKILL' && this.#owe(target.id),
+      killed: (target, signal) => signal === 'SIGKILL' && this.#watch.owe(target.id),
     });
     this.#children.set(id, child);
     const request: SpawnerRequest = {
@@ -104,7 +110,7 @@ export class Spawner {
     if (!spawner.connected) queueMicrotask(() => this.#children.get(id)?.lost());
     else {
       spawner.send(request);
-      this.#owe(id);
+      this.#watch.owe(id);
     }
     this.#updateHold();
     return child;
@@ -135,12 +141,12 @@ export class Spawner {
 
   #report(report: SpawnerReport): void {
     if (report.type === 'pong') {
-      this.#pong();
+      this.#watch.pong();
       return;
     }
     const child = this.#children.get(report.id);
     if (child === undefined) return;
-    this.#paid(report.id);
+    this.#watch.paid(report.id);
     if (report.type === 'spawned') child.spawned(report.pid);
     else if (report.type === 'failed') {
       this.#children.delete(report.id);
@@ -157,57 +163,10 @@ export class Spawner {
     if (this.#process?.connected) this.#process.send(request);
   }
 
-  /** The spawner now owes an answer about child `id`: a start, or a SIGKILLed child's exit. */
-  #owe(id: number): void {
-    this.#owed.set(id, performance.now() + this.#limits.answerTimeoutMs);
-    this.#armWatchdog();
-  }
-
-  #paid(id: number): void {
-    if (this.#owed.delete(id) && this.#owed.size === 0) {
-      clearTimeout(this.#watchdog);
-      this.#watchdog = undefined;
-    }
-  }
-
-  /** One timer, for the earliest answer owed. */
-  #armWatchdog(): void {
-    if (this.#watchdog !== undefined || this.#ping !== undefined || this.#owed.size === 0) return;
-    const due = Math.min(...this.#owed.values());
-    this.#watchdog = setTimeout(() => {
-      this.#watchdog = undefined;
-      if ([...this.#owed.values()].some((at) => at <= performance.now())) this.#late();
-      else this.#armWatchdog();
-    }, Math.max(0, due - performance.now()));
-    this.#watchdog.unref();
-  }
-
-  // An answer is late. A child at niceness 19 on a busy machine can take
-  // seconds to die of a SIGKILL, so lateness alone proves nothing: the
-  // spawner itself must fail to answer a ping.
-  #late(): void {
-    const spawner = this.#process;
-    if (spawner === undefined || !spawner.connected) return;
-    spawner.send({ type: 'ping' } satisfies SpawnerRequest);
-    this.#ping = setTimeout(() => {
-      this.#ping = undefined;
-      this.#hung(spawner);
-    }, this.#limits.answerTimeoutMs);
-    this.#ping.unref();
-  }
-
-  /** The spawner is alive: what it owes is merely slow, and gets as long again. */
-  #pong(): void {
-    clearTimeout(this.#ping);
-    this.#ping = undefined;
-    const again = performance.now() + this.#limits.answerTimeoutMs;
-    for (const id of this.#owed.keys()) this.#owed.set(id, again);
-    this.#armWatchdog();
-  }
-
   /** A spawner that does not answer a ping is stopped (SIGSTOP, a frozen cgroup) or wedged: it goes, and its children with it. */
-  #hung(spawner: ChildProcess): void {
-    if (spawner !== this.#process || spawner.pid === undefined) return;
+  #hung(): void {
+    const spawner = this.#process;
+    if (spawner?.pid === undefined) return;
     this.#log(`slowlane: the spawner (pid ${spawner.pid}) answered nothing for ${2 * this.#limits.answerTimeoutMs} ms: killed, the next child gets a new one`);
     try {
       spawner.kill('SIGKILL');
@@ -219,10 +178,7 @@ export class Spawner {
   /** The spawner died: its children go too (their runs fail as crashed, never hang; starts are retried); the next start gets a new spawner. */
   #spawnerDied(spawner: ChildProcess): void {
     if (this.#process === spawner) this.#process = undefined;
-    this.#owed.clear();
-    clearTimeout(this.#watchdog);
-    clearTimeout(this.#ping);
-    this.#watchdog = this.#ping = undefined;
+    this.#watch.clear();
     this.#failures += 1;
     if (this.#failures >= this.#limits.maxFailures) this.#goDirect(`${this.#failures} spawners in a row died before a child connected`);
     for (const [id, child] of this.#children) {
