@@ -25,6 +25,9 @@ function choosePools(options: SlowlaneFastifyOptions): Map<string, LoosePool> {
   return pools;
 }
 
+const TWICE = 'slowlane/fastify: registered twice in the same scope (reply.offload exists already); register it once, with { pools: { name: pool } } for several pools';
+const alreadyRegistered = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 'FST_ERR_DEC_ALREADY_PRESENT';
+
 const slowlane: FastifyPluginCallback<SlowlaneFastifyOptions> = (fastify, options, done) => {
   let pools: Map<string, LoosePool>;
   try {
@@ -40,7 +43,13 @@ const slowlane: FastifyPluginCallback<SlowlaneFastifyOptions> = (fastify, option
     if (found === undefined) throw new TypeError(`reply.offload: no pool "${name}"; the registered pools are ${names} (say which with { pool: '...' })`);
     return found;
   };
-  fastify.decorateReply('offload', replyOffload({ pool, pressure }));
+  try {
+    fastify.decorateReply('offload', replyOffload({ pool, pressure }));
+  } catch (error) {
+    // Thrown here it would be uncaught (avvio does not catch a callback plugin's throw) and end the process.
+    done(alreadyRegistered(error) ? new Error(TWICE) : (error as Error));
+    return;
+  }
   done();
 };
 

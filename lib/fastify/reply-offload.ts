@@ -52,6 +52,9 @@ function readableOf(first: unknown, values: AsyncIterator<unknown>): Readable {
 /** The reply, typed as what awaiting it gives: nothing, once the response has gone out. */
 const sent = (reply: FastifyReply): Promise<void> => reply as unknown as Promise<void>;
 
+/** The response is out or going (reply.send() ran, or the reply was hijacked): a second send would only warn. */
+const answered = (reply: FastifyReply): boolean => reply.sent || reply.raw.headersSent;
+
 export interface OffloadDeps {
   pool(name: string | undefined): LoosePool;
   pressure: LoopPressure | undefined;
@@ -64,23 +67,42 @@ export function replyOffload(deps: OffloadDeps) {
   // response has gone out, and Fastify never sends a second time.
   return async function offload(this: FastifyReply, task: string, args: readonly unknown[], options: ReplyOffloadOptions = {}): Promise<void> {
     const reply = this;
+    // Already answered: a run would be work nobody reads. Say so once, for the route's author.
+    if (answered(reply)) {
+      reply.log.warn(`reply.offload("${task}") was called after the reply was sent; nothing was run`);
+      return sent(reply);
+    }
     if (deps.pressure?.shouldShed()) return sent(reply.send(fastifyFailure(deps.pressure.overloaded())));
     const signal = requestSignal(reply.request.raw, reply.raw);
     const runOptions: RunOptions = { signal, timeoutMs: options.timeoutMs, deadlineMs: options.deadlineMs };
     try {
       const pool = deps.pool(options.pool);
-      if (options.stream !== true) return sent(reply.send(await pool.run.call(pool, task, args, runOptions)));
+      if (options.stream !== true) {
+        const result = await pool.run.call(pool, task, args, runOptions);
+        // The route sent its own answer while the run went on.
+        return answered(reply) ? sent(reply) : sent(reply.send(result));
+      }
       if (typeof pool.stream !== 'function') throw new TypeError('reply.offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
       const values = pool.stream.call(pool, task, args, runOptions);
       // The first value decides the type, and a failure before it can still be a status.
       const first = await values.next();
+      if (answered(reply)) {
+        await values.return?.();
+        return sent(reply);
+      }
       if (first.done === true) return sent(reply.type(options.contentType ?? typeOf('')).send(''));
       if (options.contentType !== undefined) reply.type(options.contentType);
       else if (!reply.hasHeader('content-type')) reply.type(typeOf(first.value));
+      // HEAD: Fastify would drain the body unseen, so the rest is not worth
+      // producing. An empty stream, not '', keeps GET's headers (no Content-Length: 0).
+      if (reply.request.method === 'HEAD') {
+        await values.return?.();
+        return sent(reply.send(Readable.from([])));
+      }
       return sent(reply.send(readableOf(first.value, values)));
     } catch (error) {
       // The client left: nobody reads an answer, and Fastify sends nothing to a closed socket.
-      if (signal.aborted) return sent(reply);
+      if (signal.aborted || answered(reply)) return sent(reply);
       return sent(reply.send(fastifyFailure(error)));
     }
   };

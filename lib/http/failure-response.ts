@@ -3,6 +3,7 @@
 // both answer through it.
 import { STATUS_CODES } from 'node:http';
 import { ChildStartError, DeadlineError, describeExit, PoolClosedError, QueueFullError, SlowlaneError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, UnknownTaskError } from '../pool/errors.js';
+import { withoutCredentials } from './without-credentials.js';
 
 export interface FailureResponse {
   status: number;
@@ -30,9 +31,10 @@ export function oneLine(text: string): string {
   });
 }
 
+// Every body goes through here, so none quotes a password from a connection string.
 const answer = (status: number, text: string, headers: Record<string, string> = {}): FailureResponse => ({
   status,
-  body: `${oneLine(text)}\n`,
+  body: `${oneLine(withoutCredentials(text))}\n`,
   headers,
 });
 
@@ -57,7 +59,7 @@ export function withoutPaths(text: string): string {
   return text.replace(/file:\/\/\S+|(?<![\w.:/-])\/(?:[\w.@+-]+\/)+[\w.@+-]*/g, '<path>');
 }
 
-/** What the client reads for each of the pool's errors: what happened and what to do, never a path or a pid. */
+/** What the client reads for each of the pool's errors: what happened and what to do, never a path, a pid or a password. */
 function poolFailureText(error: SlowlaneError): string {
   if (error instanceof QueueFullError) return 'server busy: too many slow requests are waiting; retry in a second';
   if (error instanceof DeadlineError) return 'server busy: no child was free before the request\'s deadline; retry in a second';
@@ -76,7 +78,7 @@ function poolFailureText(error: SlowlaneError): string {
 
 /**
  * The answer for a failed run. Bodies say what happened and what to do, never
- * a stack, a path or a pid; log the error itself on the server side. The
+ * a stack, a path, a pid or a password; log the error itself on the server side. The
  * status and headers are the error's own (errors.ts), so a framework's error
  * handling reading `status` gives the same.
  */
