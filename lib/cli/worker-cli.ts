@@ -105,7 +105,7 @@ export async function workerMain(argv: readonly string[], io: Io, proc: NodeJS.P
   const { startWorkerHost } = await import('../queue/worker-host.js');
   let host;
   try {
-    host = await startWorkerHost({ ...config, log: config.quiet ? undefined : io.err });
+    host = await startWorkerHost({ ...config, log: config.quiet ? undefined : io.err, notice: io.err });
   } catch (error) {
     io.err(`slowlane worker: ${(error as Error).message}`);
     return 1;

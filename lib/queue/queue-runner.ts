@@ -70,6 +70,11 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
       const pending = this.#pending.get(jobId);
       if (pending !== undefined) pending.started = true;
     });
+    // Given back unrun by a host whose tasks module does not load: waiting again, not running.
+    this.#events.on('waiting', ({ jobId, prev }) => {
+      const pending = this.#pending.get(jobId);
+      if (pending !== undefined && prev === 'active') pending.started = false;
+    });
     this.#events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, (p) => {
       try {
         p.resolve(decode((returnvalue as unknown as JobResult).value));
