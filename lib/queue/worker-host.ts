@@ -4,6 +4,7 @@
 import { ChildPool } from '../pool/child-pool.js';
 import type { ChildPoolOptions } from '../pool/pool-options.js';
 import { QUEUE_DEFAULTS } from '../defaults.js';
+import { checkRedis } from './redis-check.js';
 import type { RedisConnection } from './redis-url.js';
 import { startQueueWorker, type JobReport, type QueueWorker } from './queue-worker.js';
 
@@ -36,6 +37,8 @@ export interface WorkerHost {
 }
 
 export async function startWorkerHost(config: WorkerHostConfig): Promise<WorkerHost> {
+  // A wrong password or an untrusted certificate ends the start here, before any child is started.
+  await checkRedis(config.connection);
   const pool = new ChildPool({ maxResultBytes: QUEUE_DEFAULTS.maxResultBytes, ...config.pool });
   const { log } = config;
   const worker = startQueueWorker({
