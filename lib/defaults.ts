@@ -179,4 +179,11 @@ export const QUEUE_DEFAULTS = Object.freeze({
   connectWaitMs: 1000,
   /** A result larger than this is refused in the child (ResultTooLargeError): each one sits in Redis until its event is trimmed. */
   maxResultBytes: 16 * 1024 * 1024,
+  /**
+   * A host whose tasks module stops loading gives its jobs back and stops
+   * taking them; it tries the module again after 0.5 s, doubling to 4 s, so a
+   * fixed file puts it back to work within seconds without a busy loop.
+   */
+  reloadFirstMs: 500,
+  reloadMaxMs: 4000,
 });

@@ -25,7 +25,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** True once something answers PING with PONG on the port. */
+/** True once something answers PING with PONG on the port (or asks for a password first: it is up). */
 function pong(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -36,15 +36,15 @@ function pong(port: number): Promise<boolean> {
       answer += chunk.toString();
       if (answer.includes('\r\n')) socket.end();
     });
-    socket.on('close', () => resolve(answer.startsWith('+PONG')));
+    socket.on('close', () => resolve(answer.startsWith('+PONG') || answer.startsWith('-NOAUTH')));
     socket.on('error', () => resolve(false));
   });
 }
 
-/** Starts redis-server on `port` (a free one if not given) and resolves once it answers. */
-export async function startRedis(port?: number): Promise<RedisServer> {
+/** Starts redis-server on `port` (a free one if not given) and resolves once it answers; `extra` are more redis-server flags (--requirepass, --tls-port ...). */
+export async function startRedis(port?: number, extra: readonly string[] = []): Promise<RedisServer> {
   const chosen = port ?? (await freePort());
-  const child = spawn(REDIS_SERVER, ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+  const child = spawn(REDIS_SERVER, ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let failed: Error | undefined;
   child.once('error', (error) => (failed = error));

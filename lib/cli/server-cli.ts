@@ -46,7 +46,7 @@ Options:
   --idle-timeout SECONDS   children idle this long leave, beyond what each pool keeps, at least ${SERVER_FLAG_FLOORS.idleTimeoutS} (default ${POOL_DEFAULTS.idleTimeoutMs / 1000})
   --max-starts N      child starts a second per pool; requests needing more wait (default ${POOL_DEFAULTS.maxStartsPerSecond}: 4 per core)
   --max-loop-delay MS refuse new slow requests (503) while the event loop is more than MS late (default: off)
-  --queue-redis URL   run /slow_threaded and /slow_pool on slowlane/queue at this Redis (redis://host:port)
+  --queue-redis URL   run /slow_threaded and /slow_pool on slowlane/queue at this Redis (redis://host:port, rediss:// for TLS)
                       instead of local children; start worker hosts with "slowlane worker" (needs bullmq and ioredis)
   --queue NAME        the queue's name with --queue-redis (default ${d.queue})
   --warm-reports      start /report_pool's children with the server, not with the first report

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { MIN_MEMORY_MB, POOL_DEFAULTS, QUEUE_DEFAULTS } from '../defaults.js';
 import { packageVersion } from '../package-info.js';
 import type { ChildPoolOptions } from '../pool/pool-options.js';
-import { parseRedisUrl } from '../queue/redis-url.js';
+import { parseRedisUrl, redisLabel } from '../queue/redis-url.js';
 import type { WorkerHostConfig } from '../queue/worker-host.js';
 import { positiveSeconds, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
 
@@ -18,7 +18,8 @@ process with the pool's limits. SIGTERM or Ctrl-C drains: no new jobs, the
 ones held finish, then it exits.
 
 Options:
-  --redis URL          Redis, e.g. redis://127.0.0.1:6379 (required)
+  --redis URL          Redis, e.g. redis://127.0.0.1:6379, redis://:PASSWORD@host:6379/0, or
+                       rediss://... for TLS (a private CA: NODE_EXTRA_CA_CERTS=ca.pem) (required)
   --queue NAME         the queue's name, as the servers' QueueRunner has it (required)
   --tasks PATH         the tasks module whose exported functions are the tasks (required)
   --pool-size N        children, and so jobs at once (default: CPU count, ${POOL_DEFAULTS.maxChildren} here)
@@ -105,13 +106,12 @@ export async function workerMain(argv: readonly string[], io: Io, proc: NodeJS.P
   const { startWorkerHost } = await import('../queue/worker-host.js');
   let host;
   try {
-    host = await startWorkerHost({ ...config, log: config.quiet ? undefined : io.err });
+    host = await startWorkerHost({ ...config, log: config.quiet ? undefined : io.err, notice: io.err });
   } catch (error) {
     io.err(`slowlane worker: ${(error as Error).message}`);
     return 1;
   }
-  const { host: redisHost, port } = config.connection;
-  io.out(`worker ${proc.pid} taking jobs from queue "${config.queue}" on redis://${redisHost}:${port} with ${host.pool.options.maxChildren} children`);
+  io.out(`worker ${proc.pid} taking jobs from queue "${config.queue}" on ${redisLabel(config.connection)} with ${host.pool.options.maxChildren} children`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     proc.once('SIGINT', resolve);
     proc.once('SIGTERM', resolve);

@@ -6,8 +6,9 @@ export class QueueUnavailableError extends SlowlaneError {
   readonly code = 'ERR_QUEUE_UNAVAILABLE';
   override readonly name = 'QueueUnavailableError';
 
-  constructor(readonly task: string, options?: ErrorOptions) {
-    super(`task "${task}" could not be queued: the job queue (Redis) is unreachable; retry in a second`, { status: 503, expose: true, retry: true });
+  /** `problem`: what Redis said when it is up but will not let us in (a wrong password); never the URL nor the password. */
+  constructor(readonly task: string, options?: ErrorOptions & { problem?: string | undefined }) {
+    super(`task "${task}" could not be queued: ${options?.problem === undefined ? 'the job queue (Redis) is unreachable; retry in a second' : `the job queue (Redis) ${options.problem}`}`, { status: 503, expose: true, retry: true });
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 }

@@ -13,6 +13,7 @@ import type { RunTask, TASKS, TaskRunner, UntypedTasks } from '../pool/task-type
 import { cancelChannel, cancelledKey } from './channels.js';
 import { QueueUnavailableError } from './errors.js';
 import { bullmq, ioredis } from './peer.js';
+import { redisProblem } from './redis-check.js';
 import { decode, encode, errorFromReason, type JobData, type JobResult } from './wire.js';
 
 export interface QueueRunnerOptions {
@@ -47,6 +48,8 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
   readonly #listening: Promise<unknown>;
   /** Connected and listening (the first time); after that, a lost connection fails runs at once. */
   #connected = false;
+  /** Why Redis will not let us in (a wrong password, an untrusted certificate), while that lasts: said instead of "unreachable". */
+  #problem: string | undefined;
   #closed = false;
 
   constructor(options: QueueRunnerOptions) {
@@ -70,6 +73,11 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
       const pending = this.#pending.get(jobId);
       if (pending !== undefined) pending.started = true;
     });
+    // Given back unrun by a host whose tasks module does not load: waiting again, not running.
+    this.#events.on('waiting', ({ jobId, prev }) => {
+      const pending = this.#pending.get(jobId);
+      if (pending !== undefined && prev === 'active') pending.started = false;
+    });
     this.#events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, (p) => {
       try {
         p.resolve(decode((returnvalue as unknown as JobResult).value));
@@ -79,14 +87,17 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     }));
     this.#events.on('failed', ({ jobId, failedReason }) => this.#settle(jobId, (p) => p.reject(errorFromReason(failedReason) ?? new TaskCrashedError(p.task, undefined, null, null))));
     this.#publisher = new Redis({ ...options.connection, enableOfflineQueue: false });
-    this.#publisher.on('error', () => {});
+    this.#publisher.on('error', (error: unknown) => (this.#problem = redisProblem(error) ?? this.#problem));
     const connected = new Promise<void>((resolve) => this.#publisher.once('ready', () => resolve()));
-    this.#publisher.on('ready', () => (this.#connected = true));
+    this.#publisher.on('ready', () => {
+      this.#connected = true;
+      this.#problem = undefined;
+    });
     // Redis went away: the runs waiting may never hear back (a restarted Redis
     // has lost their jobs), so they fail now as the next ones will, with 503.
     this.#publisher.on('close', () => {
       this.#connected = false;
-      for (const [jobId, pending] of this.#pending) this.#settle(jobId, (p) => p.reject(new QueueUnavailableError(pending.task)));
+      for (const [jobId, pending] of this.#pending) this.#settle(jobId, (p) => p.reject(new QueueUnavailableError(pending.task, { problem: this.#problem })));
     });
     this.#listening = Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady(), connected]);
     this.#listening.catch(() => {});
@@ -125,7 +136,7 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
       // A new runner gets a moment to connect; after that, no connection is a 503 at once, never a wait.
       if (!this.#connected) await Promise.race([this.#listening.catch(() => undefined), delay(QUEUE_DEFAULTS.connectWaitMs, undefined, { ref: false })]);
       if (!this.#pending.has(jobId)) return await answer; // aborted, or past its deadline, already
-      if (!this.#connected) throw new QueueUnavailableError(task);
+      if (!this.#connected) throw new QueueUnavailableError(task, { problem: this.#problem });
       const data: JobData = { args: encode(args), timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200) };
       try {
         await this.#queue.add(task, data, { jobId, removeOnComplete: true, removeOnFail: true });

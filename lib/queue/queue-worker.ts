@@ -10,6 +10,7 @@ import { QUEUE_DEFAULTS } from '../defaults.js';
 import { DeadlineError, TaskCrashedError } from '../pool/errors.js';
 import type { RunOptions } from '../pool/run-options.js';
 import { cancelChannel, cancelledKey } from './channels.js';
+import { isLoadError, LoadGuard } from './load-guard.js';
 import { bullmq, ioredis } from './peer.js';
 import { decode, encode, errorToReason, type JobData, type JobResult } from './wire.js';
 
@@ -17,6 +18,8 @@ import { decode, encode, errorToReason, type JobData, type JobResult } from './w
 export interface WorkerPool {
   run: (...args: never) => Promise<unknown>;
   readonly options?: { readonly maxChildren: number };
+  /** Resolves once its tasks module loads (ChildPool's ready()): a host that stopped taking jobs because it did not asks again with it. */
+  ready?: () => Promise<void>;
 }
 
 export interface QueueWorkerOptions {
@@ -33,6 +36,11 @@ export interface QueueWorkerOptions {
   stalledIntervalMs?: number;
   /** Told of each job as it ends: for a log line. */
   onJob?: (job: JobReport) => void;
+  /**
+   * Told when the host stops taking jobs because its tasks module does not
+   * load (with that error), and when it takes them again: for a log line.
+   */
+  onTakingJobs?: (taking: boolean, error?: Error) => void;
 }
 
 export interface JobReport {
@@ -54,21 +62,39 @@ export interface QueueWorker {
 type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
 
 export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
-  const { Worker, UnrecoverableError } = bullmq();
+  const { Worker, UnrecoverableError, WaitingError } = bullmq();
   const Redis = ioredis();
   const { connection, queue, pool } = options;
   const run = pool.run as unknown as LooseRun;
   const fail = (error: unknown): Error => new UnrecoverableError(errorToReason(error));
 
-  const processor = async (job: Job<JobData, JobResult>, _token?: string, signal?: AbortSignal): Promise<JobResult> => {
+  /**
+   * Puts a job this host cannot run back at the head of the queue for
+   * another host; counted in its data, so that the start it cost is not
+   * taken for a host that died mid-job. If Redis cannot be told, the job's
+   * lock runs out and another host's stalled check puts it back instead.
+   */
+  const giveBack = async (job: Job<JobData, JobResult>, token: string | undefined): Promise<never> => {
+    try {
+      await job.updateData({ ...job.data, givenBack: (job.data.givenBack ?? 0) + 1 });
+      await job.moveToWait(token);
+    } catch {
+      // See above: the stalled check recovers it.
+    }
+    throw new WaitingError();
+  };
+
+  const processor = async (job: Job<JobData, JobResult>, token?: string, signal?: AbortSignal): Promise<JobResult> => {
     const { args, timeoutMs, deadlineAt, idempotent } = job.data;
     const now = Date.now();
     if (deadlineAt !== undefined && now >= deadlineAt) throw fail(new DeadlineError(job.name, deadlineAt - job.timestamp));
     // A second start means the host that had it died mid-job: a task not
-    // marked idempotent must not run twice.
-    if ((job.attemptsStarted ?? 1) > 1 && idempotent !== true) throw fail(new TaskCrashedError(job.name, undefined, null, 'SIGKILL'));
+    // marked idempotent must not run twice. Starts given back never ran it.
+    if ((job.attemptsStarted ?? 1) - (job.data.givenBack ?? 0) > 1 && idempotent !== true) throw fail(new TaskCrashedError(job.name, undefined, null, 'SIGKILL'));
     // Its requester left before this host took it (the cancel message went by before the job was ours).
     if ((await commands.exists(cancelledKey(queue, job.id!)).catch(() => 0)) === 1) throw fail(signal?.reason ?? new Error('the requester left'));
+    // Taken just as this host stopped taking jobs (a fetch already under way): not ours to run.
+    if (guard.stopped) return giveBack(job, token);
     const started = performance.now();
     const report = (error: unknown): void => options.onJob?.({ task: job.name, label: job.data.label, ms: performance.now() - started, error });
     try {
@@ -78,6 +104,12 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       report(undefined);
       return { value: encode(value) };
     } catch (error) {
+      // The module does not load here, so the task never started: not the
+      // requester's answer. Another host runs it; this one stops taking jobs.
+      if (isLoadError(error) && signal?.aborted !== true) {
+        await guard.tripped(error);
+        return giveBack(job, token);
+      }
       report(error);
       throw fail(error);
     }
@@ -86,6 +118,14 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   // Plain commands (the cancel marks); the subscriber below can run none.
   const commands = new Redis({ ...connection, maxRetriesPerRequest: 1 });
   commands.on('error', () => {});
+
+  // Stops this host taking jobs while its tasks module does not load, and starts it again once it does.
+  const guard = new LoadGuard({
+    pause: () => worker.pause(true),
+    resume: () => worker.resume(),
+    probe: () => pool.ready?.() ?? Promise.resolve(),
+    onChange: options.onTakingJobs,
+  });
 
   const worker = new Worker<JobData, JobResult>(queue, processor, {
     connection: connection as ConnectionOptions,
@@ -99,6 +139,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   });
   // Connection errors are retried by ioredis; BullMQ asks for a listener so they do not throw.
   worker.on('error', () => {});
+
   // Its lock could not be renewed: another host may take the job, so this one stops running it.
   worker.on('lockRenewalFailed', (jobIds) => {
     for (const jobId of jobIds) worker.cancelJob(jobId, 'its lock could not be renewed');
@@ -118,6 +159,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       await Promise.all([worker.waitUntilReady(), subscribed]);
     },
     close: async () => {
+      guard.close();
       await worker.close();
       subscriber.disconnect();
       commands.disconnect();

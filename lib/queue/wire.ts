@@ -19,6 +19,8 @@ export interface JobData {
   idempotent?: boolean | undefined;
   /** The run's label (the request that asked for it), for the host's log. */
   label?: string | undefined;
+  /** Times a host gave it back unrun (its tasks module did not load): those starts are not a host that died mid-job. */
+  givenBack?: number | undefined;
 }
 
 /** The job's return value. */

@@ -237,7 +237,7 @@ describe('bin/server worker arguments (and start --queue-redis)', () => {
     [['--queue', 'q', '--tasks', 't.js'], '--redis is required - see "slowlane worker --help"'],
     [['--redis', 'redis://h', '--tasks', 't.js'], '--queue is required - see "slowlane worker --help"'],
     [['--redis', 'redis://h', '--queue', 'q'], '--tasks is required - see "slowlane worker --help"'],
-    [['--redis', 'http://h', '--queue', 'q', '--tasks', 't.js'], '--redis: a Redis URL starts with redis://, got "http://h"'],
+    [['--redis', 'http://h', '--queue', 'q', '--tasks', 't.js'], '--redis: a Redis URL starts with redis:// (or rediss:// for TLS), got "http://h"'],
     [['--redis', 'redis://h/x', '--queue', 'q', '--tasks', 't.js'], '--redis: the database in a Redis URL is a number (redis://host:6379/0), got "x"'],
     [['--redis', 'redis://h', '--queue', 'a b', '--tasks', 't.js'], '--queue takes letters, digits, ".", "_" and "-" (up to 100), got "a b"'],
     [['--redis', 'redis://h', '--queue', 'q', '--tasks', 't.js', '--pool-size', '0'], '--pool-size must be a whole number from 1 to 256, got "0"'],
