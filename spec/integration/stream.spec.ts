@@ -1,7 +1,7 @@
 // pool.stream() on real children: order, flow control, cancellation that
 // reaches the generator, failures midway.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -10,9 +10,28 @@ import { ChildPool } from '../../lib/pool/child-pool.js';
 import { offload } from '../../lib/http/offload.js';
 import { TaskCrashedError, TaskError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import { eventually } from '../../tools/proc.js';
+import { runCommand } from '../../tools/server-process.js';
+import type { ChunkStream } from '../../lib/pool/chunk-stream.js';
 
 const TASKS = new URL('../fixtures/stream-tasks.js', import.meta.url);
+const LIB = new URL('../../lib/index.js', import.meta.url).href;
 type Tasks = typeof import('../fixtures/stream-tasks.js');
+
+/** Waits (at most `withinMs`) until `count()` has not changed for `stableMs`. */
+async function steady(count: () => number, stableMs: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  let last = count();
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = count();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= stableMs) return true;
+  }
+  return false;
+}
 
 async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
   const values: T[] = [];
@@ -105,6 +124,31 @@ describe('pool.stream(), real children', function () {
     expect(crashed).to.be.instanceOf(TaskCrashedError);
   });
 
+  it('a reader that takes one 8 MiB chunk and stalls: the child stops once the unread bytes pass streamWindowBytes, not after a window of 16 chunks', async () => {
+    // The default windows: 16 chunks, 4 MiB.
+    const big = new ChildPool<Tasks>({ tasks: TASKS, maxChildren: 1, spares: 0 });
+    const produced = () => lines().filter((line) => line.startsWith('produced')).length;
+    try {
+      const stream = big.stream('hugeChunks', [diary(), 20, 8]);
+      const first = await stream.next();
+      expect(first.value?.byteLength).to.equal(8 * 1024 * 1024);
+      const held = () => (stream as ChunkStream<Uint8Array>).buffered;
+      // Wait (bounded) until the child stops producing for the stalled reader.
+      expect(await steady(produced, 500, 10_000), 'the child stopped producing').to.equal(true);
+      // Before: 16 produced, 15 of them (120 MiB) sent here. Now: the one read, and one more.
+      expect(produced(), 'chunks produced for a reader that took one').to.equal(2);
+      expect(await eventually(() => held() === 1, 10_000), `chunks held by the parent beyond the one read: ${held()}`).to.equal(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(held(), 'and no more come').to.equal(1);
+      // Reading on gets every chunk, in order: the byte window never stalls a reader that reads.
+      const rest: number[] = [];
+      for await (const chunk of stream) rest.push(chunk[0]!, chunk.byteLength);
+      expect(rest).to.deep.equal(Array.from({ length: 19 }, (_, i) => [i + 1, 8 * 1024 * 1024]).flat());
+    } finally {
+      await big.destroy();
+    }
+  });
+
   it('run() on a generator task and stream() on a plain one are clear errors', async () => {
     const untyped = pool as unknown as ChildPool;
     const run = await untyped.run('count', [3]).catch((e: unknown) => e);
@@ -112,6 +156,32 @@ describe('pool.stream(), real children', function () {
     const stream = await collect(untyped.stream('plain')).catch((e: unknown) => e);
     expect((stream as Error).message).to.match(/^task "plain" does not yield values \(it returned number\): use pool.run\(\) for it/);
     expect(await pool.run('whoAmI')).to.be.a('number');
+  });
+});
+
+describe('a stream read once and abandoned, real processes', function () {
+  this.timeout(30_000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'slowlane-abandoned-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('ends after streamIdleTimeoutMs: the generator closes, the child runs the next task, close() resolves and the script exits by itself', async () => {
+    const diary = join(dir, 'diary');
+    const script = join(dir, 'abandon.mjs');
+    writeFileSync(script, [
+      `import { ChildPool } from ${JSON.stringify(LIB)};`,
+      `const pool = new ChildPool({ tasks: ${JSON.stringify(TASKS.href)}, maxChildren: 1, spares: 0, streamIdleTimeoutMs: 500 });`,
+      `const pid = await pool.run('whoAmI');`,
+      // One value, then the iterator is dropped: no return(), no break, no signal.
+      `console.log((await pool.stream('endless', [${JSON.stringify(diary)}]).next()).value);`,
+      `console.log(await pool.run('whoAmI') === pid);`,
+      `await pool.close();`,
+      `console.log('closed');`,
+    ].join('\n'));
+    const run = await runCommand(process.execPath, [script], 15_000);
+    expect(run.stdout, run.stderr).to.equal('0\ntrue\nclosed\n');
+    expect(run.code, 'exited by itself').to.equal(0);
+    expect(readFileSync(diary, 'utf8').trim().split('\n').at(-1), 'the generator\'s finally ran').to.equal('closed');
   });
 });
 
