@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import { offload } from '../../lib/http/offload.js';
 import { TaskCrashedError, TaskError, TaskTimeoutError } from '../../lib/pool/errors.js';
@@ -193,6 +193,7 @@ describe('offload(..., { stream: true }), real children', function () {
   let dir: string;
   const failures: unknown[] = [];
   beforeEach(async () => {
+    failures.length = 0;
     dir = mkdtempSync(join(tmpdir(), 'slowlane-stream-http-'));
     pool = new ChildPool<Tasks>({ tasks: TASKS, minChildren: 1, maxChildren: 1, spares: 0, streamWindow: 4 });
     const routes: Record<string, http.RequestListener> = {
@@ -202,6 +203,7 @@ describe('offload(..., { stream: true }), real children', function () {
       '/fails': offload(pool, 'failsAfter', () => [2], { stream: true, onFailure: (error) => failures.push(error) }),
       '/failsAtOnce': offload(pool, 'failsAfter', () => [0], { stream: true }),
       '/big': offload(pool, 'bigChunks', () => [join(dir, 'diary')], { stream: true }),
+      '/hugeTimesOut': offload(pool, 'hugeChunks', () => [join(dir, 'diary'), 1000, 1], { stream: true, timeoutMs: 2000, onFailure: (error) => failures.push(error) }),
     };
     server = http.createServer((req, res) => routes[req.url!]!(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -267,6 +269,55 @@ describe('offload(..., { stream: true }), real children', function () {
     expect(produced(), 'no more while the reader stays paused').to.equal(whilePaused);
     expect(whilePaused, `64 KiB chunks produced in 1.5 s for a paused reader: ${whilePaused}`).to.be.below(200);
     req!.destroy();
+  });
+
+  it('a client that reads nothing when the run times out mid-stream: the server destroys its socket soon after, releasing what was queued, and answers the next request', async () => {
+    const sockets: net.Socket[] = [];
+    server.on('connection', (socket) => sockets.push(socket));
+    const client = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+    client.on('error', () => {});
+    client.pause(); // reads nothing
+    client.write('GET /hugeTimesOut HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    // 1 MiB chunks: the kernel's buffers fill, then the socket's own, in this process, well before the 2 s timeout.
+    expect(await eventually(() => (sockets[0]?.writableLength ?? 0) > 0, 2000), 'bytes queued for the client').to.equal(true);
+    const serverSide = sockets[0]!;
+    // The timeout is 2 s, the flush grace 2 s: closed well within 8 s.
+    const closed = await eventually(() => serverSide.destroyed, 8000);
+    expect(closed, `the server-side socket still open, ${serverSide.writableLength} bytes queued`).to.equal(true);
+    expect(await eventually(() => serverSide.writableLength === 0, 2000), `what was queued for it is released: ${serverSide.writableLength} bytes left`).to.equal(true);
+    expect(failures.map((error) => (error as Error).name), 'onFailure saw the timeout').to.deep.equal(['TaskTimeoutError']);
+    // The client, reading at last, gets what the kernel held and then the end.
+    const ended = new Promise<boolean>((resolve) => {
+      client.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 5000);
+    });
+    client.resume();
+    expect(await ended, 'the client sees its connection closed').to.equal(true);
+    expect(await fetchText('/count'), 'the server answers the next request').to.include({ status: 200, body: '0\n1\n2\n3\n4\n', complete: true });
+  });
+
+  it('a client that reads nothing and a run with no timeout: cut off after the pool\'s streamIdleTimeoutMs, the generator closed', async () => {
+    const idlePool = new ChildPool<Tasks>({ tasks: TASKS, maxChildren: 1, spares: 0, streamIdleTimeoutMs: 1000 });
+    const sockets: net.Socket[] = [];
+    const idleServer = http.createServer(offload(idlePool, 'hugeChunks', () => [join(dir, 'diary'), 1000, 1], { stream: true }));
+    idleServer.on('connection', (socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => idleServer.listen(0, '127.0.0.1', resolve));
+    const client = net.connect((idleServer.address() as AddressInfo).port, '127.0.0.1');
+    try {
+      client.on('error', () => {});
+      client.pause();
+      client.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      expect(await eventually(() => (sockets[0]?.writableLength ?? 0) > 0, 5000), 'bytes queued for the client').to.equal(true);
+      // Idle 1 s, then the flush grace of 2 s.
+      expect(await eventually(() => sockets[0]!.destroyed, 8000), 'the server-side socket closed').to.equal(true);
+      expect(await eventually(() => readFileSync(join(dir, 'diary'), 'utf8').endsWith('closed\n'), 2000), 'the generator closed').to.equal(true);
+      expect(await idlePool.run('whoAmI'), 'the child serves on').to.be.a('number');
+    } finally {
+      client.destroy();
+      idleServer.closeAllConnections();
+      await new Promise((resolve) => idleServer.close(resolve));
+      await idlePool.destroy();
+    }
   });
 
   it('a client that leaves mid-stream: the generator\'s finally runs within a second, the child stays', async () => {
