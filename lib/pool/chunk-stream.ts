@@ -99,7 +99,6 @@ export class ChunkStream<T> implements RunStream<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    this.#stopIdle();
     const first = this.#buffer.shift();
     if (first !== undefined) {
       this.#taken(first.bytes);
@@ -107,6 +106,8 @@ export class ChunkStream<T> implements RunStream<T> {
       if (!this.#ended) this.#armIdle();
       return Promise.resolve({ value: first.value, done: false });
     }
+    // Waiting for a value is not idle.
+    this.#stopIdle();
     if (this.#ended) return this.#failed ? Promise.reject(this.#error) : Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => this.#pending.push({ resolve, reject }));
   }
@@ -140,9 +141,14 @@ export class ChunkStream<T> implements RunStream<T> {
     }
   }
 
+  /** Starts the idle clock again: one timer per stream, refreshed, not one per value. */
   #armIdle(): void {
     const ms = this.#limits.idleTimeoutMs;
-    if (ms === Infinity || this.#idleTimer !== undefined) return;
+    if (ms === Infinity) return;
+    if (this.#idleTimer !== undefined) {
+      this.#idleTimer.refresh();
+      return;
+    }
     this.#idleTimer = setTimeout(() => this.#idle(), ms);
     // Never what keeps a process alive: the run's child does that while it runs.
     this.#idleTimer.unref();
