@@ -124,7 +124,8 @@ describe('pool.stream(), real children', function () {
     expect(crashed).to.be.instanceOf(TaskCrashedError);
   });
 
-  it('a reader that takes one 8 MiB chunk and stalls: the child stops once the unread bytes pass streamWindowBytes, not after a window of 16 chunks', async () => {
+  it('a reader that takes one 8 MiB chunk and stalls: the child stops once the unread bytes pass streamWindowBytes, not after a window of 16 chunks', async function () {
+    this.timeout(40_000);
     // The default windows: 16 chunks, 4 MiB.
     const big = new ChildPool<Tasks>({ tasks: TASKS, maxChildren: 1, spares: 0 });
     const produced = () => lines().filter((line) => line.startsWith('produced')).length;
@@ -140,10 +141,15 @@ describe('pool.stream(), real children', function () {
       expect(await eventually(() => held() === 1, 10_000), `chunks held by the parent beyond the one read: ${held()}`).to.equal(true);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(held(), 'and no more come').to.equal(1);
-      // Reading on gets every chunk, in order: the byte window never stalls a reader that reads.
-      const rest: number[] = [];
-      for await (const chunk of stream) rest.push(chunk[0]!, chunk.byteLength);
-      expect(rest).to.deep.equal(Array.from({ length: 19 }, (_, i) => [i + 1, 8 * 1024 * 1024]).flat());
+      // Reading on gets the next chunks, in order: the byte window never stalls a reader that reads.
+      const next: number[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const chunk = (await stream.next()).value as Uint8Array;
+        next.push(chunk[0]!, chunk.byteLength);
+      }
+      expect(next).to.deep.equal([1, 2, 3, 4].flatMap((i) => [i, 8 * 1024 * 1024]));
+      await stream.return?.();
+      expect(await eventually(() => lines().includes('closed'), 5000), 'the generator closed').to.equal(true);
     } finally {
       await big.destroy();
     }
@@ -203,7 +209,7 @@ describe('offload(..., { stream: true }), real children', function () {
       '/fails': offload(pool, 'failsAfter', () => [2], { stream: true, onFailure: (error) => failures.push(error) }),
       '/failsAtOnce': offload(pool, 'failsAfter', () => [0], { stream: true }),
       '/big': offload(pool, 'bigChunks', () => [join(dir, 'diary')], { stream: true }),
-      '/hugeTimesOut': offload(pool, 'hugeChunks', () => [join(dir, 'diary'), 1000, 1], { stream: true, timeoutMs: 2000, onFailure: (error) => failures.push(error) }),
+      '/hugeTimesOut': offload(pool, 'hugeChunks', () => [join(dir, 'diary'), 1000, 4], { stream: true, timeoutMs: 4000, onFailure: (error) => failures.push(error) }),
     };
     server = http.createServer((req, res) => routes[req.url!]!(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -271,18 +277,19 @@ describe('offload(..., { stream: true }), real children', function () {
     req!.destroy();
   });
 
-  it('a client that reads nothing when the run times out mid-stream: the server destroys its socket soon after, releasing what was queued, and answers the next request', async () => {
+  it('a client that reads nothing when the run times out mid-stream: the server destroys its socket soon after, releasing what was queued, and answers the next request', async function () {
+    this.timeout(30_000);
     const sockets: net.Socket[] = [];
     server.on('connection', (socket) => sockets.push(socket));
     const client = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
     client.on('error', () => {});
     client.pause(); // reads nothing
     client.write('GET /hugeTimesOut HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    // 1 MiB chunks: the kernel's buffers fill, then the socket's own, in this process, well before the 2 s timeout.
-    expect(await eventually(() => (sockets[0]?.writableLength ?? 0) > 0, 2000), 'bytes queued for the client').to.equal(true);
+    // 4 MiB chunks: the kernel's buffers fill, then the socket's own, in this process, before the 4 s timeout.
+    expect(await eventually(() => (sockets[0]?.writableLength ?? 0) > 0, 4000), 'bytes queued for the client').to.equal(true);
     const serverSide = sockets[0]!;
-    // The timeout is 2 s, the flush grace 2 s: closed well within 8 s.
-    const closed = await eventually(() => serverSide.destroyed, 8000);
+    // The timeout is 4 s, the flush grace 2 s: closed well within 10 s.
+    const closed = await eventually(() => serverSide.destroyed, 10_000);
     expect(closed, `the server-side socket still open, ${serverSide.writableLength} bytes queued`).to.equal(true);
     expect(await eventually(() => serverSide.writableLength === 0, 2000), `what was queued for it is released: ${serverSide.writableLength} bytes left`).to.equal(true);
     expect(failures.map((error) => (error as Error).name), 'onFailure saw the timeout').to.deep.equal(['TaskTimeoutError']);
@@ -296,10 +303,11 @@ describe('offload(..., { stream: true }), real children', function () {
     expect(await fetchText('/count'), 'the server answers the next request').to.include({ status: 200, body: '0\n1\n2\n3\n4\n', complete: true });
   });
 
-  it('a client that reads nothing and a run with no timeout: cut off after the pool\'s streamIdleTimeoutMs, the generator closed', async () => {
+  it('a client that reads nothing and a run with no timeout: cut off after the pool\'s streamIdleTimeoutMs, the generator closed', async function () {
+    this.timeout(30_000);
     const idlePool = new ChildPool<Tasks>({ tasks: TASKS, maxChildren: 1, spares: 0, streamIdleTimeoutMs: 1000 });
     const sockets: net.Socket[] = [];
-    const idleServer = http.createServer(offload(idlePool, 'hugeChunks', () => [join(dir, 'diary'), 1000, 1], { stream: true }));
+    const idleServer = http.createServer(offload(idlePool, 'hugeChunks', () => [join(dir, 'diary'), 1000, 4], { stream: true }));
     idleServer.on('connection', (socket) => sockets.push(socket));
     await new Promise<void>((resolve) => idleServer.listen(0, '127.0.0.1', resolve));
     const client = net.connect((idleServer.address() as AddressInfo).port, '127.0.0.1');
@@ -309,7 +317,7 @@ describe('offload(..., { stream: true }), real children', function () {
       client.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
       expect(await eventually(() => (sockets[0]?.writableLength ?? 0) > 0, 5000), 'bytes queued for the client').to.equal(true);
       // Idle 1 s, then the flush grace of 2 s.
-      expect(await eventually(() => sockets[0]!.destroyed, 8000), 'the server-side socket closed').to.equal(true);
+      expect(await eventually(() => sockets[0]!.destroyed, 10_000), 'the server-side socket closed').to.equal(true);
       expect(await eventually(() => readFileSync(join(dir, 'diary'), 'utf8').endsWith('closed\n'), 2000), 'the generator closed').to.equal(true);
       expect(await idlePool.run('whoAmI'), 'the child serves on').to.be.a('number');
     } finally {
