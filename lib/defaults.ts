@@ -42,6 +42,18 @@ export const POOL_DEFAULTS = Object.freeze({
   maxStartsPerSecond: 4 * cores,
   /** Chunks a stream run's child may send ahead of its reader: enough to keep the pipe busy, few enough that memory stays flat. */
   streamWindow: 16,
+  /**
+   * Bytes a stream run's child may send ahead of its reader, whatever the
+   * chunks' count: 4 MiB keeps a pipe busy, and a stalled reader of 50 MB
+   * chunks then costs this process one chunk, not a window of them (900 MB).
+   */
+  streamWindowBytes: 4 * 1024 * 1024,
+  /**
+   * A stream run whose reader takes nothing for 60 s (an iterator dropped
+   * after one next(), an HTTP client that stopped reading) is cancelled, so it
+   * does not hold its child and close() forever; nginx's send_timeout is 60 s too.
+   */
+  streamIdleTimeoutMs: 60_000,
   /** No size limit on results: only the caller knows what its tasks return (the demo server sets one). */
   maxResultBytes: Infinity,
   /**
@@ -97,6 +109,12 @@ export const SPAWNER_DEFAULTS = Object.freeze({
 export const OFFLOAD_DEFAULTS = Object.freeze({
   /** An argsFrom that returns a promise (reading a body) gets this long, then 408: a client that sends half a body must not hold a request forever. */
   argsTimeoutMs: 10_000,
+  /**
+   * A stream that fails midway (its timeout) ends without its final chunk;
+   * its client gets this long to take what was already written, then the
+   * connection is destroyed: one that reads nothing must not keep megabytes queued.
+   */
+  brokenStreamFlushMs: 2000,
 });
 
 /** The demo server (`slowlane start`). */

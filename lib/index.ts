@@ -3,8 +3,8 @@
 export { ChildPool, type ChildInfo, type LatencySummary, type PoolLatency, type PoolStats } from './pool/child-pool.js';
 export type { ChildPoolOptions } from './pool/pool-options.js';
 export type { RunOptions } from './pool/run-options.js';
-export type { RunTask, TaskArgs, TaskFunction, TaskName, TaskResult, TaskRunner, UntypedTasks } from './pool/task-types.js';
-export { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, SlowlaneError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from './pool/errors.js';
+export type { RunStream, RunTask, TaskArgs, TaskFunction, TaskName, TaskResult, TaskRunner, UntypedTasks } from './pool/task-types.js';
+export { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, SlowlaneError, StreamIdleError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from './pool/errors.js';
 export { POOL_DEFAULTS } from './defaults.js';
 export { offload, type OffloadOptions, type ArgsFrom } from './http/offload.js';
 export { requestSignal } from './http/request-signal.js';

@@ -7,7 +7,7 @@ import { OFFLOAD_DEFAULTS } from '../defaults.js';
 import { checkTimeout } from '../pool/pool-options.js';
 import type { RunOptions } from '../pool/run-options.js';
 import type { StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
-import { streamBody } from './stream-body.js';
+import { endBroken, streamBody, type StreamValues } from './stream-body.js';
 import { failureJson, failureResponse } from './failure-response.js';
 import { HttpError } from './http-error.js';
 import { requestSignal } from './request-signal.js';
@@ -82,7 +82,7 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
   // Within offload the module's type is generic; run() is the same function either way.
   const run = pool.run as unknown as LooseRun;
   const { timeoutMs, contentType, render, onFailure, stream = false, failureBody = 'text', failures = 'respond' } = options;
-  const streamOf = (pool as Partial<StreamRunner<unknown>>).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>) | undefined;
+  const streamOf = (pool as Partial<StreamRunner<unknown>>).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => StreamValues) | undefined;
   if (stream && typeof streamOf !== 'function') throw new TypeError('offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
   const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
   const pressure = pressureFrom(options);
@@ -124,11 +124,11 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
       .catch((error: unknown) => {
         if (signal.aborted) return; // nobody is listening for the answer
         // Mid-stream: end without the final chunk, so the client can tell the
-        // body is incomplete; what was written before still goes out.
+        // body is incomplete; what was written before still goes out, to a
+        // client that reads it within the grace.
         if (res.headersSent) {
           onFailure?.(error, req);
-          if (res.socket !== null) res.socket.destroySoon();
-          else res.destroy();
+          endBroken(res);
           return;
         }
         answerFailure(req, res, error, next);

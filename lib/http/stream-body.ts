@@ -2,9 +2,11 @@
 // are, anything else as one JSON line (NDJSON). Each write waits for the
 // socket to drain before the next value is asked for, so a slow client
 // pauses the generator in the child (pool.stream()'s credit) and nothing
-// piles up here.
+// piles up here. A run that fails while a client is not reading (its
+// timeout) is noticed at once, and such a client is cut off, not kept.
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import { OFFLOAD_DEFAULTS } from '../defaults.js';
 
 const TEXT = 'text/plain; charset=utf-8';
 const BYTES = 'application/octet-stream';
@@ -12,14 +14,35 @@ const NDJSON = 'application/x-ndjson';
 
 const typeOf = (value: unknown): string => (typeof value === 'string' ? TEXT : value instanceof Uint8Array ? BYTES : NDJSON);
 
-/** Resolves when the response can take more, or has closed. */
-async function drained(res: ServerResponse): Promise<void> {
+/** The values, and (a pool's stream) a promise of the run's end: its error, or undefined. */
+export type StreamValues = AsyncIterator<unknown> & { readonly ended?: Promise<Error | undefined> };
+
+/** Resolves when the response can take more, or has closed; rejects with the run's error if it fails first. */
+async function drained(res: ServerResponse, ended: StreamValues['ended']): Promise<void> {
   const closed = new AbortController();
+  // A run that completes meanwhile changes nothing: its last values are still to be written.
+  const failed = ended?.then((error) => (error === undefined ? new Promise<never>(() => {}) : Promise.reject(error)));
   try {
-    await Promise.race([once(res, 'drain', { signal: closed.signal }), once(res, 'close', { signal: closed.signal })]);
+    await Promise.race([once(res, 'drain', { signal: closed.signal }), once(res, 'close', { signal: closed.signal }), ...(failed === undefined ? [] : [failed])]);
   } finally {
     closed.abort();
   }
+}
+
+/**
+ * Ends a response whose stream failed midway, without its final chunk (the
+ * client can tell the body is incomplete): what was written still goes out
+ * to a client that reads it within brokenStreamFlushMs; past it the
+ * connection is destroyed, and what was queued for it with it.
+ */
+export function endBroken(res: ServerResponse): void {
+  const { socket } = res;
+  if (socket === null) return void res.destroy();
+  socket.destroySoon();
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => socket.destroy(), OFFLOAD_DEFAULTS.brokenStreamFlushMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 /**
@@ -27,7 +50,7 @@ async function drained(res: ServerResponse): Promise<void> {
  * run's failure: before the first value the caller can still answer with a
  * status, after it only end the response without its final chunk.
  */
-export async function streamBody(res: ServerResponse, values: AsyncIterator<unknown>, contentType?: string): Promise<void> {
+export async function streamBody(res: ServerResponse, values: StreamValues, contentType?: string): Promise<void> {
   // HEAD: the first value decides the type; the rest is not worth producing.
   const headOnly = res.req?.method === 'HEAD';
   try {
@@ -42,10 +65,11 @@ export async function streamBody(res: ServerResponse, values: AsyncIterator<unkn
         break;
       }
       const data = typeof value === 'string' || value instanceof Uint8Array ? value : `${JSON.stringify(value)}\n`;
-      if (!res.write(data)) await drained(res);
+      if (!res.write(data)) await drained(res, values.ended);
     }
   } catch (error) {
     // A write that threw (a bad content type): the run must not keep its child waiting for credit.
+    // (After the run failed while the client did not read, return() only settles the stream.)
     await values.return?.();
     throw error;
   }

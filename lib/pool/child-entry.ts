@@ -54,13 +54,13 @@ function findTask(tasks: TaskModule, name: string): (...args: unknown[]) => unkn
   return task as (...args: unknown[]) => unknown;
 }
 
-async function answer(tasks: TaskModule, { id, task, args, window }: RunMessage): Promise<void> {
+async function answer(tasks: TaskModule, { id, task, args, window, windowBytes }: RunMessage): Promise<void> {
   // A run that arrives after this child decided to leave is not begun: the
   // parent hands it to another child.
   if (exiting) return;
   started.add(id);
   // Registered before the task runs: a cancel may come while it is still producing its iterable.
-  const credit = window === undefined ? undefined : newCredit(window);
+  const credit = window === undefined ? undefined : newCredit(window, windowBytes);
   if (credit !== undefined) streams.set(id, credit);
   let reply: ChildMessage;
   try {
@@ -88,10 +88,14 @@ async function answer(tasks: TaskModule, { id, task, args, window }: RunMessage)
 
 /** A stream run: its values go out as chunks, within the parent's credit; its end is the result. */
 async function streamOut(task: string, id: number, produced: unknown, credit: StreamCredit): Promise<ChildMessage> {
+  // Sized only when a limit needs it: an object's size costs a serialization.
+  const measure = credit.windowBytes !== Infinity || maxResultBytes !== Infinity;
   await pump(iteratorOf(task, produced), credit, (value) => {
-    const tooLarge = oversize(value);
+    const bytes = measure ? (sizeOf(value) ?? 0) : 0;
+    const tooLarge = oversize(value, bytes);
     if (tooLarge !== undefined) throw Object.assign(new Error(tooLarge.message), { name: tooLarge.name, ...tooLarge.props });
-    send({ type: 'chunk', id, value });
+    send({ type: 'chunk', id, value, bytes });
+    return bytes;
   });
   return { type: 'result', id, ok: true, value: undefined };
 }
@@ -105,17 +109,21 @@ function trySend(message: ChildMessage, then: (() => void) | undefined): true | 
   }
 }
 
-/** A result over maxResultBytes is refused here, before it costs the parent its memory and its loop. */
-function oversize(value: unknown): SerializedError | undefined {
-  if (maxResultBytes === Infinity) return undefined;
-  let bytes: number;
+/** A value's size as it travels; undefined when v8.serialize refuses it (a native addon's objects, which the IPC serializer may take). */
+function sizeOf(value: unknown): number | undefined {
   try {
-    bytes = typeof value === 'string' ? Buffer.byteLength(value) : ArrayBuffer.isView(value) ? value.byteLength : serialize(value).byteLength;
+    return typeof value === 'string' ? Buffer.byteLength(value) : ArrayBuffer.isView(value) ? value.byteLength : serialize(value).byteLength;
   } catch {
-    // v8.serialize refuses some values the IPC serializer takes (a native addon's objects): let the send decide.
     return undefined;
   }
-  if (bytes <= maxResultBytes) return undefined;
+}
+
+/** A result over maxResultBytes is refused here, before it costs the parent its memory and its loop. */
+function oversize(value: unknown, measured?: number): SerializedError | undefined {
+  if (maxResultBytes === Infinity) return undefined;
+  // Unmeasurable: let the send decide.
+  const bytes = measured ?? sizeOf(value);
+  if (bytes === undefined || bytes <= maxResultBytes) return undefined;
   return { name: 'ResultTooLargeError', message: `result of ${bytes} bytes is over the pool's maxResultBytes (${maxResultBytes})`, props: { code: 'ERR_RESULT_TOO_LARGE', bytes, maxResultBytes } };
 }
 

@@ -41,10 +41,11 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     const submitted = this.#submit(task, args, options, undefined);
     return 'error' in submitted ? Promise.reject(submitted.error) : submitted.job.promise;
   }) as RunTask<M>;
-  /** Yields a generator task's values in order (the child at most streamWindow ahead); `break`, signal, timeout or deadline close the generator in the child. */
+  /** Yields a generator task's values in order (the child at most streamWindow chunks and streamWindowBytes ahead); `break`, signal, timeout, deadline or an idle reader close the generator in the child. */
   readonly stream: StreamTask<M> = ((task: string, args: readonly unknown[] = [], options: RunOptions = {}) => {
-    const window = this.options.streamWindow;
-    return openStream(window, (sink) => this.#submit(task, args, options, { sink, window }), (job, n) => this.#dispatcher.credit(job, n));
+    const { streamWindow: window, streamWindowBytes: windowBytes, streamIdleTimeoutMs: idleTimeoutMs } = this.options;
+    const limits = { window, windowBytes, idleTimeoutMs, task };
+    return openStream(limits, (sink) => this.#submit(task, args, options, { sink, window, windowBytes }), (job, n) => this.#dispatcher.credit(job, n));
   }) as StreamTask<M>;
   readonly options: Readonly<ResolvedPoolOptions>;
   readonly #deps: PoolDeps;
@@ -227,7 +228,7 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     this.#sampleSoon();
     child.on('ready', (tasks) => this.#onReady(child, tasks));
     child.on('answer', (job, answer) => this.#onAnswer(child, job, answer));
-    child.on('chunk', (job, value) => this.#dispatcher.chunk(job, value));
+    child.on('chunk', (job, value, bytes) => this.#dispatcher.chunk(job, value, bytes));
     child.on('exit', (exit) => this.#onExit(child, exit));
   }
 

@@ -1,25 +1,39 @@
 // The child's side of a stream run: it pulls the task's values one at a
 // time, sends each as a chunk while it has credit from the parent, and waits
 // for more credit otherwise, so a consumer that stops reading pauses the
-// generator here. A cancel closes the generator (return(), so its finally
-// blocks run) at its next value.
+// generator here. Credit counts chunks and bytes: the child waits once the
+// chunks the parent has not read pass either window, so a few huge chunks
+// cost the parent about the byte window, not a chunk window of them.
+// A cancel closes the generator (return(), so its finally blocks run) at its
+// next value.
 
 export interface StreamCredit {
   /** Chunks it may still send. */
   credits: number;
+  /** Bytes it may have unread by the parent; Infinity for no byte limit. */
+  windowBytes: number;
+  /** Bytes sent and not yet read by the parent. */
+  unreadBytes: number;
+  /** The size of each chunk sent and not yet read, oldest first: 'more' says how many were read, in order. */
+  readonly unread: number[];
   cancelled: boolean;
   /** Wakes the loop waiting for credit or for a cancel. */
   wake: (() => void) | undefined;
 }
 
-export function newCredit(window: number): StreamCredit {
-  return { credits: window, cancelled: false, wake: undefined };
+export function newCredit(window: number, windowBytes = Infinity): StreamCredit {
+  return { credits: window, windowBytes, unreadBytes: 0, unread: [], cancelled: false, wake: undefined };
 }
 
+/** The parent read `n` more chunks: that many, and their bytes, may go out again. */
 export function addCredit(state: StreamCredit, n: number): void {
   state.credits += n;
+  for (const bytes of state.unread.splice(0, n)) state.unreadBytes -= bytes;
   state.wake?.();
 }
+
+/** Out of credit: as many chunks as the window are unread, or bytes up to the byte window. */
+const waiting = (state: StreamCredit): boolean => state.credits <= 0 || state.unreadBytes >= state.windowBytes;
 
 export function cancelStream(state: StreamCredit): void {
   state.cancelled = true;
@@ -46,16 +60,17 @@ export function isIteratorResult(value: unknown): boolean {
 }
 
 /**
- * Sends every value the iterator yields through `sendChunk`, within the
- * credit, until it is done or cancelled; closes it (return()) whenever it
- * stops early, a throw included.
+ * Sends every value the iterator yields through `sendChunk` (which returns
+ * the bytes it sent), within the credit, until it is done or cancelled;
+ * closes it (return()) whenever it stops early, a throw included.
  */
-export async function pump(iterator: AnyIterator, state: StreamCredit, sendChunk: (value: unknown) => void): Promise<void> {
+export async function pump(iterator: AnyIterator, state: StreamCredit, sendChunk: (value: unknown) => number): Promise<void> {
   let done = false;
   try {
     for (;;) {
       if (state.cancelled) return;
-      if (state.credits <= 0) {
+      // Checked before the next value is asked for: a reader that stalls pauses the generator itself.
+      if (waiting(state)) {
         await new Promise<void>((resolve) => (state.wake = resolve));
         state.wake = undefined;
         continue;
@@ -65,8 +80,10 @@ export async function pump(iterator: AnyIterator, state: StreamCredit, sendChunk
         done = true;
         return;
       }
+      const bytes = sendChunk(next.value);
       state.credits -= 1;
-      sendChunk(next.value);
+      state.unreadBytes += bytes;
+      state.unread.push(bytes);
     }
   } finally {
     if (!done) await iterator.return?.(undefined);

@@ -155,10 +155,10 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     return this.#state === 'ready' && this.#job === undefined && !this.leaving;
   }
 
-  /** Sends a run to a free child (a stream run with its credit `window`); throws, and stays free, if the arguments cannot be serialized. */
-  run(job: Job, window?: number): void {
+  /** Sends a run to a free child (a stream run with its credit: `window` chunks, `windowBytes` bytes); throws, and stays free, if the arguments cannot be serialized. */
+  run(job: Job, window?: number, windowBytes = Infinity): void {
     if (!this.free) throw new Error(`child ${this.pid} cannot take a run now`);
-    const message: RunMessage = window === undefined ? { type: 'run', id: job.id, task: job.task, args: job.args } : { type: 'run', id: job.id, task: job.task, args: job.args, window };
+    const message: RunMessage = window === undefined ? { type: 'run', id: job.id, task: job.task, args: job.args } : { type: 'run', id: job.id, task: job.task, args: job.args, window, ...(windowBytes === Infinity ? {} : { windowBytes }) };
     // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
     // the child's death then fails the run as a crash. A serializer error
     // (a function, a socket among the arguments) is thrown here, at once.
@@ -271,7 +271,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         this.#loadError = new TaskLoadError(this.#spec.tasksUrl, `${message.error.name}: ${message.error.message}`);
         return;
       case 'chunk':
-        if (this.#job !== undefined && this.#job.id === message.id && !this.#cancelling) this.emit('chunk', this.#job, message.value);
+        if (this.#job !== undefined && this.#job.id === message.id && !this.#cancelling) this.emit('chunk', this.#job, message.value, message.bytes);
         return;
       case 'exiting':
         this.#leavingWith = message.started;

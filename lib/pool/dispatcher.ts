@@ -21,8 +21,8 @@ export interface RunSpec {
   timeoutMs: number;
   deadlineMs: number;
   signal: AbortSignal | undefined;
-  /** A stream run: where its chunks go, and how many the child may send ahead. */
-  stream?: { sink: (value: unknown) => void; window: number } | undefined;
+  /** A stream run: where its chunks go (with their size), and how many chunks and bytes the child may send ahead. */
+  stream?: { sink: (value: unknown, bytes: number) => void; window: number; windowBytes: number } | undefined;
 }
 
 export class Dispatcher {
@@ -86,7 +86,8 @@ export class Dispatcher {
       if (job.settled || job.expireIfLate()) continue;
       try {
         this.#running.set(job, child);
-        child.run(job, this.#streams.get(job)?.window);
+        const stream = this.#streams.get(job);
+        child.run(job, stream?.window, stream?.windowBytes);
       } catch (error) {
         // Arguments the serializer cannot copy (a function, a socket) fail this run, not the child.
         job.fail(error, 'failed');
@@ -107,8 +108,8 @@ export class Dispatcher {
   }
 
   /** A chunk of a stream run arrived. */
-  chunk(job: Job, value: unknown): void {
-    if (!job.settled) this.#streams.get(job)?.sink(value);
+  chunk(job: Job, value: unknown, bytes: number): void {
+    if (!job.settled) this.#streams.get(job)?.sink(value, bytes);
   }
 
   /** The reader of a stream run took `n` more chunks. */

@@ -94,6 +94,16 @@ export class TaskMemoryError extends SlowlaneError {
   }
 }
 
+/** A stream run's reader took no value for streamIdleTimeoutMs (it dropped the iterator, or its client stopped reading): the run was cancelled, its generator closed. */
+export class StreamIdleError extends SlowlaneError {
+  readonly code = 'ERR_STREAM_IDLE';
+  override readonly name = 'StreamIdleError';
+
+  constructor(readonly task: string, readonly idleTimeoutMs: number) {
+    super(`stream of task "${task}" cancelled: its reader took no value for ${idleTimeoutMs} ms (streamIdleTimeoutMs)`, { status: 504, expose: true });
+  }
+}
+
 /** The task's result was larger than maxResultBytes: refused in the child, which stays and serves on. */
 export class ResultTooLargeError extends SlowlaneError {
   readonly code = 'ERR_RESULT_TOO_LARGE';

@@ -34,6 +34,10 @@ export interface ChildPoolOptions {
   maxResultBytes?: number;
   /** Chunks a stream run's child may send ahead of what its reader has read (pool.stream()). Default 16. */
   streamWindow?: number;
+  /** Bytes (serialized) a stream run's child may send ahead of its reader: it waits once they pass this, so at most this plus one chunk are held here. Default 4 MiB. */
+  streamWindowBytes?: number;
+  /** A stream run whose reader takes no value for this long is cancelled (its generator closed, its child freed); the reader then gets StreamIdleError. Default 60 s. */
+  streamIdleTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL when a child must go. Default 500 ms. */
   killGraceMs?: number;
   /** A child not ready this long after it was started is killed, as a tasks module that cannot load. Default 30 s. */
@@ -74,6 +78,8 @@ export interface ResolvedPoolOptions {
   inheritEnv: boolean | readonly string[];
   maxResultBytes: number;
   streamWindow: number;
+  streamWindowBytes: number;
+  streamIdleTimeoutMs: number;
   killGraceMs: number;
   startTimeoutMs: number;
   maxMemoryMb: number;
@@ -182,6 +188,8 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
     inheritEnv: checkInheritEnv(options.inheritEnv ?? d.inheritEnv),
     maxResultBytes: checkCount('maxResultBytes', options.maxResultBytes ?? d.maxResultBytes, 1, Number.MAX_SAFE_INTEGER, true),
     streamWindow: checkCount('streamWindow', options.streamWindow ?? d.streamWindow, 1, 1_000_000),
+    streamWindowBytes: checkCount('streamWindowBytes', options.streamWindowBytes ?? d.streamWindowBytes, 1, Number.MAX_SAFE_INTEGER, true),
+    streamIdleTimeoutMs: checkTimeout('option streamIdleTimeoutMs', options.streamIdleTimeoutMs ?? d.streamIdleTimeoutMs),
     maxChildren,
     minChildren,
     spares: checkCount('spares', options.spares ?? Math.min(d.spares, maxChildren), 0, maxChildren),

@@ -8,9 +8,11 @@ export interface RunMessage {
   args: readonly unknown[];
   /** A stream run (pool.stream()): the task yields, and the child may send this many chunks before it waits for more credit. */
   window?: number;
+  /** ...and may have this many bytes (as chunks measure them) unread by the parent before it waits too. */
+  windowBytes?: number;
 }
 
-/** The parent read `n` more chunks of stream run `id`: the child may send that many more. */
+/** The parent read `n` more chunks of stream run `id`: the child may send that many more, and their bytes. */
 export interface MoreMessage {
   type: 'more';
   id: number;
@@ -36,8 +38,8 @@ export type ChildMessage =
   | { type: 'load-error'; error: SerializedError }
   /** The child hit an uncaught error outside any answer and leaves; `started` are the runs it had begun. */
   | { type: 'exiting'; started: number[] }
-  /** One value a stream run's task yielded. Its end is a result (value undefined), or a failed one. */
-  | { type: 'chunk'; id: number; value: unknown }
+  /** One value a stream run's task yielded, and its size as the child counted it (0 when it does not count). Its end is a result (value undefined), or a failed one. */
+  | { type: 'chunk'; id: number; value: unknown; bytes: number }
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; error: SerializedError };
 

@@ -98,10 +98,21 @@ export type StreamTaskName<M> = IsUntyped<M> extends true
   ? string
   : Exclude<{ [K in keyof M]-?: M[K] extends (...args: infer A) => infer R ? ([Yielded<R>] extends [never] ? never : CrossesIpc<A> extends true ? (CrossesIpc<Yielded<R>> extends true ? K : never) : never) : never }[keyof M], LifecycleExport> & string;
 
+/** What stream() returns: the run's values, and when the run ended. */
+export interface RunStream<T> extends AsyncIterableIterator<T> {
+  /**
+   * Resolves once the run has ended, even with values still unread: with its
+   * error if it failed (a timeout, a crash), undefined if it completed or the
+   * reader closed it. Never rejects. A writer waiting on a slow consumer
+   * races it to learn of a timeout at once.
+   */
+  readonly ended: Promise<Error | undefined>;
+}
+
 /** stream() of a pool: the values a generator task yields, in order, typed by the tasks module when there is one. */
 export type StreamTask<M> = IsUntyped<M> extends true
-  ? <T = unknown>(task: string, args?: readonly unknown[], options?: RunOptions) => AsyncIterableIterator<T>
-  : <K extends StreamTaskName<M>>(task: K, ...rest: RunRest<TaskArgs<M, K>>) => AsyncIterableIterator<TaskYield<M, K>>;
+  ? <T = unknown>(task: string, args?: readonly unknown[], options?: RunOptions) => RunStream<T>
+  : <K extends StreamTaskName<M>>(task: K, ...rest: RunRest<TaskArgs<M, K>>) => RunStream<TaskYield<M, K>>;
 
 /** A runner that also streams: what offload()'s stream option needs. */
 export interface StreamRunner<M = UntypedTasks> extends TaskRunner<M> {

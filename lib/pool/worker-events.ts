@@ -34,7 +34,7 @@ export interface ChildWorkerEvents {
   ready: [tasks: unknown];
   /** Answered its run; free again unless it has served its tasksPerChild (then `leaving`). */
   answer: [Job, Answer];
-  /** A value its stream run yielded. */
-  chunk: [Job, unknown];
+  /** A value its stream run yielded, and its size as the child counted it. */
+  chunk: [Job, unknown, number];
   exit: [WorkerExit];
 }

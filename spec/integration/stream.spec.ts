@@ -1,18 +1,37 @@
 // pool.stream() on real children: order, flow control, cancellation that
 // reaches the generator, failures midway.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import { offload } from '../../lib/http/offload.js';
 import { TaskCrashedError, TaskError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import { eventually } from '../../tools/proc.js';
+import { runCommand } from '../../tools/server-process.js';
+import type { ChunkStream } from '../../lib/pool/chunk-stream.js';
 
 const TASKS = new URL('../fixtures/stream-tasks.js', import.meta.url);
+const LIB = new URL('../../lib/index.js', import.meta.url).href;
 type Tasks = typeof import('../fixtures/stream-tasks.js');
+
+/** Waits (at most `withinMs`) until `count()` has not changed for `stableMs`. */
+async function steady(count: () => number, stableMs: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  let last = count();
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = count();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= stableMs) return true;
+  }
+  return false;
+}
 
 async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
   const values: T[] = [];
@@ -105,6 +124,37 @@ describe('pool.stream(), real children', function () {
     expect(crashed).to.be.instanceOf(TaskCrashedError);
   });
 
+  it('a reader that takes one 8 MiB chunk and stalls: the child stops once the unread bytes pass streamWindowBytes, not after a window of 16 chunks', async function () {
+    this.timeout(40_000);
+    // The default windows: 16 chunks, 4 MiB.
+    const big = new ChildPool<Tasks>({ tasks: TASKS, maxChildren: 1, spares: 0 });
+    const produced = () => lines().filter((line) => line.startsWith('produced')).length;
+    try {
+      const stream = big.stream('hugeChunks', [diary(), 20, 8]);
+      const first = await stream.next();
+      expect(first.value?.byteLength).to.equal(8 * 1024 * 1024);
+      const held = () => (stream as ChunkStream<Uint8Array>).buffered;
+      // Wait (bounded) until the child stops producing for the stalled reader.
+      expect(await steady(produced, 500, 10_000), 'the child stopped producing').to.equal(true);
+      // Before: 16 produced, 15 of them (120 MiB) sent here. Now: the one read, and one more.
+      expect(produced(), 'chunks produced for a reader that took one').to.equal(2);
+      expect(await eventually(() => held() === 1, 10_000), `chunks held by the parent beyond the one read: ${held()}`).to.equal(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(held(), 'and no more come').to.equal(1);
+      // Reading on gets the next chunks, in order: the byte window never stalls a reader that reads.
+      const next: number[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const chunk = (await stream.next()).value as Uint8Array;
+        next.push(chunk[0]!, chunk.byteLength);
+      }
+      expect(next).to.deep.equal([1, 2, 3, 4].flatMap((i) => [i, 8 * 1024 * 1024]));
+      await stream.return?.();
+      expect(await eventually(() => lines().includes('closed'), 5000), 'the generator closed').to.equal(true);
+    } finally {
+      await big.destroy();
+    }
+  });
+
   it('run() on a generator task and stream() on a plain one are clear errors', async () => {
     const untyped = pool as unknown as ChildPool;
     const run = await untyped.run('count', [3]).catch((e: unknown) => e);
@@ -112,6 +162,32 @@ describe('pool.stream(), real children', function () {
     const stream = await collect(untyped.stream('plain')).catch((e: unknown) => e);
     expect((stream as Error).message).to.match(/^task "plain" does not yield values \(it returned number\): use pool.run\(\) for it/);
     expect(await pool.run('whoAmI')).to.be.a('number');
+  });
+});
+
+describe('a stream read once and abandoned, real processes', function () {
+  this.timeout(30_000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'slowlane-abandoned-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('ends after streamIdleTimeoutMs: the generator closes, the child runs the next task, close() resolves and the script exits by itself', async () => {
+    const diary = join(dir, 'diary');
+    const script = join(dir, 'abandon.mjs');
+    writeFileSync(script, [
+      `import { ChildPool } from ${JSON.stringify(LIB)};`,
+      `const pool = new ChildPool({ tasks: ${JSON.stringify(TASKS.href)}, maxChildren: 1, spares: 0, streamIdleTimeoutMs: 500 });`,
+      `const pid = await pool.run('whoAmI');`,
+      // One value, then the iterator is dropped: no return(), no break, no signal.
+      `console.log((await pool.stream('endless', [${JSON.stringify(diary)}]).next()).value);`,
+      `console.log(await pool.run('whoAmI') === pid);`,
+      `await pool.close();`,
+      `console.log('closed');`,
+    ].join('\n'));
+    const run = await runCommand(process.execPath, [script], 15_000);
+    expect(run.stdout, run.stderr).to.equal('0\ntrue\nclosed\n');
+    expect(run.code, 'exited by itself').to.equal(0);
+    expect(readFileSync(diary, 'utf8').trim().split('\n').at(-1), 'the generator\'s finally ran').to.equal('closed');
   });
 });
 
@@ -123,6 +199,7 @@ describe('offload(..., { stream: true }), real children', function () {
   let dir: string;
   const failures: unknown[] = [];
   beforeEach(async () => {
+    failures.length = 0;
     dir = mkdtempSync(join(tmpdir(), 'slowlane-stream-http-'));
     pool = new ChildPool<Tasks>({ tasks: TASKS, minChildren: 1, maxChildren: 1, spares: 0, streamWindow: 4 });
     const routes: Record<string, http.RequestListener> = {
@@ -132,6 +209,7 @@ describe('offload(..., { stream: true }), real children', function () {
       '/fails': offload(pool, 'failsAfter', () => [2], { stream: true, onFailure: (error) => failures.push(error) }),
       '/failsAtOnce': offload(pool, 'failsAfter', () => [0], { stream: true }),
       '/big': offload(pool, 'bigChunks', () => [join(dir, 'diary')], { stream: true }),
+      '/hugeTimesOut': offload(pool, 'hugeChunks', () => [join(dir, 'diary'), 1000, 4], { stream: true, timeoutMs: 4000, onFailure: (error) => failures.push(error) }),
     };
     server = http.createServer((req, res) => routes[req.url!]!(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -197,6 +275,57 @@ describe('offload(..., { stream: true }), real children', function () {
     expect(produced(), 'no more while the reader stays paused').to.equal(whilePaused);
     expect(whilePaused, `64 KiB chunks produced in 1.5 s for a paused reader: ${whilePaused}`).to.be.below(200);
     req!.destroy();
+  });
+
+  it('a client that reads nothing when the run times out mid-stream: the server destroys its socket soon after, releasing what was queued, and answers the next request', async function () {
+    this.timeout(30_000);
+    const sockets: net.Socket[] = [];
+    server.on('connection', (socket) => sockets.push(socket));
+    const client = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+    client.on('error', () => {});
+    client.pause(); // reads nothing
+    client.write('GET /hugeTimesOut HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    // 4 MiB chunks: the kernel's buffers fill, then the socket's own, in this process, before the 4 s timeout.
+    expect(await eventually(() => (sockets[0]?.writableLength ?? 0) > 0, 4000), 'bytes queued for the client').to.equal(true);
+    const serverSide = sockets[0]!;
+    // The timeout is 4 s, the flush grace 2 s: closed well within 10 s.
+    const closed = await eventually(() => serverSide.destroyed, 10_000);
+    expect(closed, `the server-side socket still open, ${serverSide.writableLength} bytes queued`).to.equal(true);
+    expect(await eventually(() => serverSide.writableLength === 0, 2000), `what was queued for it is released: ${serverSide.writableLength} bytes left`).to.equal(true);
+    expect(failures.map((error) => (error as Error).name), 'onFailure saw the timeout').to.deep.equal(['TaskTimeoutError']);
+    // The client, reading at last, gets what the kernel held and then the end.
+    const ended = new Promise<boolean>((resolve) => {
+      client.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 5000);
+    });
+    client.resume();
+    expect(await ended, 'the client sees its connection closed').to.equal(true);
+    expect(await fetchText('/count'), 'the server answers the next request').to.include({ status: 200, body: '0\n1\n2\n3\n4\n', complete: true });
+  });
+
+  it('a client that reads nothing and a run with no timeout: cut off after the pool\'s streamIdleTimeoutMs, the generator closed', async function () {
+    this.timeout(30_000);
+    const idlePool = new ChildPool<Tasks>({ tasks: TASKS, maxChildren: 1, spares: 0, streamIdleTimeoutMs: 1000 });
+    const sockets: net.Socket[] = [];
+    const idleServer = http.createServer(offload(idlePool, 'hugeChunks', () => [join(dir, 'diary'), 1000, 4], { stream: true }));
+    idleServer.on('connection', (socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => idleServer.listen(0, '127.0.0.1', resolve));
+    const client = net.connect((idleServer.address() as AddressInfo).port, '127.0.0.1');
+    try {
+      client.on('error', () => {});
+      client.pause();
+      client.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      expect(await eventually(() => (sockets[0]?.writableLength ?? 0) > 0, 5000), 'bytes queued for the client').to.equal(true);
+      // Idle 1 s, then the flush grace of 2 s.
+      expect(await eventually(() => sockets[0]!.destroyed, 10_000), 'the server-side socket closed').to.equal(true);
+      expect(await eventually(() => readFileSync(join(dir, 'diary'), 'utf8').endsWith('closed\n'), 2000), 'the generator closed').to.equal(true);
+      expect(await idlePool.run('whoAmI'), 'the child serves on').to.be.a('number');
+    } finally {
+      client.destroy();
+      idleServer.closeAllConnections();
+      await new Promise((resolve) => idleServer.close(resolve));
+      await idlePool.destroy();
+    }
   });
 
   it('a client that leaves mid-stream: the generator\'s finally runs within a second, the child stays', async () => {

@@ -66,3 +66,13 @@ void remote.run('ad', [1, 2]);
 // @ts-expect-error an argument of the wrong type
 void remote.run('add', ['1', 2]);
 export const remoteRoute = offload(remote, 'add', () => [1, 2] as [number, number]);
+
+// stream() gives the run's values and its end: an error, or undefined; never a rejection to handle.
+type StreamTasks = typeof import('../fixtures/stream-tasks.js');
+const streams = new ChildPool<StreamTasks>({ tasks: 'stream-tasks.js' });
+const counted = streams.stream('count', [3]);
+export const countedEnd: Promise<Error | undefined> = counted.ended;
+export const firstCount: Promise<IteratorResult<number>> = counted.next();
+// @ts-expect-error ended is read-only
+counted.ended = Promise.resolve(undefined);
+export const idle: Promise<Error | undefined> = untyped.stream<string>('lines').ended;

@@ -140,7 +140,7 @@ describe('hostile round two: the pool (faked fork, fake clock)', () => {
     child.ready();
     const stream = pool.stream('export');
     const read = stream.next();
-    child.say({ type: 'chunk', id: child.sent[0]!.id, value: 'row' });
+    child.say({ type: 'chunk', id: child.sent[0]!.id, value: 'row', bytes: 3 });
     expect(await read).to.deep.equal({ value: 'row', done: false });
     await stream.return?.();
     expect(child.control.map((m) => m.type), 'asked to close its generator').to.deep.equal(['cancel']);
