@@ -103,8 +103,12 @@ for (const [kind, make] of kinds) {
       pool = make({ maxQueue: 3, size: 2, maxChildren: 2 });
       let most = 0;
       const sampler = setInterval(() => (most = Math.max(most, slowlaneChildren({ parent: process.pid }).length)), 10);
-      const results = await Promise.allSettled(Array.from({ length: 12 }, () => pool.run('sleep', [200])));
-      clearInterval(sampler);
+      let results: PromiseSettledResult<unknown>[];
+      try {
+        results = await Promise.allSettled(Array.from({ length: 12 }, () => pool.run('sleep', [200])));
+      } finally {
+        clearInterval(sampler); // never left reading /proc after a timed-out test
+      }
       const rejected = results.filter((r) => r.status === 'rejected');
       expect(rejected.length).to.equal(7);
       for (const r of rejected) expect((r as PromiseRejectedResult).reason).to.be.instanceOf(QueueFullError);
