@@ -68,7 +68,8 @@ describe('the spawner where deployments differ (issue 26)', function () {
     if (!isRoot) this.skip(); // dropping privileges needs root (CI runs as root)
     const { code, out, stderr } = await script('drop', {});
     expect(code, stderr).to.equal(0);
-    expect(stderr).to.not.match(/EACCES|EPERM/);
+    // c8's own complaint (its coverage folder is root's) is not ours.
+    expect(stderr.split('\n').filter((line) => !/Failed to write file/.test(line)).join('\n')).to.not.match(/EACCES|EPERM/);
     expect(out).to.deep.include({ before: 0, after: { uid: 65534, gid: 65534 }, failure: 'TaskTimeoutError', killed: true, next: 4, me: 65534 });
   });
 
