@@ -100,7 +100,11 @@ describe('slowlane/queue: real Redis, real worker hosts', function () {
     const late = await runner.run('spinForever', [], { deadlineMs: 800 }).catch((e: unknown) => e);
     expect(late).to.be.instanceOf(TaskTimeoutError);
     expect(late).to.include({ limit: 'deadline', status: 504 });
-    expect(await spinningChild(workers, 3000), 'no child spins on').to.equal(undefined);
+    // The host's own deadline timer and its kill grace may trail the requester's answer by a moment:
+    // within seconds, a window of 300 ms comes when no child spins.
+    let quiet = false;
+    for (const until = Date.now() + 10_000; !quiet && Date.now() < until; ) quiet = (await spinningChild(workers, 300)) === undefined;
+    expect(quiet, 'no child spins on').to.equal(true);
   });
 
   it('a client that leaves at once (while its job is being added) never has it run', async () => {
