@@ -31,8 +31,10 @@ const RECIPES: Recipe[] = [
 const LONG = 'rounds=50000000';
 
 // CPU time, in clock ticks (1/100 s), that marks a child as computing: more
-// than a child spends starting up (about 6), a fraction of any run below.
-const BUSY_TICKS = 15;
+// than a child spends starting up (about 6 plainly, over 15 under c8's
+// coverage, where a spare starting beside the run was taken for it), a
+// fraction of any run below.
+const BUSY_TICKS = 50;
 
 /** The child of `parent` that is computing a task: its CPU time grows by BUSY_TICKS while we watch. */
 async function computingChild(parent: number, withinMs = 10_000): Promise<number | undefined> {
