@@ -58,6 +58,8 @@ const answered = (reply: FastifyReply): boolean => reply.sent || reply.raw.heade
 export interface OffloadDeps {
   pool(name: string | undefined): LoosePool;
   pressure: LoopPressure | undefined;
+  /** Each run's queue bound (the plugin's maxQueue). */
+  maxQueue: number;
 }
 
 /** The function decorated onto every reply. */
@@ -74,7 +76,7 @@ export function replyOffload(deps: OffloadDeps) {
     }
     if (deps.pressure?.shouldShed()) return sent(reply.send(fastifyFailure(deps.pressure.overloaded())));
     const signal = requestSignal(reply.request.raw, reply.raw);
-    const runOptions: RunOptions = { signal, timeoutMs: options.timeoutMs, deadlineMs: options.deadlineMs };
+    const runOptions: RunOptions = { signal, timeoutMs: options.timeoutMs, deadlineMs: options.deadlineMs, maxQueue: deps.maxQueue };
     try {
       const pool = deps.pool(options.pool);
       if (options.stream !== true) {

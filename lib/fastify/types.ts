@@ -30,6 +30,8 @@ export type SlowlaneFastifyOptions = ({ pool: AnyRunner; pools?: never } | { poo
   maxLoopDelayMs?: number;
   /** The same with a monitor of your own. */
   loopPressure?: LoopPressure;
+  /** Refuse a run with 503 and Retry-After (QueueFullError) when this many already wait for one of its pool's children; a pool's own maxQueue applies too. Default 100. */
+  maxQueue?: number;
 };
 
 export interface ReplyOffloadOptions<P extends string = string> {

@@ -4,7 +4,7 @@
 // knows the pool only as a TaskRunner.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OFFLOAD_DEFAULTS } from '../defaults.js';
-import { checkTimeout } from '../pool/pool-options.js';
+import { checkCount, checkTimeout } from '../pool/pool-options.js';
 import type { RunOptions } from '../pool/run-options.js';
 import type { StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
 import { streamBody } from './stream-body.js';
@@ -43,6 +43,12 @@ export interface OffloadOptions<R = unknown> {
   maxLoopDelayMs?: number;
   /** The same with a monitor of your own (to share it, or to read its stats()). */
   loopPressure?: LoopPressure;
+  /**
+   * Refuse a request with 503 and Retry-After (QueueFullError) when this many
+   * runs already wait for one of the pool's children; the pool's own maxQueue
+   * applies too. Default 100.
+   */
+  maxQueue?: number;
   /**
    * A generator task (pool.stream()): each value is written as it comes,
    * honouring the socket's backpressure. A failure after the first value ends
@@ -85,6 +91,7 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
   const streamOf = (pool as Partial<StreamRunner<unknown>>).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>) | undefined;
   if (stream && typeof streamOf !== 'function') throw new TypeError('offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
   const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
+  const maxQueue = checkCount('maxQueue of offload()', options.maxQueue ?? OFFLOAD_DEFAULTS.maxQueue, 0, Number.MAX_SAFE_INTEGER, true);
   const pressure = pressureFrom(options);
   // A misspelt name is reported at the pool's ready(), before any request.
   pool.expectTask?.(task);
@@ -99,7 +106,7 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
     if (pressure?.shouldShed()) return answerFailure(req, res, pressure.overloaded(), next);
     // Closed before the answer was written: the client left, so its work is cancelled.
     const signal = requestSignal(req, res);
-    const runOptions: RunOptions = { signal, timeoutMs, label: `${req.method ?? 'GET'} ${req.url ?? '/'}`.slice(0, 200) };
+    const runOptions: RunOptions = { signal, timeoutMs, maxQueue, label: `${req.method ?? 'GET'} ${req.url ?? '/'}`.slice(0, 200) };
     const start = (args: unknown): Promise<unknown> => {
       // A body nobody reads stops the socket being read, and then a client
       // that leaves is never noticed: discard what argsFrom left unread.

@@ -1,5 +1,6 @@
 // Types that tie a pool to its tasks module: `new ChildPool<typeof import('./tasks.js')>`
 // checks each run's task name and arguments and types its result. Types only.
+import type { MapOptions } from './pool-map.js';
 import type { RunOptions } from './run-options.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a task may take anything
@@ -76,6 +77,11 @@ type RunRest<A> = [] extends A ? [args?: A, options?: RunOptions] : [args: A, op
 export type RunTask<M> = IsUntyped<M> extends true
   ? <T = unknown>(task: string, args?: readonly unknown[], options?: RunOptions) => Promise<T>
   : <K extends TaskName<M>>(task: K, ...rest: RunRest<TaskArgs<M, K>>) => Promise<TaskResult<M, K>>;
+
+/** map() of a pool: one task over many argument lists, typed by the tasks module when there is one. */
+export type MapTask<M> = IsUntyped<M> extends true
+  ? <T = unknown>(task: string, items: Iterable<readonly unknown[]>, options?: MapOptions) => Promise<T[]>
+  : <K extends TaskName<M>>(task: K, items: Iterable<Readonly<TaskArgs<M, K>>>, options?: MapOptions) => Promise<TaskResult<M, K>[]>;
 
 /** Type-only key that carries a runner's tasks module, so helpers such as offload() can infer it. */
 export declare const TASKS: unique symbol;

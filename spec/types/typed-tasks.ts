@@ -3,6 +3,7 @@
 // as unused and the test fails. The other lines must compile.
 import { ChildPool, offload, type TaskRunner } from '../../lib/index.js';
 
+
 type Tasks = typeof import('../fixtures/tasks.js');
 const pool = new ChildPool<Tasks>({ tasks: new URL('../fixtures/tasks.js', import.meta.url) });
 
@@ -28,6 +29,25 @@ void pool.run<number>('add', [1, 2]);
 // Without a type parameter, it works as before: any name, a result type of the caller's choosing.
 const untyped = new ChildPool({ tasks: 'tasks.js' });
 export const anything: Promise<string> = untyped.run<string>('fib', ['thirty']);
+
+// map() takes the task's argument lists (an array or any iterable) and resolves with its results, in order.
+export const sums: Promise<number[]> = pool.map('add', [[1, 2], [3, 4]]);
+export const mapped: Promise<number[]> = pool.map('add', [[1, 2]], { concurrency: 2, signal: new AbortController().signal, onProgress: ({ done, total }) => void [done, total] });
+function* pairs(): Generator<[number, number]> {
+  yield [1, 2];
+}
+export const fromGenerator: Promise<number[]> = pool.map('add', pairs());
+export const readonlyItems: Promise<number[]> = pool.map('add', [[1, 2] as const]);
+// @ts-expect-error an item of the wrong type
+void pool.map('add', [[1, '2']]);
+// @ts-expect-error an item with too few arguments
+void pool.map('add', [[1]]);
+// @ts-expect-error a misspelt task name
+void pool.map('ad', [[1, 2]]);
+// @ts-expect-error the results are numbers
+export const wrongMap: Promise<string[]> = pool.map('add', [[1, 2]]);
+// @ts-expect-error progress counts are numbers
+void pool.map('add', [[1, 2]], { onProgress: ({ done }: { done: string }) => done });
 
 // offload() checks the same way, with argument tuples inferred from argsFrom.
 offload(pool, 'add', () => [1, 2]);
