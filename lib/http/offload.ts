@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OFFLOAD_DEFAULTS } from '../defaults.js';
 import { checkCount, checkTimeout } from '../pool/pool-options.js';
 import type { RunOptions } from '../pool/run-options.js';
-import type { StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
+import type { StreamNeedsGeneratorHint, StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
 import { streamBody } from './stream-body.js';
 import { failureJson, failureResponse } from './failure-response.js';
 import { HttpError } from './http-error.js';
@@ -82,13 +82,14 @@ export function offload<
   K extends TaskName<M>,
   A extends TaskArgs<M, K> | ([] extends TaskArgs<M, K> ? [] : never),
   Req extends IncomingMessage = IncomingMessage,
->(pool: TaskRunner<M>, task: K, argsFrom: ArgsFrom<A, Req>, options?: OffloadOptions<TaskResult<M, K>>): RequestHandler<Req>;
-export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsFrom<unknown>, options: OffloadOptions = {}): RequestHandler {
+>(pool: TaskRunner<M>, task: K, argsFrom: ArgsFrom<A, Req>, options?: Omit<OffloadOptions<TaskResult<M, K>>, 'stream'> & { stream?: false | StreamNeedsGeneratorHint }): RequestHandler<Req>;
+export function offload(pool: { readonly run: unknown; expectTask?(name: string): void }, task: string, argsFrom: ArgsFrom<unknown>, options: Omit<OffloadOptions, 'stream'> & { stream?: unknown } = {}): RequestHandler {
   if (typeof argsFrom !== 'function') throw new TypeError('offload(pool, task, argsFrom): argsFrom must be a function that returns the task\'s arguments');
   // Within offload the module's type is generic; run() is the same function either way.
   const run = pool.run as unknown as LooseRun;
-  const { timeoutMs, contentType, render, onFailure, stream = false, failureBody = 'text', failures = 'respond' } = options;
-  const streamOf = (pool as Partial<StreamRunner<unknown>>).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>) | undefined;
+  const { timeoutMs, contentType, render, onFailure, failureBody = 'text', failures = 'respond' } = options;
+  const stream = options.stream === true;
+  const streamOf = (pool as { stream?: unknown }).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>) | undefined;
   if (stream && typeof streamOf !== 'function') throw new TypeError('offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
   const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
   const maxQueue = checkCount('maxQueue of offload()', options.maxQueue ?? OFFLOAD_DEFAULTS.maxQueue, 0, Number.MAX_SAFE_INTEGER, true);
