@@ -14,8 +14,12 @@ export const POOL_DEFAULTS = Object.freeze({
   spares: 1,
   /** A child serves tasks until the pool ends it, as a classic pool does; 1 is a process per task. */
   tasksPerChild: Infinity,
-  /** Past 100 waiting tasks, an answer comes later than most clients wait; refuse instead (QueueFullError). */
-  maxQueue: 100,
+  /**
+   * No bound: a script's Promise.all over 20 000 runs must simply wait its
+   * turn, as it does with piscina. Servers keep one through offload() and the
+   * Fastify plugin (OFFLOAD_DEFAULTS.maxQueue), where waiting is a client's.
+   */
+  maxQueue: Infinity,
   /** No limit: only the caller knows how long its tasks may take. */
   timeoutMs: Infinity,
   /** No limit on waiting either, for the same reason; servers should set one (the demo uses its --timeout). */
@@ -115,6 +119,12 @@ export const OFFLOAD_DEFAULTS = Object.freeze({
    * connection is destroyed: one that reads nothing must not keep megabytes queued.
    */
   brokenStreamFlushMs: 2000,
+  /**
+   * Past 100 runs waiting for a child, an answer comes later than most
+   * clients wait: refuse with 503 and Retry-After instead (QueueFullError).
+   * The Fastify plugin and the demo's --max-queue use it too.
+   */
+  maxQueue: 100,
 });
 
 /** The demo server (`slowlane start`). */

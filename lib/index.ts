@@ -2,6 +2,7 @@
 // node:http helpers. The demo server lives at 'slowlane/demo'.
 export { ChildPool, type ChildInfo, type LatencySummary, type PoolLatency, type PoolStats } from './pool/child-pool.js';
 export type { ChildPoolOptions } from './pool/pool-options.js';
+export type { MapOptions, MapProgress } from './pool/pool-map.js';
 export type { RunOptions } from './pool/run-options.js';
 export type { RunStream, RunTask, TaskArgs, TaskFunction, TaskName, TaskResult, TaskRunner, UntypedTasks } from './pool/task-types.js';
 export { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, SlowlaneError, StreamIdleError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from './pool/errors.js';

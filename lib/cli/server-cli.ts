@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MAX_CHILDREN_LIMIT, MIN_MEMORY_MB, POOL_DEFAULTS, SERVER_DEFAULTS, SERVER_FLAG_FLOORS } from '../defaults.js';
+import { MAX_CHILDREN_LIMIT, MIN_MEMORY_MB, OFFLOAD_DEFAULTS, POOL_DEFAULTS, SERVER_DEFAULTS, SERVER_FLAG_FLOORS } from '../defaults.js';
 import type { LogStream } from '../demo/log-writer.js';
 import { startSlowlane, type SlowlaneConfig } from '../demo/start.js';
 import { defaultOrdersPath } from '../demo/orders/orders-db.js';
@@ -33,7 +33,7 @@ Options:
   --pool-size N       warm children serving /slow_pool (default: CPU count, ${d.poolSize} here)
   --max-children N    children computing at once for /slow_threaded (default: twice the CPU count, ${d.forkMaxChildren} here)
   --spares N          children started ahead of demand for /slow_threaded (default ${d.forkSpares})
-  --max-queue N       slow requests that may wait for a child, per route (default ${POOL_DEFAULTS.maxQueue}); beyond it: 503
+  --max-queue N       slow requests that may wait for a child, per route (default ${OFFLOAD_DEFAULTS.maxQueue}); beyond it: 503
   --timeout SECONDS   a slow task running longer is killed and answered 504 (default ${d.timeoutMs / 1000})
   --grace SECONDS     on SIGTERM or Ctrl-C, time to answer requests already received (default ${d.graceMs / 1000})
   --niceness K        children's CPU niceness, 0 to 19, so fast requests win the CPU (default ${POOL_DEFAULTS.niceness})

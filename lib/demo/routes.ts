@@ -3,7 +3,7 @@
 // the server (server.ts) does the rest: parsing, logging, errors, shutdown.
 import type http from 'node:http';
 import { HttpError } from '../http/http-error.js';
-import { offload, type RequestHandler } from '../http/offload.js';
+import { offload, type OffloadOptions, type RequestHandler } from '../http/offload.js';
 import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
 import type { StreamRunner, TaskRunner } from '../pool/task-types.js';
 import type { LoopPressure } from '../http/loop-pressure.js';
@@ -56,7 +56,12 @@ export interface RouteContext {
   snapshot: () => StatsSnapshot;
   /** Why an offloaded request failed, in full, for its log line. */
   noteFailure: (error: unknown, req: http.IncomingMessage) => void;
+  /** Slow requests that may wait for a child (--max-queue); undefined for offload()'s default. */
+  maxQueue?: number | undefined;
 }
+
+/** What every offloaded route is given: where failures go, and its queue bound. */
+type Offloading = Pick<OffloadOptions, 'onFailure' | 'maxQueue'>;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -100,11 +105,11 @@ const slowInline = (work: (n: number) => number): Route => (query) => {
 };
 
 /** /slow_threaded and /slow_pool: checked input, the work in a child, the answer on the loop. */
-const slowOffloaded = (pool: DemoPool, onFailure: RouteContext['noteFailure']): Route => handed(offload(pool, 'heavyLifting', (req) => {
+const slowOffloaded = (pool: DemoPool, offloading: Offloading): Route => handed(offload(pool, 'heavyLifting', (req) => {
   const query = queryOf(req);
   requireId(query);
   return [optionalN(query)];
-}, { render: (seconds, req) => slowBody(requireId(queryOf(req)), seconds), onFailure }));
+}, { render: (seconds, req) => slowBody(requireId(queryOf(req)), seconds), ...offloading }));
 
 /** /report: the blocking database call, as most apps write it, on the event loop. */
 const reportInline = (orders: OrdersSource | undefined): Route => (query) => {
@@ -114,8 +119,8 @@ const reportInline = (orders: OrdersSource | undefined): Route => (query) => {
 };
 
 /** /report_pool: the same query in a child that holds its own read-only connection. */
-const reportPooled = (orders: OrdersSource | undefined, onFailure: RouteContext['noteFailure']): Route => {
-  if (orders !== undefined) return handed(offload(orders.runner, 'report', (req) => reportArgs(queryOf(req)), { onFailure }));
+const reportPooled = (orders: OrdersSource | undefined, offloading: Offloading): Route => {
+  if (orders !== undefined) return handed(offload(orders.runner, 'report', (req) => reportArgs(queryOf(req)), offloading));
   return (query) => {
     reportArgs(query);
     return noOrders();
@@ -123,8 +128,8 @@ const reportPooled = (orders: OrdersSource | undefined, onFailure: RouteContext[
 };
 
 /** /export: the region's orders as CSV, streamed from a child as they are read, at the pace the client reads. */
-const exportPooled = (orders: OrdersSource | undefined, onFailure: RouteContext['noteFailure']): Route => {
-  if (orders !== undefined) return handed(offload(orders.runner, 'exportOrders', (req) => reportArgs(queryOf(req)), { stream: true, contentType: 'text/csv; charset=utf-8', onFailure }));
+const exportPooled = (orders: OrdersSource | undefined, offloading: Offloading): Route => {
+  if (orders !== undefined) return handed(offload(orders.runner, 'exportOrders', (req) => reportArgs(queryOf(req)), { stream: true, contentType: 'text/csv; charset=utf-8', ...offloading }));
   return (query) => {
     reportArgs(query);
     return noOrders();
@@ -138,16 +143,17 @@ const shedding = (pressure: LoopPressure | undefined, route: Route): Route => (q
 };
 
 export function demoRoutes(ctx: RouteContext): Map<string, Route> {
-  const { pools, orders, pressure, noteFailure, snapshot } = ctx;
+  const { pools, orders, pressure, noteFailure, snapshot, maxQueue } = ctx;
+  const offloading: Offloading = { onFailure: noteFailure, ...(maxQueue === undefined ? {} : { maxQueue }) };
   const slow = (route: Route): Route => shedding(pressure, route);
   return new Map<string, Route>([
     ['/fast', fast],
     ['/slow', slow(slowInline(ctx.inlineWork))],
-    ['/slow_threaded', slow(slowOffloaded(pools.perRequest, noteFailure))],
-    ['/slow_pool', slow(slowOffloaded(pools.warm, noteFailure))],
+    ['/slow_threaded', slow(slowOffloaded(pools.perRequest, offloading))],
+    ['/slow_pool', slow(slowOffloaded(pools.warm, offloading))],
     ['/report', slow(reportInline(orders))],
-    ['/report_pool', slow(reportPooled(orders, noteFailure))],
-    ['/export', slow(exportPooled(orders, noteFailure))],
+    ['/report_pool', slow(reportPooled(orders, offloading))],
+    ['/export', slow(exportPooled(orders, offloading))],
     ['/stats', () => ({ body: `${JSON.stringify(snapshot(), null, 2)}\n`, contentType: JSON_TYPE })],
     ['/metrics', () => ({ body: toPrometheus(snapshot()), contentType: METRICS_CONTENT_TYPE })],
   ]);

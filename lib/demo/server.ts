@@ -27,6 +27,8 @@ export interface ServerOptions {
   inlineWork?: ((n: number) => number) | undefined;
   /** Refuse new slow requests (503) while the event loop has been this many ms late within the last second; omit for never. */
   maxLoopDelayMs?: number | undefined;
+  /** Slow requests that may wait for a child, per route (each pool); beyond it 503. Default: offload()'s, 100. */
+  maxQueue?: number | undefined;
   /** The orders database behind /report and /report_pool; without it they answer 503. */
   orders?: OrdersSource | undefined;
 }
@@ -78,7 +80,7 @@ export function createServer(options: ServerOptions): SlowlaneServer {
       orders: reports === undefined ? undefined : { state: reports.state, path: reports.path },
     });
   };
-  const routes = demoRoutes({ pools, orders, inlineWork, pressure, snapshot, noteFailure });
+  const routes = demoRoutes({ pools, orders, inlineWork, pressure, snapshot, noteFailure, maxQueue: options.maxQueue });
 
   /** Writes the answer; false if the client is already gone. */
   function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = NO_HEADERS, contentType = TEXT): boolean {

@@ -81,8 +81,8 @@ export const DEMO_TASKS = new URL('./tasks.js', import.meta.url);
 export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlowlane> {
   const d = SERVER_DEFAULTS;
   const timeoutMs = config.timeoutMs ?? d.timeoutMs;
+  // --max-queue bounds the routes (offload()), not the pools: it is requests that should not wait too long.
   const limits = {
-    maxQueue: config.maxQueue,
     timeoutMs,
     // A request's whole time counts, waiting for a child included: one that
     // cannot start in time gets 503 instead of waiting behind the queue.
@@ -106,7 +106,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
   // One read-only connection per child, as many children as /slow_pool has.
   const orders = config.db === undefined ? undefined : new OrdersDatabase({ path: config.db, rows: config.dbRows, tasks: config.dbTasks, log: config.log, pool: { ...limits, minChildren: (config.warmReports ?? d.warmReports) ? poolSize : 0, maxChildren: poolSize, spares: 0 } });
   const log = config.logTo === undefined ? undefined : new LogWriter(config.logTo);
-  const server = createServer({ pools, accessLog: log?.line, logStats: log === undefined ? undefined : () => log.stats(), trustProxy: config.trustProxy, maxLoopDelayMs: config.maxLoopDelayMs, orders });
+  const server = createServer({ pools, accessLog: log?.line, logStats: log === undefined ? undefined : () => log.stats(), trustProxy: config.trustProxy, maxLoopDelayMs: config.maxLoopDelayMs, maxQueue: config.maxQueue, orders });
   const destroy = async (): Promise<void> => {
     server.destroy();
     await Promise.all([pools.perRequest.destroy(), pools.warm === pools.perRequest ? undefined : pools.warm.destroy(), orders?.destroy()]);

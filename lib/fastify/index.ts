@@ -3,7 +3,9 @@
 // closes nothing the plugin did not create. Fastify is an optional peer
 // dependency: this subpath says which package to install if it is missing.
 import type { FastifyPluginCallback } from 'fastify';
+import { OFFLOAD_DEFAULTS } from '../defaults.js';
 import { pressureFrom } from '../http/loop-pressure.js';
+import { checkCount } from '../pool/pool-options.js';
 import { assertFastifyInstalled, FASTIFY_MAJOR } from './peer-check.js';
 import { replyOffload, type LoosePool } from './reply-offload.js';
 import type { SlowlaneFastifyOptions } from './types.js';
@@ -30,8 +32,10 @@ const alreadyRegistered = (error: unknown): boolean => (error as { code?: unknow
 
 const slowlane: FastifyPluginCallback<SlowlaneFastifyOptions> = (fastify, options, done) => {
   let pools: Map<string, LoosePool>;
+  let maxQueue: number;
   try {
     pools = choosePools(options);
+    maxQueue = checkCount('maxQueue of slowlane/fastify', options.maxQueue ?? OFFLOAD_DEFAULTS.maxQueue, 0, Number.MAX_SAFE_INTEGER, true);
   } catch (error) {
     done(error as Error);
     return;
@@ -44,7 +48,7 @@ const slowlane: FastifyPluginCallback<SlowlaneFastifyOptions> = (fastify, option
     return found;
   };
   try {
-    fastify.decorateReply('offload', replyOffload({ pool, pressure }));
+    fastify.decorateReply('offload', replyOffload({ pool, pressure, maxQueue }));
   } catch (error) {
     // Thrown here it would be uncaught (avvio does not catch a callback plugin's throw) and end the process.
     done(alreadyRegistered(error) ? new Error(TWICE) : (error as Error));

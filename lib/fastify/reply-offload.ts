@@ -34,13 +34,21 @@ export function fastifyFailure(error: unknown): HttpError {
   return failed;
 }
 
-/** The values of a stream run as a Readable: strings and bytes as they are, anything else as a JSON line. The first is already read. */
-function readableOf(first: unknown, values: AsyncIterator<unknown>): Readable {
+/**
+ * The values of a stream run as a Readable: strings and bytes as they are,
+ * anything else as a JSON line. The first is already read. A failure after
+ * it cuts the response short; `failed` hears it first (Fastify itself only
+ * warns of a stream that errs once its headers are out).
+ */
+function readableOf(first: unknown, values: AsyncIterator<unknown>, failed: (error: unknown) => void): Readable {
   const chunk = (value: unknown): string | Uint8Array => (typeof value === 'string' || value instanceof Uint8Array ? value : `${JSON.stringify(value)}\n`);
   async function* all(): AsyncGenerator<string | Uint8Array> {
     try {
       yield chunk(first);
       for (let next = await values.next(); next.done !== true; next = await values.next()) yield chunk(next.value);
+    } catch (error) {
+      failed(error);
+      throw error;
     } finally {
       // Destroyed early (the client left): the generator in the child is closed and its child freed.
       await values.return?.();
@@ -58,6 +66,8 @@ const answered = (reply: FastifyReply): boolean => reply.sent || reply.raw.heade
 export interface OffloadDeps {
   pool(name: string | undefined): LoosePool;
   pressure: LoopPressure | undefined;
+  /** Each run's queue bound (the plugin's maxQueue). */
+  maxQueue: number;
 }
 
 /** The function decorated onto every reply. */
@@ -65,7 +75,7 @@ export function replyOffload(deps: OffloadDeps) {
   // Returns the reply, as Fastify asks of an async handler that sends: a
   // reply is a thenable, so the promise settles (with undefined) once the
   // response has gone out, and Fastify never sends a second time.
-  return async function offload(this: FastifyReply, task: string, args: readonly unknown[], options: ReplyOffloadOptions = {}): Promise<void> {
+  return async function offload(this: FastifyReply, task: string, args: readonly unknown[], options: Omit<ReplyOffloadOptions, 'stream'> & { stream?: unknown } = {}): Promise<void> {
     const reply = this;
     // Already answered: a run would be work nobody reads. Say so once, for the route's author.
     if (answered(reply)) {
@@ -74,7 +84,7 @@ export function replyOffload(deps: OffloadDeps) {
     }
     if (deps.pressure?.shouldShed()) return sent(reply.send(fastifyFailure(deps.pressure.overloaded())));
     const signal = requestSignal(reply.request.raw, reply.raw);
-    const runOptions: RunOptions = { signal, timeoutMs: options.timeoutMs, deadlineMs: options.deadlineMs };
+    const runOptions: RunOptions = { signal, timeoutMs: options.timeoutMs, deadlineMs: options.deadlineMs, maxQueue: deps.maxQueue };
     try {
       const pool = deps.pool(options.pool);
       if (options.stream !== true) {
@@ -99,7 +109,12 @@ export function replyOffload(deps: OffloadDeps) {
         await values.return?.();
         return sent(reply.send(Readable.from([])));
       }
-      return sent(reply.send(readableOf(first.value, values)));
+      const failed = (error: unknown): void => {
+        // The client left: its run was cancelled, nothing failed.
+        if (signal.aborted) return;
+        reply.request.log.error({ err: error, task }, `reply.offload("${task}") failed after its first value; the response was cut short`);
+      };
+      return sent(reply.send(readableOf(first.value, values, failed)));
     } catch (error) {
       // The client left: nobody reads an answer, and Fastify sends nothing to a closed socket.
       if (signal.aborted || answered(reply)) return sent(reply);

@@ -1,7 +1,7 @@
 // The types slowlane/fastify adds to Fastify: reply.offload(), typed by the
 // tasks module of each registered pool. Types only.
 import type { LoopPressure } from '../http/loop-pressure.js';
-import type { StreamTaskName, TaskArgs, TaskName, UntypedTasks } from '../pool/task-types.js';
+import type { StreamNeedsGeneratorHint, StreamTaskName, TaskArgs, TaskName, UntypedTasks } from '../pool/task-types.js';
 
 /**
  * Augment this to type reply.offload() by your tasks modules, one property
@@ -30,6 +30,8 @@ export type SlowlaneFastifyOptions = ({ pool: AnyRunner; pools?: never } | { poo
   maxLoopDelayMs?: number;
   /** The same with a monitor of your own. */
   loopPressure?: LoopPressure;
+  /** Refuse a run with 503 and Retry-After (QueueFullError) when this many already wait for one of its pool's children; a pool's own maxQueue applies too. Default 100. */
+  maxQueue?: number;
 };
 
 export interface ReplyOffloadOptions<P extends string = string> {
@@ -57,7 +59,7 @@ type DefaultPool = 'default' extends PoolName ? 'default' : PoolName;
  */
 export interface ReplyOffload {
   <K extends StreamTaskName<TasksOf<P>>, P extends PoolName = DefaultPool>(task: K, args: TaskArgs<TasksOf<P>, K>, options: ReplyOffloadOptions<P> & { stream: true }): Promise<void>;
-  <K extends TaskName<TasksOf<P>>, P extends PoolName = DefaultPool>(task: K, args: TaskArgs<TasksOf<P>, K>, options?: ReplyOffloadOptions<P> & { stream?: false }): Promise<void>;
+  <K extends TaskName<TasksOf<P>>, P extends PoolName = DefaultPool>(task: K, args: TaskArgs<TasksOf<P>, K>, options?: Omit<ReplyOffloadOptions<P>, 'stream'> & { stream?: false | StreamNeedsGeneratorHint }): Promise<void>;
 }
 
 declare module 'fastify' {

@@ -4,9 +4,9 @@
 // knows the pool only as a TaskRunner.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OFFLOAD_DEFAULTS } from '../defaults.js';
-import { checkTimeout } from '../pool/pool-options.js';
+import { checkCount, checkTimeout } from '../pool/pool-options.js';
 import type { RunOptions } from '../pool/run-options.js';
-import type { StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
+import type { StreamNeedsGeneratorHint, StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
 import { endBroken, streamBody, type StreamValues } from './stream-body.js';
 import { failureJson, failureResponse } from './failure-response.js';
 import { HttpError } from './http-error.js';
@@ -44,6 +44,12 @@ export interface OffloadOptions<R = unknown> {
   /** The same with a monitor of your own (to share it, or to read its stats()). */
   loopPressure?: LoopPressure;
   /**
+   * Refuse a request with 503 and Retry-After (QueueFullError) when this many
+   * runs already wait for one of the pool's children; the pool's own maxQueue
+   * applies too. Default 100.
+   */
+  maxQueue?: number;
+  /**
    * A generator task (pool.stream()): each value is written as it comes,
    * honouring the socket's backpressure. A failure after the first value ends
    * the response without its final chunk. Default false.
@@ -76,15 +82,17 @@ export function offload<
   K extends TaskName<M>,
   A extends TaskArgs<M, K> | ([] extends TaskArgs<M, K> ? [] : never),
   Req extends IncomingMessage = IncomingMessage,
->(pool: TaskRunner<M>, task: K, argsFrom: ArgsFrom<A, Req>, options?: OffloadOptions<TaskResult<M, K>>): RequestHandler<Req>;
-export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsFrom<unknown>, options: OffloadOptions = {}): RequestHandler {
+>(pool: TaskRunner<M>, task: K, argsFrom: ArgsFrom<A, Req>, options?: Omit<OffloadOptions<TaskResult<M, K>>, 'stream'> & { stream?: false | StreamNeedsGeneratorHint }): RequestHandler<Req>;
+export function offload(pool: { readonly run: unknown; expectTask?(name: string): void }, task: string, argsFrom: ArgsFrom<unknown>, options: Omit<OffloadOptions, 'stream'> & { stream?: unknown } = {}): RequestHandler {
   if (typeof argsFrom !== 'function') throw new TypeError('offload(pool, task, argsFrom): argsFrom must be a function that returns the task\'s arguments');
   // Within offload the module's type is generic; run() is the same function either way.
   const run = pool.run as unknown as LooseRun;
-  const { timeoutMs, contentType, render, onFailure, stream = false, failureBody = 'text', failures = 'respond' } = options;
+  const { timeoutMs, contentType, render, onFailure, failureBody = 'text', failures = 'respond' } = options;
+  const stream = options.stream === true;
   const streamOf = (pool as Partial<StreamRunner<unknown>>).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => StreamValues) | undefined;
   if (stream && typeof streamOf !== 'function') throw new TypeError('offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
   const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
+  const maxQueue = checkCount('maxQueue of offload()', options.maxQueue ?? OFFLOAD_DEFAULTS.maxQueue, 0, Number.MAX_SAFE_INTEGER, true);
   const pressure = pressureFrom(options);
   // A misspelt name is reported at the pool's ready(), before any request.
   pool.expectTask?.(task);
@@ -99,7 +107,7 @@ export function offload(pool: TaskRunner<unknown>, task: string, argsFrom: ArgsF
     if (pressure?.shouldShed()) return answerFailure(req, res, pressure.overloaded(), next);
     // Closed before the answer was written: the client left, so its work is cancelled.
     const signal = requestSignal(req, res);
-    const runOptions: RunOptions = { signal, timeoutMs, label: `${req.method ?? 'GET'} ${req.url ?? '/'}`.slice(0, 200) };
+    const runOptions: RunOptions = { signal, timeoutMs, maxQueue, label: `${req.method ?? 'GET'} ${req.url ?? '/'}`.slice(0, 200) };
     const start = (args: unknown): Promise<unknown> => {
       // A body nobody reads stops the socket being read, and then a client
       // that leaves is never noticed: discard what argsFrom left unread.

@@ -27,7 +27,8 @@ import { PoolWaiters } from './pool-waiters.js';
 import { TaskNames } from './task-names.js';
 import type { Spawner } from './spawner/spawner.js';
 import { checkRun, type CheckedRun, type RunOptions } from './run-options.js';
-import type { RunTask, StreamRunner, StreamTask, TASKS, UntypedTasks } from './task-types.js';
+import type { MapTask, RunTask, StreamRunner, StreamTask, TASKS, UntypedTasks } from './task-types.js';
+import { mapRuns, type MapOptions } from './pool-map.js';
 import { openStream } from './chunk-stream.js';
 import { WakeUp } from './wake-up.js';
 
@@ -47,6 +48,14 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
     const limits = { window, windowBytes, idleTimeoutMs, task };
     return openStream(limits, (sink) => this.#submit(task, args, options, { sink, window, windowBytes }), (job, n) => this.#dispatcher.credit(job, n));
   }) as StreamTask<M>;
+  /**
+   * Runs `task` over each argument list of `items`, at most `concurrency`
+   * (default maxChildren) at a time, and resolves with the results in input
+   * order; onProgress hears each answer. The first failure or an abort stops
+   * it: no more runs start, the running ones are aborted.
+   */
+  readonly map: MapTask<M> = ((task: string, items: Iterable<readonly unknown[]>, options: MapOptions = {}) =>
+    mapRuns(this.run as unknown as (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>, task, items, options, this.options.maxChildren)) as MapTask<M>;
   readonly options: Readonly<ResolvedPoolOptions>;
   readonly #deps: PoolDeps;
   readonly #execArgv: readonly string[];
@@ -189,7 +198,8 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
       this.#counters.runs.aborted += 1;
       return { error: checked.signal.reason };
     }
-    const job = this.#dispatcher.create({ task, args, ...checked, stream });
+    const { timeoutMs, deadlineMs, signal } = checked;
+    const job = this.#dispatcher.create({ task, args, timeoutMs, deadlineMs, signal, stream });
     const now = performance.now();
     this.#spares.arrived(now);
     const broken = this.#unavailable();
@@ -204,7 +214,9 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
       } else {
         // No free child: start one now, if the limits allow.
         this.#reconcile();
-        if (!job.settled && this.#dispatcher.queued - this.#fleet.counts().starting > this.options.maxQueue) job.fail(new QueueFullError(task, this.options.maxQueue), 'rejected');
+        // The pool's bound and this run's own (offload() sets one for a server's requests), whichever is lower.
+        const maxQueue = Math.min(this.options.maxQueue, checked.maxQueue);
+        if (!job.settled && this.#dispatcher.queued - this.#fleet.counts().starting > maxQueue) job.fail(new QueueFullError(task, maxQueue), 'rejected');
       }
     }
     return { job };

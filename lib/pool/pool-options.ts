@@ -16,7 +16,7 @@ export interface ChildPoolOptions {
   spares?: number;
   /** A child leaves after this many tasks: 1 is a fresh process per task. Default Infinity. */
   tasksPerChild?: number;
-  /** Tasks that may wait for a child; beyond it run() rejects with QueueFullError. Default 100. */
+  /** Tasks that may wait for a child; beyond it run() rejects with QueueFullError. Default Infinity: a script's runs wait their turn; offload() bounds a server's (100). */
   maxQueue?: number;
   /** A task running longer (counted from when a ready child gets it) is killed. Default Infinity. */
   timeoutMs?: number;

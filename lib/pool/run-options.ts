@@ -1,6 +1,6 @@
 // What a caller can set for one run, and the checks that turn a bad call
 // into a rejected promise with a one-line reason.
-import { checkTimeout } from './pool-options.js';
+import { checkCount, checkTimeout } from './pool-options.js';
 
 export interface RunOptions {
   /** Aborting removes a waiting task from the queue, or kills the child running it. */
@@ -15,12 +15,21 @@ export interface RunOptions {
    * worker host's log line.
    */
   label?: string | undefined;
+  /**
+   * Refuse this run with QueueFullError if it would wait behind this many
+   * runs already waiting for a child; the pool's own maxQueue applies too.
+   * offload() sets it, so a server sheds under a flood while a script's runs
+   * on the same kind of pool just wait. slowlane/queue ignores it.
+   */
+  maxQueue?: number | undefined;
 }
 
 export interface CheckedRun {
   timeoutMs: number;
   deadlineMs: number;
   signal: AbortSignal | undefined;
+  /** This run's queue bound: Infinity when it sets none. */
+  maxQueue: number;
 }
 
 /** Checks run()'s arguments; throws a TypeError or RangeError naming what is wrong. */
@@ -30,9 +39,10 @@ export function checkRun(task: unknown, args: unknown, options: unknown, default
   if (typeof options !== 'object' || options === null) throw new TypeError('run options must be an object: { signal, timeoutMs, deadlineMs }');
   const { timeoutMs, deadlineMs, signal } = options as RunOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run option signal must be an AbortSignal');
-  const { label } = options as RunOptions;
+  const { label, maxQueue } = options as RunOptions;
   if (label !== undefined && typeof label !== 'string') throw new TypeError('run option label must be a string');
   return {
+    maxQueue: maxQueue === undefined ? Infinity : checkCount('maxQueue of a run', maxQueue, 0, Number.MAX_SAFE_INTEGER, true),
     timeoutMs: timeoutMs === undefined ? defaults.timeoutMs : checkTimeout('run option timeoutMs', timeoutMs),
     deadlineMs: deadlineMs === undefined ? defaults.deadlineMs : checkTimeout('run option deadlineMs', deadlineMs),
     signal,

@@ -1,5 +1,6 @@
 // Types that tie a pool to its tasks module: `new ChildPool<typeof import('./tasks.js')>`
 // checks each run's task name and arguments and types its result. Types only.
+import type { MapOptions } from './pool-map.js';
 import type { RunOptions } from './run-options.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a task may take anything
@@ -72,10 +73,28 @@ export type TaskResult<M, K> = IsUntyped<M> extends true
 /** Arguments may be left out when the task takes none (or only optional ones). */
 type RunRest<A> = [] extends A ? [args?: A, options?: RunOptions] : [args: A, options?: RunOptions];
 
+/** Generator tasks, which run() does not take: it would answer with a generator, which cannot cross. */
+type StreamOnlyName<M> = Exclude<StreamTaskName<M>, TaskName<M>>;
+
+/** What TypeScript shows, in the task name's place, for run() of a generator task. */
+export type UseStreamHint = 'this task is a generator (function*): use pool.stream(task, args), which yields its values';
+
+/** What TypeScript shows, in stream's place, for `stream: true` with a task that is not a generator (offload(), reply.offload()). */
+export type StreamNeedsGeneratorHint = 'stream: true needs a task that is a generator (function*); for a plain task leave stream out';
+
 /** run() of a pool: typed by the tasks module when there is one. */
 export type RunTask<M> = IsUntyped<M> extends true
   ? <T = unknown>(task: string, args?: readonly unknown[], options?: RunOptions) => Promise<T>
-  : <K extends TaskName<M>>(task: K, ...rest: RunRest<TaskArgs<M, K>>) => Promise<TaskResult<M, K>>;
+  : <K extends TaskName<M> | StreamOnlyName<M>>(
+      // A generator task's name is refused with the hint as the expected type.
+      task: K extends TaskName<M> ? K : UseStreamHint,
+      ...rest: K extends TaskName<M> ? RunRest<TaskArgs<M, K>> : [args?: readonly unknown[], options?: RunOptions]
+    ) => Promise<K extends TaskName<M> ? TaskResult<M, K> : never>;
+
+/** map() of a pool: one task over many argument lists, typed by the tasks module when there is one. */
+export type MapTask<M> = IsUntyped<M> extends true
+  ? <T = unknown>(task: string, items: Iterable<readonly unknown[]>, options?: MapOptions) => Promise<T[]>
+  : <K extends TaskName<M>>(task: K, items: Iterable<Readonly<TaskArgs<M, K>>>, options?: MapOptions) => Promise<TaskResult<M, K>[]>;
 
 /** Type-only key that carries a runner's tasks module, so helpers such as offload() can infer it. */
 export declare const TASKS: unique symbol;

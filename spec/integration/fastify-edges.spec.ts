@@ -46,6 +46,7 @@ describe('slowlane/fastify edges, real Fastify and children', function () {
     await app.register(slowlane, { pools: { default: pool, streams } });
     app.get('/endless', async (_req, reply) => reply.offload('endless', [join(dir, 'diary')], { pool: 'streams', stream: true }));
     app.get('/count', async (_req, reply) => reply.offload('count', [3], { pool: 'streams', stream: true }));
+    app.get('/fails-after', async (_req, reply) => reply.offload('failsAfter', [2], { pool: 'streams', stream: true }));
     app.get('/sent-first', async (_req, reply) => {
       reply.send('answered by the handler\n');
       handled = reply.offload('add', [1, 2]);
@@ -82,6 +83,19 @@ describe('slowlane/fastify edges, real Fastify and children', function () {
     expect(await eventually(() => streams.stats().running === 0, 5000), 'the child is free').to.equal(true);
     const next = await request(`${base}/count`);
     expect([next.status, next.body]).to.deep.equal([200, '0\n1\n2\n']);
+  });
+
+  it('a stream that fails after its first value: the response is cut short and the failure logged at error level, with the request', async () => {
+    const answer = await request(`${base}/fails-after`).catch((e: unknown) => e);
+    expect((answer as { body?: string }).body, 'no complete body arrives').to.equal(undefined);
+    const ours = (): Record<string, unknown>[] => logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry['task'] === 'failsAfter');
+    expect(await eventually(() => ours().length > 0, 5000), `our log line; all lines: ${logs.join('')}`).to.equal(true);
+    const [entry] = ours();
+    expect(entry).to.include({ level: 50, msg: 'reply.offload("failsAfter") failed after its first value; the response was cut short' });
+    expect(entry!['reqId'], 'the request it was').to.be.a('string');
+    expect((entry!['err'] as { message?: string }).message).to.match(/gave up after 2/);
+    const next = await request(`${base}/count`);
+    expect([next.status, next.body], 'the pool serves on').to.deep.equal([200, '0\n1\n2\n']);
   });
 
   it('reply.offload() after reply.send() starts no run and sends nothing twice', async () => {

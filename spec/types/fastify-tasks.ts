@@ -3,6 +3,9 @@
 import Fastify from 'fastify';
 import slowlane from '../../lib/fastify/index.js';
 import { ChildPool } from '../../lib/index.js';
+import type { StreamNeedsGeneratorHint } from '../../lib/pool/task-types.js';
+
+declare const needsGenerator: StreamNeedsGeneratorHint;
 
 type Tasks = typeof import('../fixtures/tasks.js');
 type StreamTasks = typeof import('../fixtures/stream-tasks.js');
@@ -31,5 +34,7 @@ app.get('/', async (_req, reply) => {
   await reply.offload('add', [1, 2], { pool: 'reports' });
   // @ts-expect-error stream: true needs a generator task
   await reply.offload('plain', [], { pool: 'streams', stream: true });
+  // The type that error quotes in stream's place says what to do.
+  await reply.offload('plain', [], { pool: 'streams', stream: needsGenerator });
   return reply;
 });

@@ -2,6 +2,10 @@
 // `@ts-expect-error` line must fail to compile, or tsc reports the directive
 // as unused and the test fails. The other lines must compile.
 import { ChildPool, offload, type TaskRunner } from '../../lib/index.js';
+import type { StreamNeedsGeneratorHint, UseStreamHint } from '../../lib/pool/task-types.js';
+
+/** True only when A and B are the same type. */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
 type Tasks = typeof import('../fixtures/tasks.js');
 const pool = new ChildPool<Tasks>({ tasks: new URL('../fixtures/tasks.js', import.meta.url) });
@@ -29,6 +33,40 @@ void pool.run<number>('add', [1, 2]);
 const untyped = new ChildPool({ tasks: 'tasks.js' });
 export const anything: Promise<string> = untyped.run<string>('fib', ['thirty']);
 
+// map() takes the task's argument lists (an array or any iterable) and resolves with its results, in order.
+export const sums: Promise<number[]> = pool.map('add', [[1, 2], [3, 4]]);
+export const mapped: Promise<number[]> = pool.map('add', [[1, 2]], { concurrency: 2, signal: new AbortController().signal, onProgress: ({ done, total }) => void [done, total] });
+function* pairs(): Generator<[number, number]> {
+  yield [1, 2];
+}
+export const fromGenerator: Promise<number[]> = pool.map('add', pairs());
+export const readonlyItems: Promise<number[]> = pool.map('add', [[1, 2] as const]);
+// @ts-expect-error an item of the wrong type
+void pool.map('add', [[1, '2']]);
+// @ts-expect-error an item with too few arguments
+void pool.map('add', [[1]]);
+// @ts-expect-error a misspelt task name
+void pool.map('ad', [[1, 2]]);
+// @ts-expect-error the results are numbers
+export const wrongMap: Promise<string[]> = pool.map('add', [[1, 2]]);
+// @ts-expect-error progress counts are numbers
+void pool.map('add', [[1, 2]], { onProgress: ({ done }: { done: string }) => done });
+
+// A generator task goes through stream(): run() says so where its arguments go.
+type StreamTasks = typeof import('../fixtures/stream-tasks.js');
+const streams = new ChildPool<StreamTasks>({ tasks: new URL('../fixtures/stream-tasks.js', import.meta.url) });
+export const counted: AsyncIterableIterator<number> = streams.stream('count', [3]);
+export const plain: Promise<number> = streams.run('plain');
+// @ts-expect-error run() of a generator task
+void streams.run('count', [3]);
+// @ts-expect-error the same without arguments
+void streams.run('count');
+// @ts-expect-error map() of a generator task
+void streams.map('count', [[3]]);
+// The hint is the type TypeScript names in the error: "Argument of type '"count"' is not assignable to parameter of type '<hint>'".
+export const runHint: Equal<Parameters<typeof streams.run<'count'>>[0], UseStreamHint> = true;
+export const runHintText: Equal<UseStreamHint, 'this task is a generator (function*): use pool.stream(task, args), which yields its values'> = true;
+
 // offload() checks the same way, with argument tuples inferred from argsFrom.
 offload(pool, 'add', () => [1, 2]);
 offload(pool, 'add', async (req) => [Number(req.url), 2], { render: (n) => n.toFixed(2) });
@@ -38,6 +76,16 @@ offload(pool, 'ad', () => [1, 2]);
 offload(pool, 'add', () => ['1', 2]);
 // @ts-expect-error render receives the task's result type
 offload(pool, 'add', () => [1, 2], { render: (n: string) => n });
+
+// stream: true needs a generator task; for a plain one the error names what to do in stream's place.
+offload(streams, 'count', () => [3], { stream: true });
+// @ts-expect-error stream: true on a task that is not a generator
+offload(streams, 'plain', () => [], { stream: true });
+// @ts-expect-error nor may a generator task be offloaded without stream: true
+offload(streams, 'count', () => [3]);
+declare const needsGenerator: StreamNeedsGeneratorHint;
+offload(streams, 'plain', () => [], { stream: needsGenerator }); // the type the error quotes
+export const streamHintText: Equal<StreamNeedsGeneratorHint, 'stream: true needs a task that is a generator (function*); for a plain task leave stream out'> = true;
 
 // Only what crosses the IPC channel (V8's structured clone) type-checks.
 type IpcTasks = typeof import('./ipc-tasks.js');

@@ -172,6 +172,40 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     expect(executor.stats(), 'one run waits for the starting child, one beyond it').to.include({ rejected: 1, running: 0, queued: 2 });
   });
 
+  it('by default queues as many runs as a script gives it: 1000 wait for one child, none refused', async () => {
+    const executor = make({ maxChildren: 1 });
+    const runs = Array.from({ length: 1000 }, (_, i) => executor.run('a', [i]).catch((e: unknown) => e));
+    await flush();
+    expect(executor.stats()).to.include({ rejected: 0, queued: 1000 });
+    const destroyed = executor.destroy();
+    for (const child of env.fakes.children) child.exit(null, 'SIGKILL');
+    await destroyed;
+    expect((await Promise.all(runs)).every((e) => e instanceof PoolClosedError)).to.equal(true);
+  });
+
+  it('a run\'s own maxQueue refuses it beyond that many waiting, below the pool\'s bound; runs without one still wait', async () => {
+    const executor = make({ maxChildren: 1, maxQueue: 5 });
+    void executor.run('a').catch(() => {});
+    void executor.run('b').catch(() => {});
+    void executor.run('c').catch(() => {});
+    const refused = await executor.run('d', [], { maxQueue: 1 }).catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(QueueFullError);
+    expect(refused).to.include({ maxQueue: 1 });
+    expect((refused as Error).message).to.match(/1 tasks already wait; try again later/);
+    void executor.run('e').catch(() => {});
+    expect(executor.stats(), 'one run waits for the starting child, three beyond it').to.include({ rejected: 1, queued: 4 });
+    // The pool's bound still applies to a run whose own is larger: five may wait beyond the starting child's run.
+    void executor.run('f', [], { maxQueue: 100 }).catch(() => {});
+    void executor.run('g', [], { maxQueue: 100 }).catch(() => {});
+    expect(await executor.run('h', [], { maxQueue: 100 }).catch((e: unknown) => e)).to.include({ maxQueue: 5 });
+    expect(executor.stats()).to.include({ rejected: 2, queued: 6 });
+  });
+
+  it('a bad run maxQueue rejects with one line', async () => {
+    const executor = make();
+    expect(String(await executor.run('a', [], { maxQueue: -1 }).catch((e: unknown) => e))).to.equal('RangeError: option maxQueue of a run must be a whole number from 0 to 9007199254740991 or Infinity, got -1');
+  });
+
   it('abort while waiting removes the task from the queue with the signal\'s reason', async () => {
     const executor = make({ maxChildren: 1 });
     void executor.run('a');

@@ -37,6 +37,16 @@ describe('offload() (faked pool)', () => {
     expect(options.timeoutMs).to.equal(1234);
   });
 
+  it('bounds each run\'s queue: 100 by default, or its maxQueue option; a bad one is refused at once', async () => {
+    run.resolves('ok');
+    handler = offload(pool(), 't', () => []);
+    await request(base);
+    handler = offload(pool(), 't', () => [], { maxQueue: 7 });
+    await request(base);
+    expect(run.getCalls().map((call) => call.args[2].maxQueue)).to.deep.equal([100, 7]);
+    expect(() => offload(pool(), 't', () => [], { maxQueue: 1.5 })).to.throw(RangeError, 'option maxQueue of offload() must be a whole number from 0 to 9007199254740991 or Infinity, got 1.5');
+  });
+
   const bodies: [string, unknown, number, string | undefined, string][] = [
     ['a string as text/plain', 'text', 200, 'text/plain; charset=utf-8', 'text'],
     ['a Buffer as octet-stream', Buffer.from('bytes'), 200, 'application/octet-stream', 'bytes'],
