@@ -53,18 +53,18 @@ export const wrongMap: Promise<string[]> = pool.map('add', [[1, 2]]);
 void pool.map('add', [[1, 2]], { onProgress: ({ done }: { done: string }) => done });
 
 // A generator task goes through stream(): run() says so where its arguments go.
-type StreamTasks = typeof import('../fixtures/stream-tasks.js');
-const streams = new ChildPool<StreamTasks>({ tasks: new URL('../fixtures/stream-tasks.js', import.meta.url) });
-export const counted: AsyncIterableIterator<number> = streams.stream('count', [3]);
-export const plain: Promise<number> = streams.run('plain');
+type GeneratorTasks = typeof import('../fixtures/stream-tasks.js');
+const generators = new ChildPool<GeneratorTasks>({ tasks: new URL('../fixtures/stream-tasks.js', import.meta.url) });
+export const countedValues: AsyncIterableIterator<number> = generators.stream('count', [3]);
+export const plain: Promise<number> = generators.run('plain');
 // @ts-expect-error run() of a generator task
-void streams.run('count', [3]);
+void generators.run('count', [3]);
 // @ts-expect-error the same without arguments
-void streams.run('count');
+void generators.run('count');
 // @ts-expect-error map() of a generator task
-void streams.map('count', [[3]]);
+void generators.map('count', [[3]]);
 // The hint is the type TypeScript names in the error: "Argument of type '"count"' is not assignable to parameter of type '<hint>'".
-export const runHint: Equal<Parameters<typeof streams.run<'count'>>[0], UseStreamHint> = true;
+export const runHint: Equal<Parameters<typeof generators.run<'count'>>[0], UseStreamHint> = true;
 export const runHintText: Equal<UseStreamHint, 'this task is a generator (function*): use pool.stream(task, args), which yields its values'> = true;
 
 // offload() checks the same way, with argument tuples inferred from argsFrom.
@@ -78,13 +78,13 @@ offload(pool, 'add', () => ['1', 2]);
 offload(pool, 'add', () => [1, 2], { render: (n: string) => n });
 
 // stream: true needs a generator task; for a plain one the error names what to do in stream's place.
-offload(streams, 'count', () => [3], { stream: true });
+offload(generators, 'count', () => [3], { stream: true });
 // @ts-expect-error stream: true on a task that is not a generator
-offload(streams, 'plain', () => [], { stream: true });
+offload(generators, 'plain', () => [], { stream: true });
 // @ts-expect-error nor may a generator task be offloaded without stream: true
-offload(streams, 'count', () => [3]);
+offload(generators, 'count', () => [3]);
 declare const needsGenerator: StreamNeedsGeneratorHint;
-offload(streams, 'plain', () => [], { stream: needsGenerator }); // the type the error quotes
+offload(generators, 'plain', () => [], { stream: needsGenerator }); // the type the error quotes
 export const streamHintText: Equal<StreamNeedsGeneratorHint, 'stream: true needs a task that is a generator (function*); for a plain task leave stream out'> = true;
 
 // Only what crosses the IPC channel (V8's structured clone) type-checks.
