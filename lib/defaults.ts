@@ -223,6 +223,8 @@ export const QUEUE_DEFAULTS = Object.freeze({
    * server still ends on SIGTERM.
    */
   closeTimeoutMs: 2000,
+  /** A worker host whose Redis failed tries again after this long (BullMQ's runRetryDelay, 15 s by default, which also held a host's exit on SIGTERM that long). */
+  retryDelayMs: 1000,
   /** An idempotent task whose hosts die under it is started at most this many times; then its requester gets TaskCrashedError. */
   maxStarts: 3,
   /** A job whose requester left is marked for this long: a host that takes it within that time does not run it. */

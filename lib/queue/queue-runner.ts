@@ -56,7 +56,7 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
   readonly id = randomUUID();
   readonly #options: QueueRunnerOptions;
   readonly #queue: Queue<JobData, JobResult>;
-  /** Commands: the cancel marks and messages, big answers fetched; its state is the runner's view of Redis. */
+  /** Commands: the queue's, the cancel marks and messages, big answers fetched; its state is the runner's view of Redis. */
   readonly #commands: Redis;
   readonly #inbox: Inbox;
   readonly #pending = new Map<string, Pending>();
@@ -73,13 +73,15 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     const Redis = ioredis();
     this.#options = options;
     // Fail fast while Redis is away (a 503 now, not a request held until it
-    // returns): no offline queue, one retry of a command cut off; ioredis reconnects by itself.
+    // returns): no offline queue, one retry of a command cut off; ioredis
+    // reconnects by itself. The queue shares this connection, so that
+    // close() can always cut it (BullMQ's own, with Redis away, reconnects on).
+    this.#commands = new Redis({ ...options.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.#queue = new Queue<JobData, JobResult>(options.queue, {
-      connection: { ...options.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 } as ConnectionOptions,
+      connection: this.#commands as unknown as ConnectionOptions,
       streams: { events: { maxLen: QUEUE_DEFAULTS.eventsMaxLen } },
     });
     this.#queue.on('error', () => {});
-    this.#commands = new Redis({ ...options.connection, enableOfflineQueue: false });
     this.#commands.on('error', (error: unknown) => (this.#problem = redisProblem(error) ?? this.#problem));
     const connected = new Promise<void>((resolve) => this.#commands.once('ready', () => resolve()));
     this.#commands.on('ready', () => {
@@ -217,8 +219,7 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     this.#inbox.close();
     // The inbox goes with its reader: answers still on their way expire with it.
     const tidy = this.#connected ? this.#commands.del(inboxKey(this.#options.queue, this.id)).catch(() => 0) : Promise.resolve(0);
-    const closed = await bounded(Promise.allSettled([this.#queue.close(), tidy]), QUEUE_DEFAULTS.closeTimeoutMs);
-    if (!closed) await this.#queue.disconnect().catch(() => {});
+    await bounded(Promise.allSettled([this.#queue.close(), tidy]), QUEUE_DEFAULTS.closeTimeoutMs);
     this.#commands.disconnect();
   }
 }

@@ -12,7 +12,7 @@ import type { RunOptions } from '../pool/run-options.js';
 import { deliverAnswer, failedAnswer, type Answer } from './answer.js';
 import { cancelChannel, cancelledKey, isUuid } from './channels.js';
 import { isLoadError, LoadGuard } from './load-guard.js';
-import { whileAway } from './bounded.js';
+import { bounded, whileAway } from './bounded.js';
 import { bullmq, ioredis } from './peer.js';
 import { decode, errorToReason, type JobData, type JobResult } from './wire.js';
 
@@ -160,6 +160,8 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     // an answer) unless idempotent, and after maxStarts: BullMQ never fails
     // one itself, which would leave its requester without an answer.
     maxStalledCount: QUEUE_DEFAULTS.maxStarts,
+    // BullMQ waits this long after a Redis error before it fetches again; its timer also holds a closing host's exit.
+    runRetryDelay: QUEUE_DEFAULTS.retryDelayMs,
     removeOnComplete: { count: 0 },
     removeOnFail: { count: 0 },
   });
@@ -187,11 +189,16 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     close: async () => {
       guard.close();
       // The jobs held finish and are answered; but with Redis away nothing can
-      // be answered or marked done, so after closeTimeoutMs the host leaves
-      // anyway (their requesters have failed them already, and their locks run out).
-      const closing = worker.close();
-      await Promise.race([closing, whileAway(commands, QUEUE_DEFAULTS.closeTimeoutMs)]);
-      if (commands.status !== 'ready') await worker.disconnect().catch(() => {});
+      // be answered or marked done (their requesters have failed them already,
+      // and their locks run out), so the host leaves without waiting on Redis:
+      // at once if it is away now, after closeTimeoutMs if it goes while draining.
+      if (commands.status !== 'ready') {
+        await bounded(worker.close(true), QUEUE_DEFAULTS.closeTimeoutMs);
+      } else {
+        await Promise.race([worker.close(), whileAway(commands, QUEUE_DEFAULTS.closeTimeoutMs)]);
+        // BullMQ's disconnect waits for an 'end' that a client cut while reconnecting never emits: the cut is what counts.
+        if (commands.status !== 'ready') await bounded(worker.disconnect(), QUEUE_DEFAULTS.closeTimeoutMs);
+      }
       subscriber.disconnect();
       commands.disconnect();
     },
