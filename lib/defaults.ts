@@ -199,13 +199,39 @@ export const QUEUE_DEFAULTS = Object.freeze({
    */
   lockDurationMs: 5000,
   stalledIntervalMs: 2000,
-  /** Completed and failed events kept in Redis's events stream (approximately): results travel in it, so it must stay short. */
+  /** Events kept in Redis's events stream (approximately). No answer travels in it (each requester has its own inbox), so it only serves BullMQ's own tools. */
   eventsMaxLen: 1000,
+  /**
+   * A requester's inbox (a Redis list of its answers) lives this long after
+   * the last answer put in it: a requester held busy for seconds still finds
+   * every answer, and one that died leaves nothing behind for long.
+   */
+  inboxTtlMs: 60_000,
+  /** Answers taken from the inbox in one blocking read. */
+  inboxReadCount: 256,
+  /**
+   * An answer larger than this (serialized) is kept under its own key and
+   * only its name goes through the inbox: the requester fetches and deletes
+   * it, so a burst of big results is not held in one list.
+   */
+  inlineAnswerBytes: 64 * 1024,
+  /** A big result not fetched within this long (its requester died) is dropped by Redis itself. */
+  resultTtlMs: 60_000,
+  /**
+   * QueueRunner.close() and a worker's close() wait this long for Redis to
+   * acknowledge; after it (Redis is away) their connections are cut, so a
+   * server still ends on SIGTERM.
+   */
+  closeTimeoutMs: 2000,
+  /** A worker host whose Redis failed tries again after this long (BullMQ's runRetryDelay, 15 s by default, which also held a host's exit on SIGTERM that long). */
+  retryDelayMs: 1000,
+  /** An idempotent task whose hosts die under it is started at most this many times; then its requester gets TaskCrashedError. */
+  maxStarts: 3,
   /** A job whose requester left is marked for this long: a host that takes it within that time does not run it. */
   cancelMarkMs: 60_000,
   /** A new QueueRunner's first runs wait this long for its connection; after it, no Redis is a 503 at once. */
   connectWaitMs: 1000,
-  /** A result larger than this is refused in the child (ResultTooLargeError): each one sits in Redis until its event is trimmed. */
+  /** A result larger than this is refused in the child (ResultTooLargeError): each one is held in Redis until its requester reads it. */
   maxResultBytes: 16 * 1024 * 1024,
   /**
    * A host whose tasks module stops loading gives its jobs back and stops

@@ -40,6 +40,8 @@ export interface StartedProcess {
   /** The stdout match that said it is ready. */
   ready: RegExpExecArray;
   stderr: () => string;
+  /** What it printed to stdout so far. */
+  stdout: () => string;
   exited: Promise<Exit>;
   /** SIGTERM, then SIGKILL if it has not exited after killAfterMs; resolves once it has exited. */
   stop(killAfterMs?: number): Promise<void>;
@@ -65,7 +67,7 @@ export function startUntil(command: string, args: readonly string[], readyLine: 
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       const found = readyLine.exec(out);
-      if (found) resolve({ child, pid: child.pid!, ready: found, stderr: () => err, exited, stop });
+      if (found) resolve({ child, pid: child.pid!, ready: found, stderr: () => err, stdout: () => out, exited, stop });
     });
     void exited.then(({ code }) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before it was ready: ${err}`)));
   });

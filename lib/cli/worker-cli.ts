@@ -26,7 +26,7 @@ Options:
   --timeout SECONDS    a task running longer is killed (default: none, or the requester's)
   --niceness K         children's CPU niceness, 0 to 19 (default ${POOL_DEFAULTS.niceness})
   --max-memory MB      kill a child whose memory passes MB while it runs a task (at least ${MIN_MEMORY_MB}; default: no cap)
-  --max-result-mb MB   refuse a result larger than MB (default ${QUEUE_DEFAULTS.maxResultBytes / 1024 / 1024}: each sits in Redis until its event is trimmed)
+  --max-result-mb MB   refuse a result larger than MB (default ${QUEUE_DEFAULTS.maxResultBytes / 1024 / 1024}: each is held in Redis until its requester reads it)
   --tasks-per-child N  replace each child after N tasks (default: never)
   --quiet              write no line per job (by default: "ok heavyLifting 412.31ms \"GET /slow_pool?id=1\"")
   -h, --help           show this help

@@ -1,8 +1,11 @@
 // QueueRunner: a TaskRunner whose run() sends the task to whichever worker
 // host takes it first (BullMQ on Redis), so offload() and the framework
-// adapters work with it unchanged. The answer comes back on the queue's
-// events stream to a callback: nothing polls.
-import type { ConnectionOptions, Queue, QueueEvents } from 'bullmq';
+// adapters work with it unchanged. Each runner has an inbox of its own (a
+// Redis list named by its id): the host that ran a job pushes the answer
+// there, and the runner reads only its own answers, with a blocking read on
+// a connection of its own. Nothing polls, no answer is lost to a trimmed
+// shared stream, and no server parses another server's results.
+import type { ConnectionOptions, Queue } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -10,11 +13,13 @@ import { QUEUE_DEFAULTS } from '../defaults.js';
 import { DeadlineError, PoolClosedError, TaskCrashedError, TaskTimeoutError } from '../pool/errors.js';
 import { checkRun, type RunOptions } from '../pool/run-options.js';
 import type { RunTask, TASKS, TaskRunner, UntypedTasks } from '../pool/task-types.js';
-import { cancelChannel, cancelledKey } from './channels.js';
+import { bounded } from './bounded.js';
+import { cancelChannel, cancelledKey, inboxKey } from './channels.js';
 import { QueueUnavailableError } from './errors.js';
+import { Inbox, type Outcome } from './inbox.js';
 import { bullmq, ioredis } from './peer.js';
 import { redisProblem } from './redis-check.js';
-import { decode, encode, errorFromReason, type JobData, type JobResult } from './wire.js';
+import { encode, type JobData, type JobResult } from './wire.js';
 
 export interface QueueRunnerOptions {
   /** Redis, as ioredis options such as { host, port } (BullMQ's connection option). */
@@ -29,23 +34,34 @@ export interface QueueRunnerOptions {
   idempotent?: readonly string[];
 }
 
+/** What a runner has seen, for a server's /stats. */
+export interface QueueRunnerStats {
+  /** Runs waiting for their answer now. */
+  waiting: number;
+  /** Answers read from this runner's inbox that settled a run. */
+  answered: number;
+  /** Answers read for runs no longer waiting (given up on: deadline, client gone), or entries not ours. */
+  late: number;
+}
+
 interface Pending {
   task: string;
-  /** A host has begun it ('active'): a deadline then is a timeout (504), not a wait that ran out (503). */
-  started: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
 export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
   declare readonly [TASKS]?: M;
+  /** Names this runner's inbox; a host answers here. */
+  readonly id = randomUUID();
   readonly #options: QueueRunnerOptions;
   readonly #queue: Queue<JobData, JobResult>;
-  readonly #events: QueueEvents;
-  /** Publishes the jobs whose client left. */
-  readonly #publisher: Redis;
+  /** Commands: the queue's, the cancel marks and messages, big answers fetched; its state is the runner's view of Redis. */
+  readonly #commands: Redis;
+  readonly #inbox: Inbox;
   readonly #pending = new Map<string, Pending>();
   readonly #listening: Promise<unknown>;
+  readonly #stats = { answered: 0, late: 0 };
   /** Connected and listening (the first time); after that, a lost connection fails runs at once. */
   #connected = false;
   /** Why Redis will not let us in (a wrong password, an untrusted certificate), while that lasts: said instead of "unreachable". */
@@ -53,59 +69,48 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
   #closed = false;
 
   constructor(options: QueueRunnerOptions) {
-    const { Queue, QueueEvents } = bullmq();
+    const { Queue } = bullmq();
     const Redis = ioredis();
     this.#options = options;
     // Fail fast while Redis is away (a 503 now, not a request held until it
-    // returns): no offline queue, one retry of a command cut off; ioredis reconnects by itself.
+    // returns): no offline queue, one retry of a command cut off; ioredis
+    // reconnects by itself. The queue shares this connection, so that
+    // close() can always cut it (BullMQ's own, with Redis away, reconnects on).
+    this.#commands = new Redis({ ...options.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.#queue = new Queue<JobData, JobResult>(options.queue, {
-      connection: { ...options.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 } as ConnectionOptions,
+      connection: this.#commands as unknown as ConnectionOptions,
       streams: { events: { maxLen: QUEUE_DEFAULTS.eventsMaxLen } },
     });
     this.#queue.on('error', () => {});
-    // From a second before now (clock skew between here and Redis): an answer
-    // that comes while the first read is on its way is not missed.
-    this.#events = new QueueEvents(options.queue, { connection: options.connection as ConnectionOptions, lastEventId: `${Date.now() - 1000}-0` });
-    this.#events.on('error', () => {});
-    // BullMQ stops reading events for good if a listener throws: each one
-    // turns a value it cannot read into that run's failure instead.
-    this.#events.on('active', ({ jobId }) => {
-      const pending = this.#pending.get(jobId);
-      if (pending !== undefined) pending.started = true;
-    });
-    // Given back unrun by a host whose tasks module does not load: waiting again, not running.
-    this.#events.on('waiting', ({ jobId, prev }) => {
-      const pending = this.#pending.get(jobId);
-      if (pending !== undefined && prev === 'active') pending.started = false;
-    });
-    this.#events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, (p) => {
-      try {
-        p.resolve(decode((returnvalue as unknown as JobResult).value));
-      } catch (error) {
-        p.reject(unreadable(p.task, error));
-      }
-    }));
-    this.#events.on('failed', ({ jobId, failedReason }) => this.#settle(jobId, (p) => p.reject(errorFromReason(failedReason) ?? new TaskCrashedError(p.task, undefined, null, null))));
-    this.#publisher = new Redis({ ...options.connection, enableOfflineQueue: false });
-    this.#publisher.on('error', (error: unknown) => (this.#problem = redisProblem(error) ?? this.#problem));
-    const connected = new Promise<void>((resolve) => this.#publisher.once('ready', () => resolve()));
-    this.#publisher.on('ready', () => {
+    this.#commands.on('error', (error: unknown) => (this.#problem = redisProblem(error) ?? this.#problem));
+    const connected = new Promise<void>((resolve) => this.#commands.once('ready', () => resolve()));
+    this.#commands.on('ready', () => {
       this.#connected = true;
       this.#problem = undefined;
     });
     // Redis went away: the runs waiting may never hear back (a restarted Redis
-    // has lost their jobs), so they fail now as the next ones will, with 503.
-    this.#publisher.on('close', () => {
+    // has lost their jobs and inboxes), so they fail now as the next ones will, with 503.
+    this.#commands.on('close', () => {
       this.#connected = false;
       for (const [jobId, pending] of this.#pending) this.#settle(jobId, (p) => p.reject(new QueueUnavailableError(pending.task, { problem: this.#problem })));
     });
-    this.#listening = Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady(), connected]);
+    // A blocking read holds its connection: the inbox has its own, which waits out a Redis restart instead of failing.
+    const reader = new Redis({ ...options.connection, maxRetriesPerRequest: null });
+    reader.on('error', () => {});
+    this.#inbox = new Inbox({ reader, fetcher: this.#commands, queue: options.queue, runnerId: this.id, onAnswer: (jobId, outcome) => this.#answered(jobId, outcome) });
+    this.#inbox.start();
+    const reading = new Promise<void>((resolve) => reader.once('ready', () => resolve()));
+    this.#listening = Promise.all([this.#queue.waitUntilReady(), connected, reading]);
     this.#listening.catch(() => {});
   }
 
-  /** Resolves once connected to Redis and listening for answers (it waits while Redis is away). */
+  /** Resolves once connected to Redis and reading its inbox (it waits while Redis is away). */
   async ready(): Promise<void> {
     await this.#listening;
+  }
+
+  stats(): QueueRunnerStats {
+    return { waiting: this.#pending.size, ...this.#stats };
   }
 
   readonly run: RunTask<M> = ((task: string, args: readonly unknown[] = [], options: RunOptions = {}) => this.#run(task, args, options)) as RunTask<M>;
@@ -119,25 +124,21 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     const jobId = randomUUID();
     // Registered before any wait: the client leaving, or the deadline, while
     // connecting or adding still ends the run, and the job is withdrawn.
-    const answer = new Promise<unknown>((resolve, reject) => this.#pending.set(jobId, { task, started: false, resolve, reject }));
+    const answer = new Promise<unknown>((resolve, reject) => this.#pending.set(jobId, { task, resolve, reject }));
     answer.catch(() => {}); // settled (by close() or a lost connection) before it is awaited below: not unhandled
     let added = false;
-    const giveUp = (error: unknown): void => {
-      this.#settle(jobId, (p) => p.reject(error));
+    const gone = (): void => {
+      this.#settle(jobId, (p) => p.reject(signal!.reason));
       if (added) void this.#withdraw(jobId);
     };
-    const gone = (): void => giveUp(signal!.reason);
     signal?.addEventListener('abort', gone, { once: true });
-    const deadline = deadlineAt === undefined ? undefined : setTimeout(() => {
-      const started = this.#pending.get(jobId)?.started === true;
-      giveUp(started ? new TaskTimeoutError(task, deadlineMs, 'deadline') : new DeadlineError(task, deadlineMs));
-    }, deadlineMs);
+    const deadline = deadlineAt === undefined ? undefined : setTimeout(() => void this.#deadlinePassed(jobId, task, deadlineMs, added), deadlineMs);
     try {
       // A new runner gets a moment to connect; after that, no connection is a 503 at once, never a wait.
       if (!this.#connected) await Promise.race([this.#listening.catch(() => undefined), delay(QUEUE_DEFAULTS.connectWaitMs, undefined, { ref: false })]);
       if (!this.#pending.has(jobId)) return await answer; // aborted, or past its deadline, already
       if (!this.#connected) throw new QueueUnavailableError(task, { problem: this.#problem });
-      const data: JobData = { args: encode(args), timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200) };
+      const data: JobData = { args: encode(args), replyTo: this.id, timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200) };
       try {
         await this.#queue.add(task, data, { jobId, removeOnComplete: true, removeOnFail: true });
       } catch (error) {
@@ -156,9 +157,32 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     }
   }
 
+  /**
+   * A run's deadline passed. A job no host took yet is removed: it never
+   * starts (DeadlineError, 503). One that cannot be removed is held by a
+   * host (or answered a moment ago): a timeout (504), and the host is told to stop it.
+   */
+  async #deadlinePassed(jobId: string, task: string, deadlineMs: number, added: boolean): Promise<void> {
+    if (!this.#pending.has(jobId)) return;
+    let removed = !added;
+    if (added) removed = (await this.#queue.remove(jobId).catch(() => 1)) === 1;
+    this.#settle(jobId, (p) => p.reject(removed ? new DeadlineError(task, deadlineMs) : new TaskTimeoutError(task, deadlineMs, 'deadline')));
+    if (!removed) void this.#cancel(jobId);
+  }
+
+  #answered(jobId: string, outcome: Outcome): void {
+    const pending = this.#pending.get(jobId);
+    if (pending === undefined) {
+      this.#stats.late++;
+      return;
+    }
+    this.#stats.answered++;
+    this.#settle(jobId, (p) => (outcome.ok ? p.resolve(outcome.value) : p.reject(outcome.unreadable === true ? unreadable(p.task, outcome.error) : outcome.error)));
+  }
+
   #settle(jobId: string, how: (pending: Pending) => void): void {
     const pending = this.#pending.get(jobId);
-    if (pending === undefined) return; // another requester's job, or settled already
+    if (pending === undefined) return; // settled already
     this.#pending.delete(jobId);
     how(pending);
   }
@@ -170,21 +194,33 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     } catch {
       // Held by a worker host (locked): it is told below.
     }
+    await this.#cancel(jobId);
+  }
+
+  async #cancel(jobId: string): Promise<void> {
     try {
       // The mark first, then the message: a host that takes the job later sees the mark; one that holds it hears the message.
-      await this.#publisher.set(cancelledKey(this.#options.queue, jobId), '1', 'PX', QUEUE_DEFAULTS.cancelMarkMs);
-      await this.#publisher.publish(cancelChannel(this.#options.queue), jobId);
+      await this.#commands.set(cancelledKey(this.#options.queue, jobId), '1', 'PX', QUEUE_DEFAULTS.cancelMarkMs);
+      await this.#commands.publish(cancelChannel(this.#options.queue), jobId);
     } catch {
       // Redis is away: the job's own timeout or deadline still ends it on the host.
     }
   }
 
-  /** Stops listening; runs still waiting reject with PoolClosedError. Closes nothing on the worker hosts. */
+  /**
+   * Stops reading answers; runs still waiting reject with PoolClosedError.
+   * Closes nothing on the worker hosts. Bounded: with Redis away it resolves
+   * after closeTimeoutMs, its connections cut.
+   */
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     for (const [jobId] of this.#pending) this.#settle(jobId, (p) => p.reject(new PoolClosedError('queue runner was closed before the answer came')));
-    await Promise.allSettled([this.#events.close(), this.#queue.close()]);
-    this.#publisher.disconnect();
+    this.#inbox.close();
+    // The inbox goes with its reader: answers still on their way expire with it.
+    const tidy = this.#connected ? this.#commands.del(inboxKey(this.#options.queue, this.id)).catch(() => 0) : Promise.resolve(0);
+    await bounded(Promise.allSettled([this.#queue.close(), tidy]), QUEUE_DEFAULTS.closeTimeoutMs);
+    this.#commands.disconnect();
   }
 }
 

@@ -9,10 +9,12 @@ import type { RedisOptions } from 'ioredis';
 import { QUEUE_DEFAULTS } from '../defaults.js';
 import { DeadlineError, TaskCrashedError } from '../pool/errors.js';
 import type { RunOptions } from '../pool/run-options.js';
-import { cancelChannel, cancelledKey } from './channels.js';
+import { deliverAnswer, failedAnswer, type Answer } from './answer.js';
+import { cancelChannel, cancelledKey, isUuid } from './channels.js';
 import { isLoadError, LoadGuard } from './load-guard.js';
+import { bounded, whileAway } from './bounded.js';
 import { bullmq, ioredis } from './peer.js';
-import { decode, encode, errorToReason, type JobData, type JobResult } from './wire.js';
+import { decode, errorToReason, type JobData, type JobResult } from './wire.js';
 
 /** The pool a worker host runs jobs in: a ChildPool (its maxChildren says how many jobs it takes at once). */
 export interface WorkerPool {
@@ -84,15 +86,18 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     throw new WaitingError();
   };
 
-  const processor = async (job: Job<JobData, JobResult>, token?: string, signal?: AbortSignal): Promise<JobResult> => {
+  /** Runs a job; its value, or a throw with the failure (WaitingError: given back, no answer). */
+  const work = async (job: Job<JobData, JobResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> => {
     const { args, timeoutMs, deadlineAt, idempotent } = job.data;
     const now = Date.now();
-    if (deadlineAt !== undefined && now >= deadlineAt) throw fail(new DeadlineError(job.name, deadlineAt - job.timestamp));
+    if (deadlineAt !== undefined && now >= deadlineAt) throw new DeadlineError(job.name, deadlineAt - job.timestamp);
     // A second start means the host that had it died mid-job: a task not
-    // marked idempotent must not run twice. Starts given back never ran it.
-    if ((job.attemptsStarted ?? 1) - (job.data.givenBack ?? 0) > 1 && idempotent !== true) throw fail(new TaskCrashedError(job.name, undefined, null, 'SIGKILL'));
+    // marked idempotent must not run twice (one that is runs at most
+    // maxStarts times). Starts given back never ran it.
+    const starts = (job.attemptsStarted ?? 1) - (job.data.givenBack ?? 0);
+    if (starts > (idempotent === true ? QUEUE_DEFAULTS.maxStarts : 1)) throw new TaskCrashedError(job.name, undefined, null, 'SIGKILL');
     // Its requester left before this host took it (the cancel message went by before the job was ours).
-    if ((await commands.exists(cancelledKey(queue, job.id!)).catch(() => 0)) === 1) throw fail(signal?.reason ?? new Error('the requester left'));
+    if ((await commands.exists(cancelledKey(queue, job.id!)).catch(() => 0)) === 1) throw signal?.reason ?? new Error('the requester left');
     // Taken just as this host stopped taking jobs (a fetch already under way): not ours to run.
     if (guard.stopped) return giveBack(job, token);
     const started = performance.now();
@@ -102,7 +107,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       const deadlineMs = deadlineAt === undefined ? undefined : Math.max(1, deadlineAt - Date.now());
       const value = await run.call(pool, job.name, decode(args) as readonly unknown[], { signal, timeoutMs, deadlineMs, label: job.data.label });
       report(undefined);
-      return { value: encode(value) };
+      return value;
     } catch (error) {
       // The module does not load here, so the task never started: not the
       // requester's answer. Another host runs it; this one stops taking jobs.
@@ -111,8 +116,27 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         return giveBack(job, token);
       }
       report(error);
+      throw error;
+    }
+  };
+
+  // The answer goes to the requester's own inbox before BullMQ is told the
+  // job ended: if the host dies between the two, the job is started again
+  // and fails as a second start, and the requester has its answer already.
+  const processor = async (job: Job<JobData, JobResult>, token?: string, signal?: AbortSignal): Promise<JobResult> => {
+    const { replyTo } = job.data;
+    // Only a QueueRunner's job names an inbox and has a UUID for an id: a forged one is failed, never run, and nothing is written for it.
+    if (!isUuid(replyTo) || !isUuid(job.id)) throw fail(new TypeError(`job ${JSON.stringify(job.id)} was not sent by a slowlane QueueRunner (no inbox to answer): not run`));
+    let answer: Answer;
+    try {
+      answer = { value: await work(job, token, signal) };
+    } catch (error) {
+      if (error instanceof WaitingError) throw error;
+      await deliverAnswer(commands, queue, replyTo, job.id, failedAnswer(error));
       throw fail(error);
     }
+    await deliverAnswer(commands, queue, replyTo, job.id, answer);
+    return null;
   };
 
   // Plain commands (the cancel marks); the subscriber below can run none.
@@ -132,8 +156,12 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     concurrency: options.concurrency ?? pool.options?.maxChildren ?? 1,
     lockDuration: options.lockDurationMs ?? QUEUE_DEFAULTS.lockDurationMs,
     stalledInterval: options.stalledIntervalMs ?? QUEUE_DEFAULTS.stalledIntervalMs,
-    // One restart after a host died: the processor above fails it unless idempotent.
-    maxStalledCount: 1,
+    // A job whose host died starts again; the processor above fails it (with
+    // an answer) unless idempotent, and after maxStarts: BullMQ never fails
+    // one itself, which would leave its requester without an answer.
+    maxStalledCount: QUEUE_DEFAULTS.maxStarts,
+    // BullMQ waits this long after a Redis error before it fetches again; its timer also holds a closing host's exit.
+    runRetryDelay: QUEUE_DEFAULTS.retryDelayMs,
     removeOnComplete: { count: 0 },
     removeOnFail: { count: 0 },
   });
@@ -160,7 +188,17 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     },
     close: async () => {
       guard.close();
-      await worker.close();
+      // The jobs held finish and are answered; but with Redis away nothing can
+      // be answered or marked done (their requesters have failed them already,
+      // and their locks run out), so the host leaves without waiting on Redis:
+      // at once if it is away now, after closeTimeoutMs if it goes while draining.
+      if (commands.status !== 'ready') {
+        await bounded(worker.close(true), QUEUE_DEFAULTS.closeTimeoutMs);
+      } else {
+        await Promise.race([worker.close(), whileAway(commands, QUEUE_DEFAULTS.closeTimeoutMs)]);
+        // BullMQ's disconnect waits for an 'end' that a client cut while reconnecting never emits: the cut is what counts.
+        if (commands.status !== 'ready') await bounded(worker.disconnect(), QUEUE_DEFAULTS.closeTimeoutMs);
+      }
       subscriber.disconnect();
       commands.disconnect();
     },

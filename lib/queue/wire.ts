@@ -12,6 +12,8 @@ export const decode = (text: string): unknown => deserialize(Buffer.from(text, '
 /** The job's data: what a requester sends a worker host. */
 export interface JobData {
   args: string;
+  /** The requester's id: its answer goes to that requester's inbox (channels.ts inboxKey). */
+  replyTo: string;
   timeoutMs?: number | undefined;
   /** Epoch ms: a job taken after it is not started. */
   deadlineAt?: number | undefined;
@@ -23,10 +25,8 @@ export interface JobData {
   givenBack?: number | undefined;
 }
 
-/** The job's return value. */
-export interface JobResult {
-  value: string;
-}
+/** The job's return value for BullMQ: empty, the answer itself went to the requester's inbox. */
+export type JobResult = null;
 
 const CLASSES = { TaskError, TaskCrashedError, TaskTimeoutError, TaskMemoryError, ResultTooLargeError, DeadlineError, QueueFullError, TaskLoadError, UnknownTaskError, ChildStartError, PoolClosedError };
 type ClassName = keyof typeof CLASSES;
@@ -34,22 +34,16 @@ type ClassName = keyof typeof CLASSES;
 /** Marks a failed job's reason as one of ours. */
 const PREFIX = 'slowlane-error:';
 
-/** The failed job's reason: the error's class and every field, as text. */
-export function errorToReason(error: unknown): string {
+/** An error as it crosses Redis: its slowlane class (if one of ours) and every field. */
+export type WireError = SerializedError & { kind?: ClassName | undefined };
+
+export function errorToWire(error: unknown): WireError {
   const kind = (Object.keys(CLASSES) as ClassName[]).find((name) => error instanceof CLASSES[name]);
-  return PREFIX + encode({ kind, ...serializeError(error) });
+  return { kind, ...serializeError(error) };
 }
 
-/** The error a failed job's reason stands for: the same class and fields, or undefined if the reason is not ours (BullMQ's own). */
-export function errorFromReason(reason: string): Error | undefined {
-  if (!reason.startsWith(PREFIX)) return undefined;
-  let wire: SerializedError & { kind?: ClassName };
-  try {
-    wire = decode(reason.slice(PREFIX.length)) as typeof wire;
-  } catch {
-    return undefined;
-  }
-  // A kind this version does not know (a newer host) is a plain Error with the same name and message.
+/** The error a wire error stands for: the same class and fields; a kind this version does not know (a newer host) is a plain Error with the same name and message. */
+export function errorFromWire(wire: WireError): Error {
   const Class = wire.kind !== undefined && Object.hasOwn(CLASSES, wire.kind) ? CLASSES[wire.kind] : Error;
   const error = Object.create(Class.prototype) as Error;
   Object.assign(error, wire.props);
@@ -59,4 +53,21 @@ export function errorFromReason(reason: string): Error | undefined {
     stack: { value: wire.stack ?? `${wire.name}: ${wire.message}`, writable: true, configurable: true },
   });
   return error;
+}
+
+/** The failed job's reason, as BullMQ keeps it: the wire error as text. */
+export function errorToReason(error: unknown): string {
+  return PREFIX + encode(errorToWire(error));
+}
+
+/** The error a failed job's reason stands for, or undefined if the reason is not ours (BullMQ's own). */
+export function errorFromReason(reason: string): Error | undefined {
+  if (!reason.startsWith(PREFIX)) return undefined;
+  let wire: WireError;
+  try {
+    wire = decode(reason.slice(PREFIX.length)) as WireError;
+  } catch {
+    return undefined;
+  }
+  return errorFromWire(wire);
 }
