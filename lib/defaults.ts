@@ -214,4 +214,10 @@ export const QUEUE_DEFAULTS = Object.freeze({
    */
   reloadFirstMs: 500,
   reloadMaxMs: 4000,
+  /**
+   * The start of every Redis key of a queue (BullMQ's own default). A Redis
+   * Cluster needs a hash tag here, such as "{slowlane}", so that all of a
+   * queue's keys live on one node.
+   */
+  prefix: 'bull',
 });

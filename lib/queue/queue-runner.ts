@@ -17,10 +17,12 @@ import { redisProblem } from './redis-check.js';
 import { decode, encode, errorFromReason, type JobData, type JobResult } from './wire.js';
 
 export interface QueueRunnerOptions {
-  /** Redis, as ioredis options such as { host, port } (BullMQ's connection option). */
+  /** Redis, as ioredis options such as { host, port }, or { sentinels, name } for Sentinel (BullMQ's connection option); parseRedisUrl() makes them from a URL. */
   connection: RedisOptions;
   /** The queue's name, the same as the worker hosts'. */
   queue: string;
+  /** The start of the queue's Redis keys, the same as the worker hosts'; a Redis Cluster needs a hash tag such as "{slowlane}". Default "bull" (BullMQ's). */
+  prefix?: string;
   /** Each run's timeout on the worker host, unless the run says. Default: the worker's pool's. */
   timeoutMs?: number;
   /** Each run's deadline from run() to answer, waiting included, unless the run says. Default: none (set one: with no worker host alive, a run waits until it). */
@@ -58,14 +60,16 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     this.#options = options;
     // Fail fast while Redis is away (a 503 now, not a request held until it
     // returns): no offline queue, one retry of a command cut off; ioredis reconnects by itself.
+    const prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
     this.#queue = new Queue<JobData, JobResult>(options.queue, {
+      prefix,
       connection: { ...options.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 } as ConnectionOptions,
       streams: { events: { maxLen: QUEUE_DEFAULTS.eventsMaxLen } },
     });
     this.#queue.on('error', () => {});
     // From a second before now (clock skew between here and Redis): an answer
     // that comes while the first read is on its way is not missed.
-    this.#events = new QueueEvents(options.queue, { connection: options.connection as ConnectionOptions, lastEventId: `${Date.now() - 1000}-0` });
+    this.#events = new QueueEvents(options.queue, { prefix, connection: options.connection as ConnectionOptions, lastEventId: `${Date.now() - 1000}-0` });
     this.#events.on('error', () => {});
     // BullMQ stops reading events for good if a listener throws: each one
     // turns a value it cannot read into that run's failure instead.

@@ -23,10 +23,12 @@ export interface WorkerPool {
 }
 
 export interface QueueWorkerOptions {
-  /** Redis, as ioredis options such as { host, port } (BullMQ's connection option). */
+  /** Redis, as ioredis options such as { host, port }, or { sentinels, name } for Sentinel (BullMQ's connection option). */
   connection: RedisOptions;
   /** The queue's name, the same as the requesters'. */
   queue: string;
+  /** The start of the queue's Redis keys, the same as the requesters'; a Redis Cluster needs a hash tag such as "{slowlane}". Default "bull" (BullMQ's). */
+  prefix?: string;
   pool: WorkerPool;
   /** Jobs run at once. Default: the pool's maxChildren. */
   concurrency?: number;
@@ -128,6 +130,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   });
 
   const worker = new Worker<JobData, JobResult>(queue, processor, {
+    prefix: options.prefix ?? QUEUE_DEFAULTS.prefix,
     connection: connection as ConnectionOptions,
     concurrency: options.concurrency ?? pool.options?.maxChildren ?? 1,
     lockDuration: options.lockDurationMs ?? QUEUE_DEFAULTS.lockDurationMs,

@@ -11,6 +11,8 @@ import { startQueueWorker, type JobReport, type QueueWorker } from './queue-work
 export interface WorkerHostConfig {
   connection: RedisConnection;
   queue: string;
+  /** The start of the queue's Redis keys (QueueWorkerOptions.prefix). */
+  prefix?: string | undefined;
   pool: ChildPoolOptions;
   /** One line per job (`ok heavyLifting 412.31ms "GET /slow_pool?id=1"`); omit for none. */
   log?: ((line: string) => void) | undefined;  /** A line when the host stops or starts again taking jobs (its tasks module stopped or started loading); written even with no job log. */
@@ -43,6 +45,7 @@ export async function startWorkerHost(config: WorkerHostConfig): Promise<WorkerH
   const { log } = config;
   const worker = startQueueWorker({
     connection: { ...config.connection, maxRetriesPerRequest: null }, queue: config.queue, pool,
+    ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
     onJob: log === undefined ? undefined : (job) => log(jobLine(job)),
     onTakingJobs: (taking, error) => config.notice?.(takingLine(taking, error)),
   });
