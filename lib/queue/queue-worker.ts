@@ -7,9 +7,10 @@
 import type { ConnectionOptions, Job } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 import { QUEUE_DEFAULTS } from '../defaults.js';
-import { DeadlineError, TaskCrashedError } from '../pool/errors.js';
+import { DeadlineError } from '../pool/errors.js';
 import type { RunOptions } from '../pool/run-options.js';
 import { cancelChannel, cancelledKey } from './channels.js';
+import { JobStoppedError, lostMidRun, type StopReason } from './errors.js';
 import { isLoadError, LoadGuard } from './load-guard.js';
 import { bullmq, ioredis } from './peer.js';
 import { decode, encode, errorToReason, type JobData, type JobResult } from './wire.js';
@@ -61,6 +62,16 @@ export interface QueueWorker {
   close(): Promise<void>;
 }
 
+/** The reasons this host aborts a job's signal with; the run then fails with that reason itself. */
+const CANCELLED: StopReason = 'cancelled';
+const LOCK_LOST: StopReason = 'lockLost';
+
+/** The run failed because this host stopped it (a cancel, a lost lock): a JobStoppedError that says so, not "task threw a non-Error value". */
+function stoppedBy(task: string, signal: AbortSignal | undefined, error: unknown): JobStoppedError | undefined {
+  if (signal?.aborted !== true || error !== signal.reason) return undefined;
+  return error === CANCELLED || error === LOCK_LOST ? new JobStoppedError(task, error as StopReason) : undefined;
+}
+
 type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
 
 export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
@@ -92,9 +103,11 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     if (deadlineAt !== undefined && now >= deadlineAt) throw fail(new DeadlineError(job.name, deadlineAt - job.timestamp));
     // A second start means the host that had it died mid-job: a task not
     // marked idempotent must not run twice. Starts given back never ran it.
-    if ((job.attemptsStarted ?? 1) - (job.data.givenBack ?? 0) > 1 && idempotent !== true) throw fail(new TaskCrashedError(job.name, undefined, null, 'SIGKILL'));
-    // Its requester left before this host took it (the cancel message went by before the job was ours).
-    if ((await commands.exists(cancelledKey(queue, job.id!)).catch(() => 0)) === 1) throw fail(signal?.reason ?? new Error('the requester left'));
+    if ((job.attemptsStarted ?? 1) - (job.data.givenBack ?? 0) > 1 && idempotent !== true) throw fail(lostMidRun(job.name));
+    // Its requester left before this host took it (the cancel message went by
+    // before the job was ours). Only a requester that did not leave reads the
+    // failure: one whose job was marked by something else.
+    if ((await commands.exists(cancelledKey(queue, job.id!)).catch(() => 0)) === 1) throw fail(new JobStoppedError(job.name, 'cancelled'));
     // Taken just as this host stopped taking jobs (a fetch already under way): not ours to run.
     if (guard.stopped) return giveBack(job, token);
     const started = performance.now();
@@ -112,8 +125,9 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         await guard.tripped(error);
         return giveBack(job, token);
       }
-      report(error);
-      throw fail(error);
+      const failure = stoppedBy(job.name, signal, error) ?? error;
+      report(failure);
+      throw fail(failure);
     }
   };
 
@@ -145,7 +159,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
 
   // Its lock could not be renewed: another host may take the job, so this one stops running it.
   worker.on('lockRenewalFailed', (jobIds) => {
-    for (const jobId of jobIds) worker.cancelJob(jobId, 'its lock could not be renewed');
+    for (const jobId of jobIds) worker.cancelJob(jobId, LOCK_LOST);
   });
 
   // The requester left: the job's signal aborts, and the pool kills its child.
@@ -154,7 +168,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const subscribed = subscriber.subscribe(cancelChannel(queue));
   subscribed.catch(() => {}); // reported by ready(); ioredis subscribes again on reconnect
   subscriber.on('message', (_channel: string, jobId: string) => {
-    worker.cancelJob(jobId, 'the requester left');
+    worker.cancelJob(jobId, CANCELLED);
   });
 
   return {

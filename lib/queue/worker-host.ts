@@ -4,6 +4,7 @@
 import { ChildPool } from '../pool/child-pool.js';
 import type { ChildPoolOptions } from '../pool/pool-options.js';
 import { QUEUE_DEFAULTS } from '../defaults.js';
+import { nameForLog, quotedForLog } from './log-text.js';
 import { checkRedis } from './redis-check.js';
 import type { RedisConnection } from './redis-url.js';
 import { startQueueWorker, type JobReport, type QueueWorker } from './queue-worker.js';
@@ -19,10 +20,10 @@ export interface WorkerHostConfig {
   notice?: ((line: string) => void) | undefined;
 }
 
-/** A job's log line: its outcome (ok, or the error's name), task, time and label. */
+/** A job's log line: its outcome (ok, or the error's name), task, time and label; the task and label come from Redis, so they are escaped. */
 export function jobLine(job: JobReport): string {
-  const outcome = job.error === undefined ? 'ok' : String((job.error as { name?: unknown } | null)?.name ?? 'Error');
-  return `${outcome} ${job.task} ${job.ms.toFixed(2)}ms${job.label === undefined ? '' : ` ${JSON.stringify(job.label)}`}`;
+  const outcome = job.error === undefined ? 'ok' : nameForLog(String((job.error as { name?: unknown } | null)?.name ?? 'Error'));
+  return `${outcome} ${nameForLog(job.task)} ${job.ms.toFixed(2)}ms${job.label === undefined ? '' : ` ${quotedForLog(job.label)}`}`;
 }
 
 /** The line a host writes when it stops taking jobs (its tasks module does not load) or takes them again. */
