@@ -220,4 +220,8 @@ export const QUEUE_DEFAULTS = Object.freeze({
    * queue's keys live on one node.
    */
   prefix: 'bull',
+  /** A queue's depth (waiting, prioritized, active, the oldest wait) is read this often for /metrics: fresh enough for an autoscaler polling every 15-30 s, one Lua call and two reads per instance. */
+  depthEveryMs: 2000,
+  /** Closing that reader waits this long for Redis before it drops the connection: it has nothing to finish. */
+  depthCloseMs: 1000,
 });

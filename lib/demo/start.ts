@@ -144,8 +144,11 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
 /** Both slow routes on the queue: the worker hosts' pools do the work, with their own limits. */
 async function queueLanes(url: string, queue: string, prefix: string | undefined, timeoutMs: number): Promise<{ perRequest: ServedLane; warm: ServedLane }> {
   // Loaded only here: BullMQ and ioredis are optional, and a local demo never needs them.
-  const [{ QueueRunner }, { parseRedisUrl }, { QueueLane }] = await Promise.all([import('../queue/queue-runner.js'), import('../queue/redis-url.js'), import('./queue-lane.js')]);
+  const [{ QueueRunner }, { parseRedisUrl }, { watchQueueDepth }, { QueueLane }] = await Promise.all([import('../queue/queue-runner.js'), import('../queue/redis-url.js'), import('../queue/queue-depth.js'), import('./queue-lane.js')]);
+  const connection = parseRedisUrl(url);
   // A request's whole time counts, as with local children: a run no host takes in time gets 503.
-  const lane = new QueueLane(new QueueRunner({ connection: parseRedisUrl(url), queue, ...(prefix === undefined ? {} : { prefix }), timeoutMs, deadlineMs: timeoutMs }));
+  const runner = new QueueRunner({ connection, queue, ...(prefix === undefined ? {} : { prefix }), timeoutMs, deadlineMs: timeoutMs });
+  // /metrics' autoscaling signal: the queue's depth, all hosts' jobs.
+  const lane = new QueueLane(runner, { queue, watch: watchQueueDepth({ connection, queue, prefix }) });
   return { perRequest: lane, warm: lane };
 }

@@ -5,3 +5,4 @@
 export { QueueRunner, type QueueRunnerOptions } from './queue-runner.js';
 export { startQueueWorker, type JobReport, type QueueWorker, type QueueWorkerOptions, type WorkerPool } from './queue-worker.js';
 export { JobStoppedError, QueueUnavailableError, type StopReason } from './errors.js';
+export { readQueueDepth, watchQueueDepth, type DepthSource, type QueueDepth, type QueueDepthWatch, type QueueDepthWatchOptions } from './queue-depth.js';
