@@ -79,8 +79,12 @@ export function watchQueueDepth(options: QueueDepthWatchOptions): QueueDepthWatc
   let latest: QueueDepth | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let first = true;
   const read = async (): Promise<void> => {
     try {
+      // The first reading waits for the connection (a TLS handshake takes a moment); later ones fail at once while Redis is away.
+      if (first) await queue.waitUntilReady();
+      first = false;
       latest = await readQueueDepth(queue);
     } catch {
       latest = undefined;

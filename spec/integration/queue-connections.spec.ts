@@ -5,9 +5,13 @@
 // the demo server write, in their error bodies, /stats and /metrics.
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { QueueRunner, QueueUnavailableError } from '../../lib/queue/index.js';
 import { parseRedisUrl } from '../../lib/queue/redis-url.js';
-import { startRedis, startSentinel, type RedisServer } from '../../tools/redis.js';
+import { freePort, startRedis, startSentinel, type RedisServer } from '../../tools/redis.js';
 import { BIN_SERVER, ROOT, startServerProcess, startUntil, type StartedProcess } from '../../tools/server-process.js';
 import { request } from '../support/http.js';
 
@@ -17,8 +21,24 @@ type Tasks = typeof import('../fixtures/tasks.js');
 const USER = 'slowlane-app';
 const PASSWORD = 'acl-pw-6d1c-s3cret';
 
-const startHost = (url: string, queue: string, extra: readonly string[] = []): Promise<StartedProcess> =>
-  startUntil(BIN_SERVER, ['worker', '--redis', url, '--queue', queue, '--tasks', TASKS, '--pool-size', '1', '--niceness', '0', ...extra], /taking jobs from queue "[^"]+" on (\S+)/);
+const startHost = (url: string, queue: string, extra: readonly string[] = [], env?: NodeJS.ProcessEnv): Promise<StartedProcess> =>
+  startUntil(BIN_SERVER, ['worker', '--redis', url, '--queue', queue, '--tasks', TASKS, '--pool-size', '1', '--niceness', '0', ...extra], /taking jobs from queue "[^"]+" on (\S+)/, env === undefined ? {} : { env });
+
+/** Runs openssl; throws with what it said if it fails. */
+function openssl(args: readonly string[]): void {
+  const made = spawnSync('openssl', args, { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`openssl ${args[0]} failed: ${made.stderr}`);
+}
+
+/** A private CA and a certificate it signed for 127.0.0.1, in `dir`: what a managed Redis with its own CA looks like. */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const at = (name: string): string => join(dir, name);
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=slowlane test CA', '-keyout', at('ca.key'), '-out', at('ca.pem')]);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', at('redis.key'), '-out', at('redis.csr')]);
+  writeFileSync(at('san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl(['x509', '-req', '-in', at('redis.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', at('san.cnf'), '-out', at('redis.pem')]);
+  return { ca: at('ca.pem'), cert: at('redis.pem'), key: at('redis.key') };
+}
 
 describe('slowlane/queue: Redis as production runs it', function () {
   this.timeout(60_000);
@@ -88,6 +108,54 @@ describe('slowlane/queue: Redis as production runs it', function () {
         await runner.close();
         await admin.acl('SETUSER', USER, `<${wrong}`);
         admin.disconnect();
+      }
+    });
+  });
+
+  describe('TLS with a private CA and an ACL user (rediss://user:password@host)', () => {
+    let redis: RedisServer | undefined;
+    let dir: string;
+    let tlsPort: number;
+    let ca: string;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'slowlane-tls-ca-'));
+      const made = makeCertificates(dir);
+      ca = made.ca;
+      tlsPort = await freePort();
+      redis = await startRedis(undefined, ['--tls-port', String(tlsPort), '--tls-cert-file', made.cert, '--tls-key-file', made.key, '--tls-ca-cert-file', made.ca, '--tls-auth-clients', 'no',
+        '--user', 'default', 'off', '--user', USER, 'on', `>${PASSWORD}`, '~*', '&*', '+@all']);
+    });
+    after(async () => {
+      await redis?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('a worker host, a QueueRunner (the CA in its options) and the demo server (the CA from NODE_EXTRA_CA_CERTS) work over TLS; /stats, /metrics and their lines never show the password', async () => {
+      const url = `rediss://${USER}:${PASSWORD}@127.0.0.1:${tlsPort}`;
+      const env = { ...process.env, NODE_EXTRA_CA_CERTS: ca };
+      const host = await startHost(url, 'tls-acl', ['--tasks', DEMO_TASKS], env);
+      const connection = parseRedisUrl(url);
+      const runner = new QueueRunner<{ heavyLifting: (n: number) => number }>({ connection: { ...connection, tls: { ...('tls' in connection ? connection.tls : {}), ca: readFileSync(ca) } }, queue: 'tls-acl', deadlineMs: 10_000 });
+      const server = await startServerProcess(['--queue-redis', url, '--queue', 'tls-acl'], { env });
+      try {
+        expect(host.ready[1]).to.equal(`rediss://${USER}:***@127.0.0.1:${tlsPort}`);
+        expect(await runner.run('heavyLifting', [10])).to.be.a('number');
+        const slow = await request(`${server.url}/slow_pool?id=7&n=10`);
+        expect(slow.status).to.equal(200);
+        // The queue's depth is read every 2 s over its own TLS connection: the gauge appears once the first reading is in.
+        let metrics = await request(`${server.url}/metrics`);
+        for (let tries = 0; tries < 50 && !metrics.body.includes('slowlane_queue_backlog{queue="tls-acl"}'); tries += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          metrics = await request(`${server.url}/metrics`);
+        }
+        expect(metrics.body).to.match(/^slowlane_queue_backlog\{queue="tls-acl"\} \d+$/m);
+        const stats = await request(`${server.url}/stats`);
+        expect(JSON.parse(stats.body)).to.have.nested.property('queue.queue', 'tls-acl');
+        for (const text of [stats.body, metrics.body, server.stderr(), host.stderr()]) expect(text).to.not.include(PASSWORD);
+      } finally {
+        await runner.close();
+        await server.stop();
+        await host.stop();
       }
     });
   });
