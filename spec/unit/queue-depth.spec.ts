@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { toPrometheus } from '../../lib/demo/metrics.js';
+import { QueueLane } from '../../lib/demo/queue-lane.js';
 import type { StatsSnapshot } from '../../lib/demo/server-stats.js';
 import { readQueueDepth, type DepthSource } from '../../lib/queue/queue-depth.js';
 
@@ -38,5 +39,22 @@ describe('the demo\'s /metrics: the queue\'s depth', () => {
 
   it('no reading (no queue, or Redis cannot be read): no queue family at all, never a 0 that would scale the hosts down', () => {
     expect(toPrometheus(base)).to.not.include('slowlane_queue_');
+  });
+});
+
+describe('the demo\'s QueueLane: the queue\'s depth', () => {
+  const remote = () => ({ run: sinon.fake.resolves(1), ready: sinon.fake.resolves(undefined), close: sinon.fake.resolves(undefined) });
+
+  it('names the last reading with its queue; none before the first reading; closing the lane closes the watch', async () => {
+    const reading = { waiting: 1, prioritized: 0, active: 2, backlog: 3, oldestWaitingSeconds: 0.5 };
+    const watch = { latest: sinon.stub().returns(undefined), close: sinon.fake.resolves(undefined) };
+    const runner = remote();
+    const lane = new QueueLane(runner, { queue: 'slowlane', watch });
+    expect(lane.queueDepth()).to.equal(undefined);
+    watch.latest.returns(reading);
+    expect(lane.queueDepth()).to.deep.equal({ queue: 'slowlane', ...reading });
+    await lane.close();
+    expect(runner.close.calledOnce && watch.close.calledOnce).to.equal(true);
+    expect(new QueueLane(remote()).queueDepth(), 'no watch, no reading').to.equal(undefined);
   });
 });
