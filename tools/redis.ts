@@ -2,7 +2,10 @@
 // port, nothing saved to disk, stopped by the test. .ci/run installs the
 // package when it is missing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface RedisServer {
   port: number;
@@ -44,7 +47,35 @@ function pong(port: number): Promise<boolean> {
 /** Starts redis-server on `port` (a free one if not given) and resolves once it answers; `extra` are more redis-server flags (--requirepass, --tls-port ...). */
 export async function startRedis(port?: number, extra: readonly string[] = []): Promise<RedisServer> {
   const chosen = port ?? (await freePort());
-  const child = spawn(REDIS_SERVER, ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra], { stdio: 'ignore' });
+  return started(chosen, ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra]);
+}
+
+/**
+ * A Sentinel watching the primary at 127.0.0.1:`primaryPort` under `name`
+ * (a quorum of one). Sentinel rewrites its config file, so it gets one in a
+ * temporary folder of its own, removed when it stops. `authPass`: the
+ * primary's password, for Sentinel's own connection to it.
+ */
+export async function startSentinel(primaryPort: number, name: string, authPass?: string): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'slowlane-sentinel-'));
+  const config = join(dir, 'sentinel.conf');
+  writeFileSync(config, [`port ${port}`, 'bind 127.0.0.1', 'protected-mode no', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`,
+    ...(authPass === undefined ? [] : [`sentinel auth-pass ${name} ${authPass}`]), ''].join('\n'));
+  try {
+    const sentinel = await started(port, [config, '--sentinel']);
+    return { ...sentinel, stop: async () => {
+      await sentinel.stop();
+      rmSync(dir, { recursive: true, force: true });
+    } };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function started(chosen: number, args: readonly string[]): Promise<RedisServer> {
+  const child = spawn(REDIS_SERVER, args, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let failed: Error | undefined;
   child.once('error', (error) => (failed = error));

@@ -27,6 +27,13 @@ export function positiveSeconds(flag: string, raw: string | undefined, min = 0.0
   return value;
 }
 
+/** A queue's Redis key prefix: BullMQ's characters, braces for a Cluster's hash tag ("{slowlane}"). */
+export function queuePrefix(flag: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^[\w.:{}-]{1,100}$/.test(raw)) throw new UsageError(`--${flag} takes letters, digits, ".", ":", "_", "-" and braces (up to 100), e.g. {slowlane} for a Redis Cluster, got "${raw}"`);
+  return raw;
+}
+
 /** node:util parseArgs' own messages are long; keep the first sentence and the fix. */
 export function usageMessage(error: unknown, command: string): string {
   const text = error instanceof Error ? error.message : String(error);

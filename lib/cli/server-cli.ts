@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MAX_CHILDREN_LIMIT, MIN_MEMORY_MB, OFFLOAD_DEFAULTS, POOL_DEFAULTS, SERVER_DEFAULTS, SERVER_FLAG_FLOORS } from '../defaults.js';
+import { MAX_CHILDREN_LIMIT, MIN_MEMORY_MB, OFFLOAD_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS, SERVER_DEFAULTS, SERVER_FLAG_FLOORS } from '../defaults.js';
 import type { LogStream } from '../demo/log-writer.js';
 import { startSlowlane, type SlowlaneConfig } from '../demo/start.js';
 import { defaultOrdersPath } from '../demo/orders/orders-db.js';
@@ -11,7 +11,7 @@ import { packageVersion } from '../package-info.js';
 import { parseRedisUrl } from '../queue/redis-url.js';
 import { nginxConfigMain } from './nginx-config-cli.js';
 import { workerMain } from './worker-cli.js';
-import { positiveSeconds, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
+import { positiveSeconds, queuePrefix, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
 
 const d = SERVER_DEFAULTS;
 
@@ -46,9 +46,11 @@ Options:
   --idle-timeout SECONDS   children idle this long leave, beyond what each pool keeps, at least ${SERVER_FLAG_FLOORS.idleTimeoutS} (default ${POOL_DEFAULTS.idleTimeoutMs / 1000})
   --max-starts N      child starts a second per pool; requests needing more wait (default ${POOL_DEFAULTS.maxStartsPerSecond}: 4 per core)
   --max-loop-delay MS refuse new slow requests (503) while the event loop is more than MS late (default: off)
-  --queue-redis URL   run /slow_threaded and /slow_pool on slowlane/queue at this Redis (redis://host:port, rediss:// for TLS)
-                      instead of local children; start worker hosts with "slowlane worker" (needs bullmq and ioredis)
+  --queue-redis URL   run /slow_threaded and /slow_pool on slowlane/queue at this Redis (redis://host:port, rediss:// for TLS,
+                      redis+sentinel://host:26379,host:26379/mymaster for Sentinel) instead of local children;
+                      start worker hosts with "slowlane worker" (needs bullmq and ioredis)
   --queue NAME        the queue's name with --queue-redis (default ${d.queue})
+  --queue-prefix P    the start of the queue's Redis keys, as the worker hosts' --prefix (default ${QUEUE_DEFAULTS.prefix}; {slowlane} for a Cluster)
   --warm-reports      start /report_pool's children with the server, not with the first report
   --db PATH           the orders database for /report and /report_pool, built on first start
                       (default ${defaultOrdersPath()})
@@ -95,6 +97,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         db: { type: 'string' },
         'queue-redis': { type: 'string' },
         queue: { type: 'string' },
+        'queue-prefix': { type: 'string' },
         'warm-reports': { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -140,6 +143,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       warmReports: v['warm-reports'] ?? false,
       queueRedis: redisUrl(v['queue-redis']),
       queue: queueName(v.queue, v['queue-redis']),
+      queuePrefix: onlyWithRedis('queue-prefix', queuePrefix('queue-prefix', v['queue-prefix']), v['queue-redis']),
     },
     graceMs: toMs(positiveSeconds('grace', v.grace)) ?? d.graceMs,
     quiet: v.quiet ?? false,
@@ -154,6 +158,11 @@ function redisUrl(raw: string | undefined): string | undefined {
     throw new UsageError(`--queue-redis: ${(error as Error).message}`);
   }
   return raw;
+}
+
+function onlyWithRedis<T>(flag: string, value: T | undefined, redis: string | undefined): T | undefined {
+  if (value !== undefined && redis === undefined) throw new UsageError(`--${flag} goes with --queue-redis; give --queue-redis URL too`);
+  return value;
 }
 
 function queueName(raw: string | undefined, redis: string | undefined): string | undefined {

@@ -8,7 +8,7 @@ import { packageVersion } from '../package-info.js';
 import type { ChildPoolOptions } from '../pool/pool-options.js';
 import { parseRedisUrl, redisLabel } from '../queue/redis-url.js';
 import type { WorkerHostConfig } from '../queue/worker-host.js';
-import { positiveSeconds, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
+import { positiveSeconds, queuePrefix, UsageError, usageMessage, wholeNumber, type Io } from './flags.js';
 
 export const WORKER_USAGE = `Usage: slowlane worker --redis URL --queue NAME --tasks PATH [options]
 
@@ -18,9 +18,12 @@ process with the pool's limits. SIGTERM or Ctrl-C drains: no new jobs, the
 ones held finish, then it exits.
 
 Options:
-  --redis URL          Redis, e.g. redis://127.0.0.1:6379, redis://:PASSWORD@host:6379/0, or
-                       rediss://... for TLS (a private CA: NODE_EXTRA_CA_CERTS=ca.pem) (required)
+  --redis URL          Redis, e.g. redis://127.0.0.1:6379, redis://USER:PASSWORD@host:6379/0,
+                       rediss://... for TLS (a private CA: NODE_EXTRA_CA_CERTS=ca.pem), or
+                       redis+sentinel://:PASSWORD@host:26379,host:26379/mymaster for Sentinel (required)
   --queue NAME         the queue's name, as the servers' QueueRunner has it (required)
+  --prefix P           the start of the queue's Redis keys, as the servers' (default ${QUEUE_DEFAULTS.prefix};
+                       a Redis Cluster needs a hash tag: {slowlane})
   --tasks PATH         the tasks module whose exported functions are the tasks (required)
   --pool-size N        children, and so jobs at once (default: CPU count, ${POOL_DEFAULTS.maxChildren} here)
   --timeout SECONDS    a task running longer is killed (default: none, or the requester's)
@@ -46,6 +49,7 @@ export function parseWorkerArgs(argv: readonly string[], cwd: string): WorkerCom
       options: {
         redis: { type: 'string' },
         queue: { type: 'string' },
+        prefix: { type: 'string' },
         tasks: { type: 'string' },
         'pool-size': { type: 'string' },
         timeout: { type: 'string' },
@@ -88,7 +92,8 @@ export function parseWorkerArgs(argv: readonly string[], cwd: string): WorkerCom
     ...(maxResultMb === undefined ? {} : { maxResultBytes: maxResultMb * 1024 * 1024 }),
     ...(v['tasks-per-child'] === undefined ? {} : { tasksPerChild: wholeNumber('tasks-per-child', v['tasks-per-child'], 1, 1_000_000_000)! }),
   };
-  return { connection, queue: v.queue!, pool, quiet: v.quiet ?? false };
+  const prefix = queuePrefix('prefix', v.prefix);
+  return { connection, queue: v.queue!, ...(prefix === undefined ? {} : { prefix }), pool, quiet: v.quiet ?? false };
 }
 
 /** Runs `slowlane worker`; resolves with the exit code once it has drained. */

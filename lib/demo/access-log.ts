@@ -14,11 +14,16 @@ export function clientAddress(remoteAddress: string | undefined): string {
   return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
 }
 
-/** Control characters (a newline, an escape sequence) as \xNN; a long text cut at `max` with a marker. */
+/**
+ * Control characters (a newline, an escape sequence, a C1 control such as
+ * CSI, which a UTF-8 terminal may obey too; a bidi override that reorders
+ * what is shown) as \xNN; a long text cut at `max` with a marker. A failure's
+ * detail may come from another machine (a worker host, through Redis).
+ */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped
-const CONTROL = /[\x00-\x1f\x7f\u2028\u2029]/;
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 // eslint-disable-next-line no-control-regex
-const CONTROLS = /[\x00-\x1f\x7f\u2028\u2029]/g;
+const CONTROLS = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 export function forLog(text: string, max = MAX_LOGGED_URL): string {
   const cut = text.length > max ? `${text.slice(0, max)}...(${text.length - max} more)` : text;

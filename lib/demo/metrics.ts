@@ -47,5 +47,11 @@ export function toPrometheus(stats: StatsSnapshot): string {
   if (stats.log !== undefined) {
     family('slowlane_log_lines_total', 'counter', 'Access-log lines written, and dropped because the log\'s reader was too slow.', [[{ result: 'written' }, stats.log.written], [{ result: 'dropped' }, stats.log.dropped]]);
   }
+  if (stats.queue !== undefined) {
+    const { queue, waiting, prioritized, active, backlog, oldestWaitingSeconds } = stats.queue;
+    family('slowlane_queue_jobs', 'gauge', 'Jobs of the queue (every host\'s), by state: waiting and prioritized (no host has them yet), active (a host runs them).', [[{ queue, state: 'waiting' }, waiting], [{ queue, state: 'prioritized' }, prioritized], [{ queue, state: 'active' }, active]]);
+    family('slowlane_queue_backlog', 'gauge', 'Waiting + prioritized + active jobs of the queue: the number to scale worker hosts on (each server reports the same queue: take the max, not the sum).', [[{ queue }, backlog]]);
+    family('slowlane_queue_oldest_waiting_seconds', 'gauge', 'How long the oldest job no host has taken yet has waited (0: none waits).', [[{ queue }, oldestWaitingSeconds]]);
+  }
   return `${out.join('\n')}\n`;
 }

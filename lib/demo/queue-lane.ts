@@ -6,6 +6,7 @@ import { DeadlineError, PoolClosedError, QueueFullError, TaskCrashedError, TaskM
 import type { Outcome } from '../pool/job.js';
 import { PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from '../pool/pool-stats.js';
 import type { RunTask, TASKS } from '../pool/task-types.js';
+import type { QueueDepth, QueueDepthWatch } from '../queue/queue-depth.js';
 import type { DemoPool, DemoTasks } from './routes.js';
 
 /** What the lane needs of a QueueRunner. */
@@ -25,14 +26,26 @@ function outcomeOf(error: unknown, signal: AbortSignal | undefined): Exclude<Out
   return 'failed';
 }
 
+/** The queue's depth as /stats and /metrics show it: which queue, and its last reading. */
+export type NamedQueueDepth = QueueDepth & { queue: string };
+
 export class QueueLane implements DemoPool {
   declare readonly [TASKS]?: DemoTasks;
   readonly #remote: RemoteRunner;
+  readonly #depth: { queue: string; watch: Pick<QueueDepthWatch, 'latest' | 'close'> } | undefined;
   readonly #counters = new PoolCounters();
   #running = 0;
 
-  constructor(remote: RemoteRunner) {
+  /** `depth`: the queue's name and a watch of its depth (watchQueueDepth), for /stats and /metrics; closed with the lane. */
+  constructor(remote: RemoteRunner, depth?: { queue: string; watch: Pick<QueueDepthWatch, 'latest' | 'close'> }) {
     this.#remote = remote;
+    this.#depth = depth;
+  }
+
+  /** The queue's last depth reading (every host's jobs, not only this server's), or undefined while there is none. */
+  queueDepth(): NamedQueueDepth | undefined {
+    const latest = this.#depth?.watch.latest();
+    return latest === undefined ? undefined : { queue: this.#depth!.queue, ...latest };
   }
 
   readonly run: RunTask<DemoTasks> = (async (task: string, args: readonly unknown[] = [], options: RunOptions = {}) => {
@@ -68,11 +81,11 @@ export class QueueLane implements DemoPool {
     return this.#remote.ready();
   }
 
-  close(): Promise<void> {
-    return this.#remote.close();
+  async close(): Promise<void> {
+    await Promise.all([this.#remote.close(), this.#depth?.watch.close()]);
   }
 
-  destroy(): Promise<void> {
-    return this.#remote.close();
+  async destroy(): Promise<void> {
+    await Promise.all([this.#remote.close(), this.#depth?.watch.close()]);
   }
 }

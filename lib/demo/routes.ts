@@ -8,6 +8,7 @@ import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
 import type { StreamRunner, TaskRunner } from '../pool/task-types.js';
 import type { LoopPressure } from '../http/loop-pressure.js';
 import { METRICS_CONTENT_TYPE, toPrometheus } from './metrics.js';
+import type { NamedQueueDepth } from './queue-lane.js';
 import type { ReportTasks } from './orders/orders-db.js';
 import type { Region, Report } from './orders/orders-schema.js';
 import { reportArgs } from './orders/report-query.js';
@@ -21,6 +22,8 @@ export interface DemoPool extends TaskRunner<DemoTasks> {
   stats(): PoolStats;
   latency(): PoolLatency;
   children(): ChildInfo[];
+  /** On the queue (--queue-redis): the queue's last depth reading, for /stats and /metrics. */
+  queueDepth?(): NamedQueueDepth | undefined;
 }
 
 /** What the report routes need of the orders database (OrdersDatabase). */

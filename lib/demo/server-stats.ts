@@ -3,6 +3,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { LoopPressureStats } from '../http/loop-pressure.js';
 import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
+import type { NamedQueueDepth } from './queue-lane.js';
 
 export interface StatsSnapshot {
   uptimeSeconds: number;
@@ -19,6 +20,8 @@ export interface StatsSnapshot {
   loadShedding?: LoopPressureStats | undefined;
   /** The orders database: building, ready, unavailable or closed, and its file. */
   orders?: { state: string; path: string } | undefined;
+  /** With --queue-redis: the queue's depth (all hosts' jobs), read every few seconds; absent while Redis cannot be read. */
+  queue?: NamedQueueDepth | undefined;
 }
 
 export interface SnapshotParts {
@@ -28,6 +31,7 @@ export interface SnapshotParts {
   children?: StatsSnapshot['children'];
   loadShedding?: StatsSnapshot['loadShedding'];
   orders?: StatsSnapshot['orders'];
+  queue?: StatsSnapshot['queue'];
 }
 
 /** The sampling interval, in ms: short enough to see a blocked loop, long enough to cost nothing. */
@@ -50,7 +54,7 @@ export class ServerStats {
     this.#byStatus.set(status, (this.#byStatus.get(status) ?? 0) + 1);
   }
 
-  snapshot({ pools, log, latency, children, loadShedding, orders }: SnapshotParts): StatsSnapshot {
+  snapshot({ pools, log, latency, children, loadShedding, orders, queue }: SnapshotParts): StatsSnapshot {
     const h = this.#loopDelay;
     return {
       uptimeSeconds: Math.round((process.uptime() - this.#started) * 1000) / 1000,
@@ -61,6 +65,7 @@ export class ServerStats {
       log,
       loadShedding,
       orders,
+      queue,
       children,
     };
   }

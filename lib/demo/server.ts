@@ -78,6 +78,7 @@ export function createServer(options: ServerOptions): SlowlaneServer {
       children: { perRequest: pools.perRequest.children(), warm: pools.warm.children(), ...(orders === undefined ? {} : { reports: orders.children() }) },
       loadShedding: pressure?.stats(),
       orders: reports === undefined ? undefined : { state: reports.state, path: reports.path },
+      queue: pools.warm.queueDepth?.(),
     });
   };
   const routes = demoRoutes({ pools, orders, inlineWork, pressure, snapshot, noteFailure, maxQueue: options.maxQueue });

@@ -52,6 +52,8 @@ export interface SlowlaneConfig {
   queueRedis?: string | undefined;
   /** The queue's name (default SERVER_DEFAULTS.queue). */
   queue?: string | undefined;
+  /** The start of the queue's Redis keys (default QUEUE_DEFAULTS.prefix; a Cluster needs a hash tag). */
+  queuePrefix?: string | undefined;
   /** The server's own messages (a database that cannot be built); omit for none. */
   log?: ((line: string) => void) | undefined;
 }
@@ -97,7 +99,7 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
   };
   const common = { ...limits, tasks: config.tasks ?? DEMO_TASKS };
   const poolSize = config.poolSize ?? d.poolSize;
-  const pools = config.queueRedis !== undefined ? await queueLanes(config.queueRedis, config.queue ?? d.queue, timeoutMs) : {
+  const pools = config.queueRedis !== undefined ? await queueLanes(config.queueRedis, config.queue ?? d.queue, config.queuePrefix, timeoutMs) : {
     // The prototype's process per request, with spares started ahead of demand.
     perRequest: new ChildPool<DemoTasks>({ ...common, tasksPerChild: 1, minChildren: 0, maxChildren: config.maxChildren ?? d.forkMaxChildren, spares: Math.min(config.spares ?? d.forkSpares, config.maxChildren ?? d.forkMaxChildren) }),
     // Warm children that serve task after task.
@@ -140,10 +142,13 @@ export async function startSlowlane(config: SlowlaneConfig): Promise<RunningSlow
 }
 
 /** Both slow routes on the queue: the worker hosts' pools do the work, with their own limits. */
-async function queueLanes(url: string, queue: string, timeoutMs: number): Promise<{ perRequest: ServedLane; warm: ServedLane }> {
+async function queueLanes(url: string, queue: string, prefix: string | undefined, timeoutMs: number): Promise<{ perRequest: ServedLane; warm: ServedLane }> {
   // Loaded only here: BullMQ and ioredis are optional, and a local demo never needs them.
-  const [{ QueueRunner }, { parseRedisUrl }, { QueueLane }] = await Promise.all([import('../queue/queue-runner.js'), import('../queue/redis-url.js'), import('./queue-lane.js')]);
+  const [{ QueueRunner }, { parseRedisUrl }, { watchQueueDepth }, { QueueLane }] = await Promise.all([import('../queue/queue-runner.js'), import('../queue/redis-url.js'), import('../queue/queue-depth.js'), import('./queue-lane.js')]);
+  const connection = parseRedisUrl(url);
   // A request's whole time counts, as with local children: a run no host takes in time gets 503.
-  const lane = new QueueLane(new QueueRunner({ connection: parseRedisUrl(url), queue, timeoutMs, deadlineMs: timeoutMs }));
+  const runner = new QueueRunner({ connection, queue, ...(prefix === undefined ? {} : { prefix }), timeoutMs, deadlineMs: timeoutMs });
+  // /metrics' autoscaling signal: the queue's depth, all hosts' jobs.
+  const lane = new QueueLane(runner, { queue, watch: watchQueueDepth({ connection, queue, prefix }) });
   return { perRequest: lane, warm: lane };
 }

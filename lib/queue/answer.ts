@@ -59,11 +59,11 @@ function packAnswer(id: string, answer: Answer): Buffer {
  * inbox's TTL is renewed with each answer: it outlives a requester held busy,
  * not one that died.
  */
-export async function deliverAnswer(redis: DeliveryRedis, queue: string, replyTo: string, id: string, answer: Answer, limits: DeliveryLimits = QUEUE_DEFAULTS): Promise<void> {
-  const inbox = inboxKey(queue, replyTo);
+export async function deliverAnswer(redis: DeliveryRedis, space: string, replyTo: string, id: string, answer: Answer, limits: DeliveryLimits = QUEUE_DEFAULTS): Promise<void> {
+  const inbox = inboxKey(space, replyTo);
   const packed = packAnswer(id, answer);
   const pipeline = redis.pipeline();
-  if (packed.length > limits.inlineAnswerBytes) pipeline.set(resultKey(queue, id), packed, 'PX', limits.resultTtlMs).rpush(inbox, pack(id, KIND.big));
+  if (packed.length > limits.inlineAnswerBytes) pipeline.set(resultKey(space, id), packed, 'PX', limits.resultTtlMs).rpush(inbox, pack(id, KIND.big));
   else pipeline.rpush(inbox, packed);
   pipeline.pexpire(inbox, limits.inboxTtlMs);
   const replies = await pipeline.exec();

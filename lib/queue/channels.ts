@@ -1,12 +1,17 @@
-// The Redis names slowlane/queue adds to BullMQ's: one pub/sub channel per
-// queue, on which requesters name jobs whose client left, and a short-lived
-// mark per such job, for a host that takes it after the message went by;
-// each requester's inbox (a list only it reads), and the keys of results
-// too big to travel in it.
-export const cancelChannel = (queue: string): string => `slowlane:${queue}:cancel`;
-export const cancelledKey = (queue: string, jobId: string): string => `slowlane:${queue}:cancelled:${jobId}`;
-export const inboxKey = (queue: string, runnerId: string): string => `slowlane:${queue}:inbox:${runnerId}`;
-export const resultKey = (queue: string, jobId: string): string => `slowlane:${queue}:result:${jobId}`;
+// The Redis names slowlane/queue adds to BullMQ's, under the queue's own key
+// space (BullMQ's prefix and the queue's name, so that with a hash-tag prefix
+// on Redis Cluster they share the queue's slot): one pub/sub channel on which
+// requesters name jobs whose client left, and a short-lived mark per such
+// job, for a host that takes it after the message went by; each requester's
+// inbox (a list only it reads), and the keys of results too big to travel in it.
+
+/** A queue's key space: BullMQ's prefix and the queue's name, as its own keys begin. */
+export const keySpace = (prefix: string, queue: string): string => `${prefix}:${queue}`;
+
+export const cancelChannel = (space: string): string => `${space}:slowlane:cancel`;
+export const cancelledKey = (space: string, jobId: string): string => `${space}:slowlane:cancelled:${jobId}`;
+export const inboxKey = (space: string, runnerId: string): string => `${space}:slowlane:inbox:${runnerId}`;
+export const resultKey = (space: string, jobId: string): string => `${space}:slowlane:result:${jobId}`;
 
 /**
  * A requester's id and a job's id are UUIDs. A host answers only jobs whose ids

@@ -25,7 +25,8 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown
 export interface InboxOptions {
   reader: InboxReaderRedis;
   fetcher: InboxFetchRedis;
-  queue: string;
+  /** The queue's key space (channels.ts keySpace). */
+  space: string;
   runnerId: string;
   onAnswer: (jobId: string, outcome: Outcome) => void;
   /** Answers taken per read. Default QUEUE_DEFAULTS.inboxReadCount. */
@@ -41,7 +42,7 @@ export class Inbox {
 
   constructor(options: InboxOptions) {
     this.#options = options;
-    this.#key = inboxKey(options.queue, options.runnerId);
+    this.#key = inboxKey(options.space, options.runnerId);
   }
 
   /** Reads until closed. */
@@ -88,7 +89,7 @@ export class Inbox {
   async #fetch(id: string): Promise<void> {
     let stored: Buffer | null;
     try {
-      stored = await this.#options.fetcher.getdelBuffer(resultKey(this.#options.queue, id));
+      stored = await this.#options.fetcher.getdelBuffer(resultKey(this.#options.space, id));
     } catch (error) {
       this.#options.onAnswer(id, { ok: false, error });
       return;

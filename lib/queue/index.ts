@@ -4,4 +4,5 @@
 // dependencies, loaded when a class is first made.
 export { QueueRunner, type QueueRunnerOptions } from './queue-runner.js';
 export { startQueueWorker, type JobReport, type QueueWorker, type QueueWorkerOptions, type WorkerPool } from './queue-worker.js';
-export { QueueUnavailableError } from './errors.js';
+export { JobStoppedError, QueueUnavailableError, type StopReason } from './errors.js';
+export { readQueueDepth, watchQueueDepth, type DepthSource, type QueueDepth, type QueueDepthWatch, type QueueDepthWatchOptions } from './queue-depth.js';

@@ -14,7 +14,7 @@ import { DeadlineError, PoolClosedError, TaskCrashedError, TaskTimeoutError } fr
 import { checkRun, type RunOptions } from '../pool/run-options.js';
 import type { RunTask, TASKS, TaskRunner, UntypedTasks } from '../pool/task-types.js';
 import { bounded } from './bounded.js';
-import { cancelChannel, cancelledKey, inboxKey } from './channels.js';
+import { cancelChannel, cancelledKey, inboxKey, keySpace } from './channels.js';
 import { QueueUnavailableError } from './errors.js';
 import { Inbox, type Outcome } from './inbox.js';
 import { bullmq, ioredis } from './peer.js';
@@ -22,10 +22,12 @@ import { redisProblem } from './redis-check.js';
 import { encode, type JobData, type JobResult } from './wire.js';
 
 export interface QueueRunnerOptions {
-  /** Redis, as ioredis options such as { host, port } (BullMQ's connection option). */
+  /** Redis, as ioredis options such as { host, port }, or { sentinels, name } for Sentinel (BullMQ's connection option); parseRedisUrl() makes them from a URL. */
   connection: RedisOptions;
   /** The queue's name, the same as the worker hosts'. */
   queue: string;
+  /** The start of the queue's Redis keys, the same as the worker hosts'; a Redis Cluster needs a hash tag such as "{slowlane}". Default "bull" (BullMQ's). */
+  prefix?: string;
   /** Each run's timeout on the worker host, unless the run says. Default: the worker's pool's. */
   timeoutMs?: number;
   /** Each run's deadline from run() to answer, waiting included, unless the run says. Default: none (set one: with no worker host alive, a run waits until it). */
@@ -55,6 +57,8 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
   /** Names this runner's inbox; a host answers here. */
   readonly id = randomUUID();
   readonly #options: QueueRunnerOptions;
+  /** Where this queue's keys are (BullMQ's prefix and the queue's name). */
+  readonly #space: string;
   readonly #queue: Queue<JobData, JobResult>;
   /** Commands: the queue's, the cancel marks and messages, big answers fetched; its state is the runner's view of Redis. */
   readonly #commands: Redis;
@@ -72,12 +76,14 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     const { Queue } = bullmq();
     const Redis = ioredis();
     this.#options = options;
+    this.#space = keySpace(options.prefix ?? QUEUE_DEFAULTS.prefix, options.queue);
     // Fail fast while Redis is away (a 503 now, not a request held until it
     // returns): no offline queue, one retry of a command cut off; ioredis
     // reconnects by itself. The queue shares this connection, so that
     // close() can always cut it (BullMQ's own, with Redis away, reconnects on).
     this.#commands = new Redis({ ...options.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.#queue = new Queue<JobData, JobResult>(options.queue, {
+      prefix: options.prefix ?? QUEUE_DEFAULTS.prefix,
       connection: this.#commands as unknown as ConnectionOptions,
       streams: { events: { maxLen: QUEUE_DEFAULTS.eventsMaxLen } },
     });
@@ -97,7 +103,7 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     // A blocking read holds its connection: the inbox has its own, which waits out a Redis restart instead of failing.
     const reader = new Redis({ ...options.connection, maxRetriesPerRequest: null });
     reader.on('error', () => {});
-    this.#inbox = new Inbox({ reader, fetcher: this.#commands, queue: options.queue, runnerId: this.id, onAnswer: (jobId, outcome) => this.#answered(jobId, outcome) });
+    this.#inbox = new Inbox({ reader, fetcher: this.#commands, space: this.#space, runnerId: this.id, onAnswer: (jobId, outcome) => this.#answered(jobId, outcome) });
     this.#inbox.start();
     const reading = new Promise<void>((resolve) => reader.once('ready', () => resolve()));
     this.#listening = Promise.all([this.#queue.waitUntilReady(), connected, reading]);
@@ -200,8 +206,8 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
   async #cancel(jobId: string): Promise<void> {
     try {
       // The mark first, then the message: a host that takes the job later sees the mark; one that holds it hears the message.
-      await this.#commands.set(cancelledKey(this.#options.queue, jobId), '1', 'PX', QUEUE_DEFAULTS.cancelMarkMs);
-      await this.#commands.publish(cancelChannel(this.#options.queue), jobId);
+      await this.#commands.set(cancelledKey(this.#space, jobId), '1', 'PX', QUEUE_DEFAULTS.cancelMarkMs);
+      await this.#commands.publish(cancelChannel(this.#space), jobId);
     } catch {
       // Redis is away: the job's own timeout or deadline still ends it on the host.
     }
@@ -218,7 +224,7 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
     for (const [jobId] of this.#pending) this.#settle(jobId, (p) => p.reject(new PoolClosedError('queue runner was closed before the answer came')));
     this.#inbox.close();
     // The inbox goes with its reader: answers still on their way expire with it.
-    const tidy = this.#connected ? this.#commands.del(inboxKey(this.#options.queue, this.id)).catch(() => 0) : Promise.resolve(0);
+    const tidy = this.#connected ? this.#commands.del(inboxKey(this.#space, this.id)).catch(() => 0) : Promise.resolve(0);
     await bounded(Promise.allSettled([this.#queue.close(), tidy]), QUEUE_DEFAULTS.closeTimeoutMs);
     this.#commands.disconnect();
   }

@@ -7,10 +7,11 @@
 import type { ConnectionOptions, Job } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 import { QUEUE_DEFAULTS } from '../defaults.js';
-import { DeadlineError, TaskCrashedError } from '../pool/errors.js';
+import { DeadlineError } from '../pool/errors.js';
 import type { RunOptions } from '../pool/run-options.js';
 import { deliverAnswer, failedAnswer, type Answer } from './answer.js';
-import { cancelChannel, cancelledKey, isUuid } from './channels.js';
+import { cancelChannel, cancelledKey, isUuid, keySpace } from './channels.js';
+import { JobStoppedError, lostMidRun, type StopReason } from './errors.js';
 import { isLoadError, LoadGuard } from './load-guard.js';
 import { bounded, whileAway } from './bounded.js';
 import { bullmq, ioredis } from './peer.js';
@@ -25,10 +26,12 @@ export interface WorkerPool {
 }
 
 export interface QueueWorkerOptions {
-  /** Redis, as ioredis options such as { host, port } (BullMQ's connection option). */
+  /** Redis, as ioredis options such as { host, port }, or { sentinels, name } for Sentinel (BullMQ's connection option). */
   connection: RedisOptions;
   /** The queue's name, the same as the requesters'. */
   queue: string;
+  /** The start of the queue's Redis keys, the same as the requesters'; a Redis Cluster needs a hash tag such as "{slowlane}". Default "bull" (BullMQ's). */
+  prefix?: string;
   pool: WorkerPool;
   /** Jobs run at once. Default: the pool's maxChildren. */
   concurrency?: number;
@@ -61,12 +64,24 @@ export interface QueueWorker {
   close(): Promise<void>;
 }
 
+/** The reasons this host aborts a job's signal with; the run then fails with that reason itself. */
+const CANCELLED: StopReason = 'cancelled';
+const LOCK_LOST: StopReason = 'lockLost';
+
+/** The run failed because this host stopped it (a cancel, a lost lock): a JobStoppedError that says so, not "task threw a non-Error value". */
+function stoppedBy(task: string, signal: AbortSignal | undefined, error: unknown): JobStoppedError | undefined {
+  if (signal?.aborted !== true || error !== signal.reason) return undefined;
+  return error === CANCELLED || error === LOCK_LOST ? new JobStoppedError(task, error as StopReason) : undefined;
+}
+
 type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
 
 export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const { Worker, UnrecoverableError, WaitingError } = bullmq();
   const Redis = ioredis();
   const { connection, queue, pool } = options;
+  const prefix = options.prefix ?? QUEUE_DEFAULTS.prefix;
+  const space = keySpace(prefix, queue);
   const run = pool.run as unknown as LooseRun;
   const fail = (error: unknown): Error => new UnrecoverableError(errorToReason(error));
 
@@ -95,9 +110,11 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     // marked idempotent must not run twice (one that is runs at most
     // maxStarts times). Starts given back never ran it.
     const starts = (job.attemptsStarted ?? 1) - (job.data.givenBack ?? 0);
-    if (starts > (idempotent === true ? QUEUE_DEFAULTS.maxStarts : 1)) throw new TaskCrashedError(job.name, undefined, null, 'SIGKILL');
-    // Its requester left before this host took it (the cancel message went by before the job was ours).
-    if ((await commands.exists(cancelledKey(queue, job.id!)).catch(() => 0)) === 1) throw signal?.reason ?? new Error('the requester left');
+    if (starts > (idempotent === true ? QUEUE_DEFAULTS.maxStarts : 1)) throw lostMidRun(job.name);
+    // Its requester left before this host took it (the cancel message went by
+    // before the job was ours). Only a requester that did not leave reads the
+    // failure: one whose job was marked by something else.
+    if ((await commands.exists(cancelledKey(space, job.id!)).catch(() => 0)) === 1) throw new JobStoppedError(job.name, 'cancelled');
     // Taken just as this host stopped taking jobs (a fetch already under way): not ours to run.
     if (guard.stopped) return giveBack(job, token);
     const started = performance.now();
@@ -115,8 +132,9 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         await guard.tripped(error);
         return giveBack(job, token);
       }
-      report(error);
-      throw error;
+      const failure = stoppedBy(job.name, signal, error) ?? error;
+      report(failure);
+      throw failure;
     }
   };
 
@@ -132,10 +150,12 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       answer = { value: await work(job, token, signal) };
     } catch (error) {
       if (error instanceof WaitingError) throw error;
-      await deliverAnswer(commands, queue, replyTo, job.id, failedAnswer(error));
+      // A lost lock: the job is no longer this host's to answer. Whoever holds it next does (a rerun, or "lost mid-run").
+      if (error instanceof JobStoppedError && error.reason === LOCK_LOST) throw fail(error);
+      await deliverAnswer(commands, space, replyTo, job.id, failedAnswer(error));
       throw fail(error);
     }
-    await deliverAnswer(commands, queue, replyTo, job.id, answer);
+    await deliverAnswer(commands, space, replyTo, job.id, answer);
     return null;
   };
 
@@ -152,6 +172,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   });
 
   const worker = new Worker<JobData, JobResult>(queue, processor, {
+    prefix,
     connection: connection as ConnectionOptions,
     concurrency: options.concurrency ?? pool.options?.maxChildren ?? 1,
     lockDuration: options.lockDurationMs ?? QUEUE_DEFAULTS.lockDurationMs,
@@ -170,16 +191,16 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
 
   // Its lock could not be renewed: another host may take the job, so this one stops running it.
   worker.on('lockRenewalFailed', (jobIds) => {
-    for (const jobId of jobIds) worker.cancelJob(jobId, 'its lock could not be renewed');
+    for (const jobId of jobIds) worker.cancelJob(jobId, LOCK_LOST);
   });
 
   // The requester left: the job's signal aborts, and the pool kills its child.
   const subscriber = new Redis({ ...connection, maxRetriesPerRequest: null });
   subscriber.on('error', () => {});
-  const subscribed = subscriber.subscribe(cancelChannel(queue));
+  const subscribed = subscriber.subscribe(cancelChannel(space));
   subscribed.catch(() => {}); // reported by ready(); ioredis subscribes again on reconnect
   subscriber.on('message', (_channel: string, jobId: string) => {
-    worker.cancelJob(jobId, 'the requester left');
+    worker.cancelJob(jobId, CANCELLED);
   });
 
   return {

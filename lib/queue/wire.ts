@@ -5,6 +5,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from '../pool/errors.js';
 import { serializeError, type SerializedError } from '../pool/serialized-error.js';
+import { JobStoppedError } from './errors.js';
 
 export const encode = (value: unknown): string => serialize(value).toString('base64');
 export const decode = (text: string): unknown => deserialize(Buffer.from(text, 'base64'));
@@ -28,7 +29,7 @@ export interface JobData {
 /** The job's return value for BullMQ: empty, the answer itself went to the requester's inbox. */
 export type JobResult = null;
 
-const CLASSES = { TaskError, TaskCrashedError, TaskTimeoutError, TaskMemoryError, ResultTooLargeError, DeadlineError, QueueFullError, TaskLoadError, UnknownTaskError, ChildStartError, PoolClosedError };
+const CLASSES = { TaskError, TaskCrashedError, TaskTimeoutError, TaskMemoryError, ResultTooLargeError, DeadlineError, QueueFullError, TaskLoadError, UnknownTaskError, ChildStartError, PoolClosedError, JobStoppedError };
 type ClassName = keyof typeof CLASSES;
 
 /** Marks a failed job's reason as one of ours. */

@@ -4,6 +4,7 @@
 import { ChildPool } from '../pool/child-pool.js';
 import type { ChildPoolOptions } from '../pool/pool-options.js';
 import { QUEUE_DEFAULTS } from '../defaults.js';
+import { nameForLog, quotedForLog } from './log-text.js';
 import { checkRedis } from './redis-check.js';
 import type { RedisConnection } from './redis-url.js';
 import { startQueueWorker, type JobReport, type QueueWorker } from './queue-worker.js';
@@ -11,16 +12,18 @@ import { startQueueWorker, type JobReport, type QueueWorker } from './queue-work
 export interface WorkerHostConfig {
   connection: RedisConnection;
   queue: string;
+  /** The start of the queue's Redis keys (QueueWorkerOptions.prefix). */
+  prefix?: string | undefined;
   pool: ChildPoolOptions;
   /** One line per job (`ok heavyLifting 412.31ms "GET /slow_pool?id=1"`); omit for none. */
   log?: ((line: string) => void) | undefined;  /** A line when the host stops or starts again taking jobs (its tasks module stopped or started loading); written even with no job log. */
   notice?: ((line: string) => void) | undefined;
 }
 
-/** A job's log line: its outcome (ok, or the error's name), task, time and label. */
+/** A job's log line: its outcome (ok, or the error's name), task, time and label; the task and label come from Redis, so they are escaped. */
 export function jobLine(job: JobReport): string {
-  const outcome = job.error === undefined ? 'ok' : String((job.error as { name?: unknown } | null)?.name ?? 'Error');
-  return `${outcome} ${job.task} ${job.ms.toFixed(2)}ms${job.label === undefined ? '' : ` ${JSON.stringify(job.label)}`}`;
+  const outcome = job.error === undefined ? 'ok' : nameForLog(String((job.error as { name?: unknown } | null)?.name ?? 'Error'));
+  return `${outcome} ${nameForLog(job.task)} ${job.ms.toFixed(2)}ms${job.label === undefined ? '' : ` ${quotedForLog(job.label)}`}`;
 }
 
 /** The line a host writes when it stops taking jobs (its tasks module does not load) or takes them again. */
@@ -43,6 +46,7 @@ export async function startWorkerHost(config: WorkerHostConfig): Promise<WorkerH
   const { log } = config;
   const worker = startQueueWorker({
     connection: { ...config.connection, maxRetriesPerRequest: null }, queue: config.queue, pool,
+    ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
     onJob: log === undefined ? undefined : (job) => log(jobLine(job)),
     onTakingJobs: (taking, error) => config.notice?.(takingLine(taking, error)),
   });

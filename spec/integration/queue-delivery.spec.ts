@@ -90,7 +90,7 @@ describe('slowlane/queue: each requester gets its own answers, from its own inbo
     // Closed runners leave no inbox behind.
     const client = new Redis(connection());
     try {
-      expect(await client.keys(`slowlane:${queue}:inbox:*`)).to.deep.equal([]);
+      expect(await client.keys(`bull:${queue}:slowlane:inbox:*`)).to.deep.equal([]);
     } finally {
       client.disconnect();
     }
@@ -111,7 +111,7 @@ describe('slowlane/queue: each requester gets its own answers, from its own inbo
       // Redis's peak before the burst (earlier tests) is far below it; growth is measured from the larger of the two.
       const growth = peak - Math.max(before, peakBefore);
       expect(growth, `peak growth ${(growth / MiB).toFixed(0)} MiB`).to.be.below(20 * 10 * MiB);
-      expect(await client.keys(`slowlane:${queue}:result:*`), 'no stored result left').to.deep.equal([]);
+      expect(await client.keys(`bull:${queue}:slowlane:result:*`), 'no stored result left').to.deep.equal([]);
       expect(runner.stats()).to.include({ answered: 200, late: 0 });
     } finally {
       await runner.close();
@@ -132,7 +132,7 @@ describe('slowlane/queue: each requester gets its own answers, from its own inbo
       expect(state).to.equal('failed');
       const failed = await forger.getJob('forged-1');
       expect(failed?.failedReason).to.match(/^slowlane-error:/);
-      expect(await client.keys(`slowlane:${queue}:inbox:*`)).to.deep.equal([]);
+      expect(await client.keys(`bull:${queue}:slowlane:inbox:*`)).to.deep.equal([]);
       // No child spins: the task never started.
       const spinning = workers.flatMap((w) => slowlaneChildren({ parent: w.pid })).filter((c) => c.args.some((arg) => arg.includes('spinForever')));
       expect(spinning).to.deep.equal([]);

@@ -22,7 +22,7 @@ describe('slowlane (bin/server) arguments', () => {
     expect(command).to.deep.equal({
       config: {
         port: 0, host: '::1', poolSize: 3, maxChildren: 4, spares: 2, maxQueue: 5, timeoutMs: 1500, niceness: 19, trustProxy: ['127.0.0.1', '::1'],
-        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200, db: '/tmp/o.sqlite', maxResultMb: 8, warmReports: true, queueRedis: undefined, queue: undefined,
+        maxMemoryMb: 512, recycleMemoryMb: 256, tasksPerChild: 1000, maxChildAgeMs: 3_600_000, idleTimeoutMs: 2500, maxStartsPerSecond: 3, maxLoopDelayMs: 200, db: '/tmp/o.sqlite', maxResultMb: 8, warmReports: true, queueRedis: undefined, queue: undefined, queuePrefix: undefined,
       },
       graceMs: 2000,
       quiet: true,
@@ -224,10 +224,11 @@ describe('bin/server worker arguments (and start --queue-redis)', () => {
   });
 
   it('takes the pool\'s limit flags; a relative --tasks is resolved against the working directory', () => {
-    const config = parseWorkerArgs(['--redis', 'redis://:secret@10.0.0.5:6380/2', '--queue', 'slow', '--tasks', 'lib/tasks.js', '--pool-size', '3', '--timeout', '2.5', '--max-memory', '512', '--tasks-per-child', '100', '--niceness', '5', '--max-result-mb', '4'], '/srv/app');
+    const config = parseWorkerArgs(['--redis', 'redis://:secret@10.0.0.5:6380/2', '--queue', 'slow', '--prefix', '{slowlane}', '--tasks', 'lib/tasks.js', '--pool-size', '3', '--timeout', '2.5', '--max-memory', '512', '--tasks-per-child', '100', '--niceness', '5', '--max-result-mb', '4'], '/srv/app');
     expect(config).to.deep.equal({
       connection: { host: '10.0.0.5', port: 6380, db: 2, password: 'secret' },
       queue: 'slow',
+      prefix: '{slowlane}',
       pool: { tasks: new URL('file:///srv/app/lib/tasks.js'), maxChildren: 3, minChildren: 3, spares: 0, timeoutMs: 2500, niceness: 5, maxMemoryMb: 512, maxResultBytes: 4 * 1024 * 1024, tasksPerChild: 100 },
       quiet: false,
     });
@@ -237,7 +238,9 @@ describe('bin/server worker arguments (and start --queue-redis)', () => {
     [['--queue', 'q', '--tasks', 't.js'], '--redis is required - see "slowlane worker --help"'],
     [['--redis', 'redis://h', '--tasks', 't.js'], '--queue is required - see "slowlane worker --help"'],
     [['--redis', 'redis://h', '--queue', 'q'], '--tasks is required - see "slowlane worker --help"'],
-    [['--redis', 'http://h', '--queue', 'q', '--tasks', 't.js'], '--redis: a Redis URL starts with redis:// (or rediss:// for TLS), got "http://h"'],
+    [['--redis', 'http://h', '--queue', 'q', '--tasks', 't.js'], '--redis: a Redis URL starts with redis:// (rediss:// for TLS, redis+sentinel:// for Sentinel), got "http://h"'],
+    [['--redis', 'redis+sentinel://:pw@s1:26379', '--queue', 'q', '--tasks', 't.js'], '--redis: a Sentinel URL ends with the primary\'s name (and a database number): "redis+sentinel://:***@s1:26379"; give one like redis+sentinel://:PASSWORD@sentinel-1:26379,sentinel-2:26379/mymaster'],
+    [['--redis', 'redis://h', '--queue', 'q', '--tasks', 't.js', '--prefix', 'a b'], '--prefix takes letters, digits, ".", ":", "_", "-" and braces (up to 100), e.g. {slowlane} for a Redis Cluster, got "a b"'],
     [['--redis', 'redis://h/x', '--queue', 'q', '--tasks', 't.js'], '--redis: the database in a Redis URL is a number (redis://host:6379/0), got "x"'],
     [['--redis', 'redis://h', '--queue', 'a b', '--tasks', 't.js'], '--queue takes letters, digits, ".", "_" and "-" (up to 100), got "a b"'],
     [['--redis', 'redis://h', '--queue', 'q', '--tasks', 't.js', '--pool-size', '0'], '--pool-size must be a whole number from 1 to 256, got "0"'],
@@ -250,11 +253,12 @@ describe('bin/server worker arguments (and start --queue-redis)', () => {
     });
   }
 
-  it('start: --queue-redis takes a Redis URL, --queue only with it', () => {
-    const command = parseServerArgs(['start', '--queue-redis', 'redis://127.0.0.1:6379', '--queue', 'jobs'], {});
+  it('start: --queue-redis takes a Redis URL, --queue and --queue-prefix only with it', () => {
+    const command = parseServerArgs(['start', '--queue-redis', 'redis://127.0.0.1:6379', '--queue', 'jobs', '--queue-prefix', '{slowlane}'], {});
     expect(command).to.not.be.oneOf(['help', 'version']);
-    expect((command as { config: { queueRedis?: string; queue?: string } }).config).to.include({ queueRedis: 'redis://127.0.0.1:6379', queue: 'jobs' });
+    expect((command as { config: { queueRedis?: string; queue?: string } }).config).to.include({ queueRedis: 'redis://127.0.0.1:6379', queue: 'jobs', queuePrefix: '{slowlane}' });
     expect(() => parseServerArgs(['start', '--queue', 'jobs'], {})).to.throw('--queue names the queue of --queue-redis; give --queue-redis URL too');
+    expect(() => parseServerArgs(['start', '--queue-prefix', '{x}'], {})).to.throw('--queue-prefix goes with --queue-redis; give --queue-redis URL too');
     expect(() => parseServerArgs(['start', '--queue-redis', 'nope'], {})).to.throw('--queue-redis: not a Redis URL: "nope"; give one like redis://127.0.0.1:6379');
     expect(parseRedisUrl('redis://[::1]')).to.deep.equal({ host: '::1', port: 6379 });
   });

@@ -121,7 +121,7 @@ describe('slowlane/queue answers: read by the requester\'s inbox', () => {
     reader = new FakeReader();
     answers = [];
     fetched = new Map();
-    inbox = new Inbox({ reader, fetcher: { getdelBuffer: async (key) => { const value = fetched.get(key) as Buffer | undefined; fetched.delete(key); return value ?? null; } }, queue: 'q', runnerId: RUNNER, onAnswer: (id, outcome) => answers.push([id, outcome]) });
+    inbox = new Inbox({ reader, fetcher: { getdelBuffer: async (key) => { const value = fetched.get(key) as Buffer | undefined; fetched.delete(key); return value ?? null; } }, space: 'q', runnerId: RUNNER, onAnswer: (id, outcome) => answers.push([id, outcome]) });
     inbox.start();
   });
   afterEach(() => inbox.close());
@@ -181,7 +181,7 @@ describe('slowlane/queue answers: read by the requester\'s inbox', () => {
     reader.emit('ready');
     await settle();
     expect(reader.reads).to.equal(1);
-    inbox = new Inbox({ reader: new FakeReader(), fetcher: { getdelBuffer: async () => null }, queue: 'q', runnerId: RUNNER, onAnswer: () => {} }); // for afterEach
+    inbox = new Inbox({ reader: new FakeReader(), fetcher: { getdelBuffer: async () => null }, space: 'q', runnerId: RUNNER, onAnswer: () => {} }); // for afterEach
   });
 });
 

@@ -2,6 +2,7 @@
 // with their class; a reason that is not ours, or from a newer host, degrades.
 import { expect } from 'chai';
 import { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from '../../lib/pool/errors.js';
+import { JobStoppedError } from '../../lib/queue/errors.js';
 import { decode, encode, errorFromReason, errorToReason } from '../../lib/queue/wire.js';
 
 describe('slowlane/queue wire format', () => {
@@ -14,9 +15,10 @@ describe('slowlane/queue wire format', () => {
     new TaskError('t', { name: 'RangeError', message: 'boom', props: { code: 'E_X', detail: { why: 1 } } }), new TaskCrashedError('t', 7, null, 'SIGKILL'),
     new TaskTimeoutError('t', 300, 'deadline'), new TaskMemoryError('t', 64, 80), new ResultTooLargeError('t', 10, 5), new DeadlineError('t', 5),
     new QueueFullError('t', 1), new TaskLoadError('file:///x.js', 'no'), new UnknownTaskError(['a'], 'file:///x.js', ['b']), new ChildStartError('EAGAIN', 'spawn'), new PoolClosedError(),
+    new JobStoppedError('t', 'cancelled'), new JobStoppedError('t', 'lockLost'),
   ];
   for (const error of errors) {
-    it(`${error.constructor.name} comes back as itself, with its fields`, () => {
+    it(`${error.constructor.name}${error instanceof JobStoppedError ? ` (${error.reason})` : ''} comes back as itself, with its fields`, () => {
       const back = errorFromReason(errorToReason(error))!;
       expect(back).to.be.instanceOf(error.constructor);
       expect(back.name).to.equal(error.name);

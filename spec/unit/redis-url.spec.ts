@@ -11,10 +11,24 @@ describe('Redis URLs', () => {
     expect(parseRedisUrl('redis://:pw@h')).to.deep.equal({ host: 'h', port: 6379, password: 'pw' });
   });
 
+  it('redis+sentinel:// names the sentinels (port 26379 unless given) and the primary; the password is the primary\'s', () => {
+    expect(parseRedisUrl('redis+sentinel://app:p%40ss@s1:26380,[::1],10.0.0.3/mymaster/2')).to.deep.equal({
+      sentinels: [{ host: 's1', port: 26380 }, { host: '::1', port: 26379 }, { host: '10.0.0.3', port: 26379 }], name: 'mymaster', db: 2, username: 'app', password: 'p@ss',
+    });
+    expect(parseRedisUrl('redis+sentinel://s1/m')).to.deep.equal({ sentinels: [{ host: 's1', port: 26379 }], name: 'm' });
+    expect(redisLabel(parseRedisUrl('redis+sentinel://app:pw@s1:26380,[::1]/mymaster/2'))).to.equal('redis+sentinel://app:***@s1:26380,[::1]:26379/mymaster/2');
+    expect(redactRedisUrl('redis+sentinel://:pw@s1,s2/m')).to.equal('redis+sentinel://:***@s1,s2/m');
+  });
+
   it('no parse error quotes a password', () => {
     const cases: Array<[string, string]> = [
       ['redis://admin:s3cret@host:99999', 'not a Redis URL: "redis://admin:***@host:99999"; give one like redis://127.0.0.1:6379'],
-      ['http://admin:s3cret@host', 'a Redis URL starts with redis:// (or rediss:// for TLS), got "http://admin:***@host"'],
+      ['http://admin:s3cret@host', 'a Redis URL starts with redis:// (rediss:// for TLS, redis+sentinel:// for Sentinel), got "http://admin:***@host"'],
+      ['redis://:s3cret%zz@host', 'a "%" in a Redis URL starts a %XX escape (write "%" itself as %25)'],
+      ['redis+sentinel://:s3cret@s1:26379', 'a Sentinel URL ends with the primary\'s name (and a database number): "redis+sentinel://:***@s1:26379"'],
+      ['redis+sentinel://:s3cret@s1:26379,s2:0/m', 'not a sentinel host:port in "redis+sentinel://:***@s1:26379,s2:0/m": "s2:0"'],
+      ['redis+sentinel://:s3cret@/m', 'not a sentinel host:port in "redis+sentinel://:***@/m": ""'],
+      ['redis+sentinel://s1/m/x', 'the database in a Redis URL is a number (redis://host:6379/0), got "x"'],
       ['redis://:s3/cr@t@host:1x', 'not a Redis URL: "redis://:***@host:1x"; give one like redis://127.0.0.1:6379'],
       ['s3cret@host', 'not a Redis URL: "***@host"; give one like redis://127.0.0.1:6379'],
     ];

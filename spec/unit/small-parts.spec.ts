@@ -29,6 +29,7 @@ describe('small parts', () => {
 
   it('forLog escapes control characters and caps what it prints; accessLogLine uses it', () => {
     expect(forLog('/a\nb\x1b[31m\u2028')).to.equal('/a\\x0ab\\x1b[31m\\x2028');
+    expect(forLog('TaskError: \u009b2J\u202eevil')).to.equal('TaskError: \\x9b2J\\x202eevil');
     expect(forLog('x'.repeat(20), 5)).to.equal('xxxxx...(15 more)');
     expect(accessLogLine(200, 'GET', '/f\r\n200 GET /admin', '1.2.3.4', 1.234)).to.equal('200 GET /f\\x0d\\x0a200 GET /admin (1.2.3.4) 1.23ms');
     expect(accessLogLine(500, 'GET', '/s', '::1', 2, 'Error: why\nsecond line')).to.equal('500 GET /s (::1) 2.00ms Error: why\\x0asecond line');
