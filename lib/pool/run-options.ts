@@ -12,8 +12,8 @@ export interface RunOptions {
   deadlineMs?: number | undefined;
   /**
    * A short text naming the run in logs (offload() passes the request's
-   * method and URL). A ChildPool ignores it; slowlane/queue carries it to the
-   * worker host's log line.
+   * method and URL). A ChildPool puts it on the run's span and events;
+   * slowlane/queue carries it to the worker host's log line.
    */
   label?: string | undefined;
   /**

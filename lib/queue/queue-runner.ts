@@ -10,6 +10,7 @@ import { QUEUE_DEFAULTS } from '../defaults.js';
 import { DeadlineError, PoolClosedError, TaskCrashedError, TaskTimeoutError } from '../pool/errors.js';
 import { checkRun, type RunOptions } from '../pool/run-options.js';
 import type { RunTask, TASKS, TaskRunner, UntypedTasks } from '../pool/task-types.js';
+import { activeTraceCarrier } from '../trace/span-context.js';
 import { cancelChannel, cancelledKey } from './channels.js';
 import { QueueUnavailableError } from './errors.js';
 import { bullmq, ioredis } from './peer.js';
@@ -137,7 +138,7 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
       if (!this.#connected) await Promise.race([this.#listening.catch(() => undefined), delay(QUEUE_DEFAULTS.connectWaitMs, undefined, { ref: false })]);
       if (!this.#pending.has(jobId)) return await answer; // aborted, or past its deadline, already
       if (!this.#connected) throw new QueueUnavailableError(task, { problem: this.#problem });
-      const data: JobData = { args: encode(args), timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200) };
+      const data: JobData = { args: encode(args), timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200), trace: checked.trace ?? activeTraceCarrier() };
       try {
         await this.#queue.add(task, data, { jobId, removeOnComplete: true, removeOnFail: true });
       } catch (error) {
