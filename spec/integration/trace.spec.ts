@@ -3,52 +3,18 @@
 // its own provider (spec/fixtures/trace-tasks.ts): a span per run under the
 // caller's span, ended once however the run ends; the spans a task makes in
 // its child join the trace; diagnostics_channel events for each run.
-import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import { QueueFullError, TaskCrashedError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import type { RunEvent } from '../../lib/trace/run-channels.js';
-import { ROOT } from '../../tools/server-process.js';
 import type { SeenSpan } from '../fixtures/trace-tasks.js';
+import { runSpans, setUpTracing, TRACE_TASKS, underSpan } from '../support/tracing.js';
 
-export const TRACE_TASKS = `${ROOT}dist/spec/fixtures/trace-tasks.js`;
 type Tasks = typeof import('../fixtures/trace-tasks.js');
-
-/** This process's OpenTelemetry set-up, as an app's instrumentation would do it; undone by the returned function. */
-export function setUpTracing(): { exporter: InMemorySpanExporter; provider: BasicTracerProvider; undo: () => Promise<void> } {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  const manager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(manager);
-  trace.setGlobalTracerProvider(provider);
-  return {
-    exporter,
-    provider,
-    undo: async () => {
-      await provider.shutdown();
-      trace.disable();
-      context.disable();
-    },
-  };
-}
-
-/** Runs `fn` inside a new active span `request`, ended after it; returns both. */
-export async function underSpan<T>(fn: () => Promise<T>): Promise<{ span: Span; value: T }> {
-  return trace.getTracer('spec').startActiveSpan('request', async (span) => {
-    try {
-      return { span, value: await fn() };
-    } finally {
-      span.end();
-    }
-  });
-}
-
-export const runSpans = (exporter: InMemorySpanExporter, task?: string): ReadableSpan[] =>
-  exporter.getFinishedSpans().filter((s) => (task === undefined ? s.name.startsWith('slowlane.run ') : s.name === `slowlane.run ${task}`));
 
 describe('traces: OpenTelemetry spans for runs, carried into children', function () {
   this.timeout(40_000);
