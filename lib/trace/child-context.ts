@@ -10,5 +10,11 @@ export function inTraceContext<T>(carrier: TraceCarrier | undefined, fn: () => T
   if (carrier === undefined) return fn();
   const api = otelApi();
   if (api === undefined) return fn();
-  return api.context.with(api.trace.setSpanContext(api.context.active(), spanContextOf(api, carrier)), fn);
+  let context;
+  try {
+    context = api.trace.setSpanContext(api.context.active(), spanContextOf(api, carrier));
+  } catch {
+    return fn(); // tracing never fails a task
+  }
+  return api.context.with(context, fn);
 }

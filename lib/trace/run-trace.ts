@@ -60,16 +60,21 @@ export class RunTrace {
   end(outcome: Outcome, error: unknown, queueMs: number): void {
     const span = this.#span;
     if (span !== undefined) {
-      const names = RUN_SPAN_ATTRIBUTES;
-      span.setAttribute(names.queueWaitMs, queueMs);
-      span.setAttribute(names.outcome, outcome);
-      if (this.#pid !== undefined) span.setAttribute(names.childPid, this.#pid);
-      if (outcome !== 'completed') {
-        span.setAttribute(names.errorType, errorType(error));
-        span.setStatus({ code: STATUS_ERROR, message: errorMessage(error) });
-        if (error instanceof Error) span.recordException(error);
+      // Called as the job settles: a throwing span must not keep its promise from settling.
+      try {
+        const names = RUN_SPAN_ATTRIBUTES;
+        span.setAttribute(names.queueWaitMs, queueMs);
+        span.setAttribute(names.outcome, outcome);
+        if (this.#pid !== undefined) span.setAttribute(names.childPid, this.#pid);
+        if (outcome !== 'completed') {
+          span.setAttribute(names.errorType, errorType(error));
+          span.setStatus({ code: STATUS_ERROR, message: errorMessage(error) });
+          if (error instanceof Error) span.recordException(error);
+        }
+        span.end();
+      } catch {
+        // Its provider's fault: the run goes on.
       }
-      span.end();
     }
     const event = this.#event;
     if (event !== undefined && runEnd.hasSubscribers) {
@@ -87,17 +92,7 @@ export function traceRun(task: string, label: string | undefined, stream: boolea
   const api = otelApi();
   const listened = runsListened();
   if (api === undefined && parent === undefined && !listened) return undefined;
-  let span: RunSpan | undefined;
-  let carrier = parent;
-  if (api !== undefined) {
-    const active = api.context.active();
-    const context = parent === undefined ? active : api.trace.setSpanContext(active, spanContextOf(api, parent));
-    const attributes = label === undefined ? { [RUN_SPAN_ATTRIBUTES.task]: task, [RUN_SPAN_ATTRIBUTES.stream]: stream } : { [RUN_SPAN_ATTRIBUTES.task]: task, [RUN_SPAN_ATTRIBUTES.label]: label, [RUN_SPAN_ATTRIBUTES.stream]: stream };
-    const started = tracer(api).startSpan(`slowlane.run ${task}`, { attributes }, context);
-    // Sampled out or no provider: no span to end, but its context (the parent's, or a not-sampled one) still goes to the child.
-    if (started.isRecording()) span = started;
-    carrier = carrierOf(api, started.spanContext()) ?? parent;
-  }
+  const { span, carrier } = api === undefined ? { span: undefined, carrier: parent } : startSpan(api, task, label, stream, parent);
   if (span === undefined && carrier === undefined && !listened) return undefined;
   let event: RunEvent | undefined;
   if (listened) {
@@ -107,18 +102,46 @@ export function traceRun(task: string, label: string | undefined, stream: boolea
   return new RunTrace(span, carrier, event);
 }
 
+/** The run's span, if one is recorded, and the span context its child runs in. */
+function startSpan(api: OtelApi, task: string, label: string | undefined, stream: boolean, parent: TraceCarrier | undefined): { span: RunSpan | undefined; carrier: TraceCarrier | undefined } {
+  // Tracing must never fail a run: a provider that throws is no span.
+  try {
+    const active = api.context.active();
+    const provider = api.trace.getTracerProvider();
+    // No provider registered (the API came with some dependency): no span, and no allocation for one.
+    if (isNoop(api, provider)) return { span: undefined, carrier: parent ?? carrierOf(api, api.trace.getSpanContext(active)) };
+    const context = parent === undefined ? active : api.trace.setSpanContext(active, spanContextOf(api, parent));
+    const attributes = label === undefined ? { [RUN_SPAN_ATTRIBUTES.task]: task, [RUN_SPAN_ATTRIBUTES.stream]: stream } : { [RUN_SPAN_ATTRIBUTES.task]: task, [RUN_SPAN_ATTRIBUTES.label]: label, [RUN_SPAN_ATTRIBUTES.stream]: stream };
+    const started = tracerOf(provider).startSpan(`slowlane.run ${task}`, { attributes }, context);
+    // Sampled out: no span to end, but its context (not sampled) still goes to the child, so the task's spans are not sampled either.
+    return { span: started.isRecording() ? started : undefined, carrier: carrierOf(api, started.spanContext()) ?? parent };
+  } catch {
+    return { span: undefined, carrier: parent };
+  }
+}
+
 // The tracer of the provider registered now: kept while that provider is
-// the global one, looked up again when another is registered.
+// the global one (the API's proxy, the same until trace.disable()), looked
+// up again when another is.
 let provider: TracerProvider | undefined;
 let cached: Tracer | undefined;
 
-function tracer(api: OtelApi): Tracer {
-  const current = api.trace.getTracerProvider();
+function tracerOf(current: TracerProvider): Tracer {
   if (current !== provider || cached === undefined) {
     provider = current;
     cached = current.getTracer('slowlane', version());
   }
   return cached;
+}
+
+/** The API's no-op provider, which its proxy hands out while no provider is registered. */
+let noop: TracerProvider | undefined;
+
+function isNoop(api: OtelApi, current: TracerProvider): boolean {
+  const delegate = (current as { getDelegate?: () => TracerProvider }).getDelegate;
+  if (typeof delegate !== 'function') return false;
+  noop ??= new api.ProxyTracerProvider().getDelegate();
+  return delegate.call(current) === noop;
 }
 
 let packageVersionText: string | undefined;

@@ -21,5 +21,10 @@ export function spanContextOf(api: OtelApi, carrier: TraceCarrier): SpanContext 
 /** The caller's active span context as a carrier; undefined without the API or an active span. */
 export function activeTraceCarrier(): TraceCarrier | undefined {
   const api = otelApi();
-  return api === undefined ? undefined : carrierOf(api, api.trace.getSpanContext(api.context.active()));
+  if (api === undefined) return undefined;
+  try {
+    return carrierOf(api, api.trace.getSpanContext(api.context.active()));
+  } catch {
+    return undefined; // a context manager that throws: the run goes on untraced
+  }
 }

@@ -1,10 +1,11 @@
 // The trace parts on their own: carriers and their check, and what a run
 // costs when nothing records it (no tracer provider, no active span, no
 // subscriber): no trace object at all.
-import { context, trace } from '@opentelemetry/api';
+import { context, ProxyTracer, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { expect } from 'chai';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import sinon from 'sinon';
 import { checkRun } from '../../lib/pool/run-options.js';
 import { isTraceCarrier } from '../../lib/trace/carrier.js';
 import type { RunEvent } from '../../lib/trace/run-channels.js';
@@ -29,8 +30,15 @@ describe('trace carriers and run traces', () => {
     expect(() => checkRun('t', [], { trace: { traceId: 'x' } }, defaults)).to.throw(TypeError, /^run option trace must be/);
   });
 
-  it('no tracer provider, no active span, no subscriber: no trace object for the run', () => {
-    expect(traceRun('add', undefined, false, undefined)).to.equal(undefined);
+  it('no tracer provider, no active span, no subscriber: no trace object for the run, and no span started', () => {
+    const startSpan = sinon.spy(ProxyTracer.prototype, 'startSpan');
+    try {
+      expect(traceRun('add', undefined, false, undefined)).to.equal(undefined);
+      expect(traceRun('add', undefined, false, CARRIER)?.carrier).to.deep.equal(CARRIER);
+      expect(startSpan.called).to.equal(false);
+    } finally {
+      startSpan.restore();
+    }
   });
 
   it('no tracer provider but an active span: the run carries that span context on to its child', () => {
