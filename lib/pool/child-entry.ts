@@ -10,6 +10,7 @@ import { marked, type ChildMessage, type ParentMessage, type RunMessage } from '
 import { serializeError, uncloneable, type SerializedError } from './serialized-error.js';
 import { addCredit, cancelStream, isIteratorResult, iteratorOf, newCredit, pump, type StreamCredit } from './child-stream.js';
 import { childChannel, type ChildChannel } from './spawner/child-channel.js';
+import { inTraceContext } from '../trace/child-context.js';
 
 type TaskModule = Record<string, unknown>;
 
@@ -54,7 +55,7 @@ function findTask(tasks: TaskModule, name: string): (...args: unknown[]) => unkn
   return task as (...args: unknown[]) => unknown;
 }
 
-async function answer(tasks: TaskModule, { id, task, args, window, windowBytes }: RunMessage): Promise<void> {
+async function answer(tasks: TaskModule, { id, task, args, window, windowBytes, trace }: RunMessage): Promise<void> {
   // A run that arrives after this child decided to leave is not begun: the
   // parent hands it to another child.
   if (exiting) return;
@@ -64,13 +65,14 @@ async function answer(tasks: TaskModule, { id, task, args, window, windowBytes }
   if (credit !== undefined) streams.set(id, credit);
   let reply: ChildMessage;
   try {
-    const value = await findTask(tasks, task)(...args);
-    if (credit !== undefined) reply = await streamOut(task, id, value, credit);
-    else {
+    // A stream's generator steps run in pump(), inside this call too: its spans join the trace as well.
+    reply = await inTraceContext(trace, async (): Promise<ChildMessage> => {
+      const value = await findTask(tasks, task)(...args);
+      if (credit !== undefined) return streamOut(task, id, value, credit);
       if (isIteratorResult(value)) throw new TypeError(`task "${task}" yields values: use pool.stream() for it (or offload's stream option)`);
       const tooLarge = oversize(value);
-      reply = tooLarge === undefined ? { type: 'result', id, ok: true, value } : { type: 'result', id, ok: false, error: tooLarge };
-    }
+      return tooLarge === undefined ? { type: 'result', id, ok: true, value } : { type: 'result', id, ok: false, error: tooLarge };
+    });
   } catch (error) {
     reply = { type: 'result', id, ok: false, error: serializeError(error) };
   }

@@ -31,6 +31,7 @@ import type { MapTask, RunTask, StreamRunner, StreamTask, TASKS, UntypedTasks } 
 import { mapRuns, type MapOptions } from './pool-map.js';
 import { openStream } from './chunk-stream.js';
 import { WakeUp } from './wake-up.js';
+import { traceRun } from '../trace/run-trace.js';
 
 export type { ChildInfo, LatencySummary, PoolLatency, PoolStats } from './pool-stats.js';
 export { defaultDeps, type PoolDeps } from './pool-deps.js';
@@ -199,7 +200,8 @@ export class ChildPool<M = UntypedTasks> implements StreamRunner<M> {
       return { error: checked.signal.reason };
     }
     const { timeoutMs, deadlineMs, signal } = checked;
-    const job = this.#dispatcher.create({ task, args, timeoutMs, deadlineMs, signal, stream });
+    const trace = traceRun(task, options.label, stream !== undefined, checked.trace);
+    const job = this.#dispatcher.create({ task, args, timeoutMs, deadlineMs, signal, stream, trace });
     const now = performance.now();
     this.#spares.arrived(now);
     const broken = this.#unavailable();

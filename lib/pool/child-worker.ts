@@ -159,6 +159,8 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   run(job: Job, window?: number, windowBytes = Infinity): void {
     if (!this.free) throw new Error(`child ${this.pid} cannot take a run now`);
     const message: RunMessage = window === undefined ? { type: 'run', id: job.id, task: job.task, args: job.args } : { type: 'run', id: job.id, task: job.task, args: job.args, window, ...(windowBytes === Infinity ? {} : { windowBytes }) };
+    const trace = job.trace?.carrier;
+    if (trace !== undefined) message.trace = trace;
     // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
     // the child's death then fails the run as a crash. A serializer error
     // (a function, a socket among the arguments) is thrown here, at once.
@@ -168,6 +170,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
       throw uncloneable(`the arguments of task "${job.task}"`);
     }
     this.#job = job;
+    job.trace?.began(this.pid);
     job.start();
   }
 

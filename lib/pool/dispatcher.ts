@@ -5,6 +5,7 @@ import { TaskCrashedError } from './errors.js';
 import type { ChildWorker, WorkerExit } from './child-worker.js';
 import { Job, type Outcome } from './job.js';
 import { TaskQueue } from './task-queue.js';
+import type { RunTrace } from '../trace/run-trace.js';
 
 export interface DispatcherHooks {
   /** A free child for the next run, or undefined. */
@@ -23,6 +24,7 @@ export interface RunSpec {
   signal: AbortSignal | undefined;
   /** A stream run: where its chunks go (with their size), and how many chunks and bytes the child may send ahead. */
   stream?: { sink: (value: unknown, bytes: number) => void; window: number; windowBytes: number } | undefined;
+  trace?: RunTrace | undefined;
 }
 
 export class Dispatcher {
@@ -51,10 +53,11 @@ export class Dispatcher {
   }
 
   /** The run's job, watching its signal; not queued yet. */
-  create({ task, args, timeoutMs, deadlineMs, signal, stream }: RunSpec): Job {
+  create({ task, args, timeoutMs, deadlineMs, signal, stream, trace }: RunSpec): Job {
     const job = new Job({
       task,
       args,
+      trace,
       timeoutMs,
       deadlineMs,
       onStart: (started) => this.#hooks.started(started),

@@ -1,6 +1,7 @@
 // One call to run(): its promise, its timeout, its deadline. A job settles
 // exactly once; whatever comes after (a late answer, the child's death after
 // a kill) is ignored.
+import type { RunTrace } from '../trace/run-trace.js';
 import { DeadlineError, TaskTimeoutError } from './errors.js';
 
 export type Outcome = 'completed' | 'failed' | 'crashed' | 'timedOut' | 'expired' | 'aborted' | 'rejected' | 'closed';
@@ -18,6 +19,8 @@ export interface JobInit {
   onCancel: (job: Job) => void;
   /** Called once, when a ready child gets the job. */
   onStart?: (job: Job) => void;
+  /** Its span and diagnostics events, when anything records them. */
+  trace?: RunTrace | undefined;
 }
 
 let nextId = 1;
@@ -26,6 +29,7 @@ export class Job {
   readonly id = nextId++;
   readonly task: string;
   readonly args: readonly unknown[];
+  readonly trace: RunTrace | undefined;
   readonly promise: Promise<unknown>;
   #resolve!: (value: unknown) => void;
   #reject!: (reason: unknown) => void;
@@ -43,6 +47,7 @@ export class Job {
     this.#init = init;
     this.task = init.task;
     this.args = init.args;
+    this.trace = init.trace;
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -101,11 +106,11 @@ export class Job {
   }
 
   resolve(value: unknown): void {
-    if (this.#end('completed')) this.#resolve(value);
+    if (this.#end('completed', undefined)) this.#resolve(value);
   }
 
   fail(error: unknown, outcome: Exclude<Outcome, 'completed'>): void {
-    if (this.#end(outcome)) this.#reject(error);
+    if (this.#end(outcome, error)) this.#reject(error);
   }
 
   #cancel(reason: unknown, outcome: 'aborted' | 'timedOut' | 'expired'): void {
@@ -122,11 +127,13 @@ export class Job {
     this.#timeUpCheck = undefined;
   }
 
-  #end(outcome: Outcome): boolean {
+  #end(outcome: Outcome, error: unknown): boolean {
     if (this.#settled) return false;
     this.#settled = true;
     this.#clearTimer();
     this.#init.onEnd(this, outcome);
+    // Ended before the caller hears: its span is complete when its await returns.
+    this.trace?.end(outcome, error, (this.#started ? this.startedAt : performance.now()) - this.createdAt);
     return true;
   }
 }

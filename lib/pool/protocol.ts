@@ -1,4 +1,5 @@
 // The messages a parent and a child exchange over the IPC channel.
+import type { TraceCarrier } from '../trace/carrier.js';
 import type { SerializedError } from './serialized-error.js';
 
 export interface RunMessage {
@@ -10,6 +11,8 @@ export interface RunMessage {
   window?: number;
   /** ...and may have this many bytes (as chunks measure them) unread by the parent before it waits too. */
   windowBytes?: number;
+  /** The span context the task runs in (the parent's run span), so the spans it makes join the caller's trace. */
+  trace?: TraceCarrier;
 }
 
 /** The parent read `n` more chunks of stream run `id`: the child may send that many more, and their bytes. */

@@ -1,5 +1,6 @@
 // What a caller can set for one run, and the checks that turn a bad call
 // into a rejected promise with a one-line reason.
+import { isTraceCarrier, type TraceCarrier } from '../trace/carrier.js';
 import { checkCount, checkTimeout } from './pool-options.js';
 
 export interface RunOptions {
@@ -11,8 +12,8 @@ export interface RunOptions {
   deadlineMs?: number | undefined;
   /**
    * A short text naming the run in logs (offload() passes the request's
-   * method and URL). A ChildPool ignores it; slowlane/queue carries it to the
-   * worker host's log line.
+   * method and URL). A ChildPool puts it on the run's span and events;
+   * slowlane/queue carries it to the worker host's log line.
    */
   label?: string | undefined;
   /**
@@ -22,6 +23,12 @@ export interface RunOptions {
    * on the same kind of pool just wait. slowlane/queue ignores it.
    */
   maxQueue?: number | undefined;
+  /**
+   * The trace this run belongs to, when it is not the caller's active
+   * OpenTelemetry context: its span becomes the parent of the run's span.
+   * slowlane/queue's worker host passes the requester's.
+   */
+  trace?: TraceCarrier | undefined;
 }
 
 export interface CheckedRun {
@@ -30,6 +37,7 @@ export interface CheckedRun {
   signal: AbortSignal | undefined;
   /** This run's queue bound: Infinity when it sets none. */
   maxQueue: number;
+  trace: TraceCarrier | undefined;
 }
 
 /** Checks run()'s arguments; throws a TypeError or RangeError naming what is wrong. */
@@ -41,10 +49,13 @@ export function checkRun(task: unknown, args: unknown, options: unknown, default
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('run option signal must be an AbortSignal');
   const { label, maxQueue } = options as RunOptions;
   if (label !== undefined && typeof label !== 'string') throw new TypeError('run option label must be a string');
+  const { trace } = options as RunOptions;
+  if (trace !== undefined && !isTraceCarrier(trace)) throw new TypeError('run option trace must be a span context as plain data: { traceId (32 hex digits), spanId (16), traceFlags, traceState? }');
   return {
     maxQueue: maxQueue === undefined ? Infinity : checkCount('maxQueue of a run', maxQueue, 0, Number.MAX_SAFE_INTEGER, true),
     timeoutMs: timeoutMs === undefined ? defaults.timeoutMs : checkTimeout('run option timeoutMs', timeoutMs),
     deadlineMs: deadlineMs === undefined ? defaults.deadlineMs : checkTimeout('run option deadlineMs', deadlineMs),
     signal,
+    trace,
   };
 }

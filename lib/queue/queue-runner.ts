@@ -13,6 +13,7 @@ import { QUEUE_DEFAULTS } from '../defaults.js';
 import { DeadlineError, PoolClosedError, TaskCrashedError, TaskTimeoutError } from '../pool/errors.js';
 import { checkRun, type RunOptions } from '../pool/run-options.js';
 import type { RunTask, TASKS, TaskRunner, UntypedTasks } from '../pool/task-types.js';
+import { activeTraceCarrier } from '../trace/span-context.js';
 import { bounded } from './bounded.js';
 import { cancelChannel, cancelledKey, inboxKey, keySpace } from './channels.js';
 import { QueueUnavailableError } from './errors.js';
@@ -144,7 +145,7 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
       if (!this.#connected) await Promise.race([this.#listening.catch(() => undefined), delay(QUEUE_DEFAULTS.connectWaitMs, undefined, { ref: false })]);
       if (!this.#pending.has(jobId)) return await answer; // aborted, or past its deadline, already
       if (!this.#connected) throw new QueueUnavailableError(task, { problem: this.#problem });
-      const data: JobData = { args: encode(args), replyTo: this.id, timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200) };
+      const data: JobData = { args: encode(args), replyTo: this.id, timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200), trace: checked.trace ?? activeTraceCarrier() };
       try {
         await this.#queue.add(task, data, { jobId, removeOnComplete: true, removeOnFail: true });
       } catch (error) {

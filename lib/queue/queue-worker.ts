@@ -122,7 +122,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     try {
       // The requester's deadline holds here too: a job is never run past it, even if the cancel message is lost.
       const deadlineMs = deadlineAt === undefined ? undefined : Math.max(1, deadlineAt - Date.now());
-      const value = await run.call(pool, job.name, decode(args) as readonly unknown[], { signal, timeoutMs, deadlineMs, label: job.data.label });
+      const value = await run.call(pool, job.name, decode(args) as readonly unknown[], { signal, timeoutMs, deadlineMs, label: job.data.label, trace: job.data.trace });
       report(undefined);
       return value;
     } catch (error) {

@@ -5,6 +5,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from '../pool/errors.js';
 import { serializeError, type SerializedError } from '../pool/serialized-error.js';
+import type { TraceCarrier } from '../trace/carrier.js';
 import { JobStoppedError } from './errors.js';
 
 export const encode = (value: unknown): string => serialize(value).toString('base64');
@@ -24,6 +25,8 @@ export interface JobData {
   label?: string | undefined;
   /** Times a host gave it back unrun (its tasks module did not load): those starts are not a host that died mid-job. */
   givenBack?: number | undefined;
+  /** The requester's span context, so the host's run span (and the task's spans) join its trace. */
+  trace?: TraceCarrier | undefined;
 }
 
 /** The job's return value for BullMQ: empty, the answer itself went to the requester's inbox. */

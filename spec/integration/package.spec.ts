@@ -114,6 +114,40 @@ describe('the packed package, installed', function () {
     expect(run).to.include({ stdout: 'slowlane/queue needs bullmq: install it with `npm install bullmq ioredis`\n', code: 0 });
   });
 
+  it('without @opentelemetry/api, runs work and diagnostics_channel still tells of them', async () => {
+    writeFileSync(join(app, 'no-otel.mjs'), [
+      "import { subscribe } from 'node:diagnostics_channel'; import { createRequire } from 'node:module'; import { ChildPool } from 'slowlane';",
+      "let api = true; try { createRequire(import.meta.resolve('slowlane')).resolve('@opentelemetry/api'); } catch { api = false; }",
+      "const ends = []; subscribe('slowlane:run:end', (event) => ends.push(event));",
+      "const pool = new ChildPool({ tasks: new URL('./tasks.mjs', import.meta.url), niceness: 0 });",
+      "const sum = await pool.run('add', [2, 3]); const [end] = ends;",
+      "console.log(api, sum, ends.length, end.task, end.outcome, typeof end.pid, end.traceId);",
+      'await pool.close();',
+    ].join('\n'));
+    expect(await inApp(process.execPath, ['no-otel.mjs'])).to.include({ stdout: 'false 5 1 add completed number undefined\n', stderr: '', code: 0 });
+  });
+
+  it("with the app's @opentelemetry/api and SDK: slowlane resolves the app's copy, its run span is a child of the app's span", async () => {
+    // Installed as the app would have them (hoisted to its node_modules), linked from ours as Fastify is above.
+    symlinkSync(join(ROOT, 'node_modules/@opentelemetry'), join(app, 'node_modules/@opentelemetry'));
+    writeFileSync(join(app, 'otel.mjs'), [
+      "import { context, trace } from '@opentelemetry/api'; import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';",
+      "import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';",
+      "import { createRequire } from 'node:module'; import { ChildPool } from 'slowlane';",
+      "const fromSlowlane = createRequire(import.meta.resolve('slowlane')).resolve('@opentelemetry/api');",
+      "console.log('same copy', fromSlowlane === createRequire(import.meta.url).resolve('@opentelemetry/api'));",
+      'const exporter = new InMemorySpanExporter();',
+      'context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());',
+      'trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));',
+      "const pool = new ChildPool({ tasks: new URL('./tasks.mjs', import.meta.url), niceness: 0 });",
+      "const request = await trace.getTracer('app').startActiveSpan('request', async (span) => { await pool.run('add', [2, 3]); span.end(); return span.spanContext(); });",
+      "const runs = exporter.getFinishedSpans().filter((s) => s.name === 'slowlane.run add');",
+      "console.log('run spans', runs.length, runs[0]?.parentSpanContext?.spanId === request.spanId);",
+      'await pool.close();',
+    ].join('\n'));
+    expect(await inApp(process.execPath, ['otel.mjs'])).to.include({ stdout: 'same copy true\nrun spans 1 true\n', stderr: '', code: 0 });
+  });
+
   it('the demo is at "slowlane/demo", not in the root', async () => {
     const run = await inApp(process.execPath, ['--input-type=module', '-e', "const root = await import('slowlane'); const demo = await import('slowlane/demo'); console.log(typeof root.startSlowlane, typeof demo.startSlowlane)"]);
     expect(run.stdout).to.equal('undefined function\n');
