@@ -55,7 +55,6 @@ const HEADING = /^(#{1,6})\s+(.*)$/;
 const CLONE_HEADING = /from a clone/i;
 
 function parseExpectation(words: string[], where: string, errors: string[]): Expectation | undefined {
-  if (words.length === 0) return undefined;
   const [method, path, status] = words;
   if (words.length !== 3 || method !== 'GET' || !path?.startsWith('/') || !/^\d{3}$/.test(status ?? '')) {
     errors.push(`${where}: a request is written "GET /path STATUS", not "${words.join(' ')}"`);
@@ -83,12 +82,14 @@ function parseMarker(text: string, where: string, errors: string[]): Pick<Snippe
         errors.push(`${where}: "file" takes only a path`);
         return undefined;
       }
+      if (rest.length === 0) return { kind: kind as SnippetKind, file };
       const expect = parseExpectation(rest, where, errors);
-      return expect === undefined ? { kind: kind as SnippetKind, file } : { kind: kind as SnippetKind, file, expect };
+      return expect === undefined ? undefined : { kind: kind as SnippetKind, file, expect };
     }
     case 'command': {
+      if (words.length === 0) return { kind: 'command' };
       const expect = parseExpectation(words, where, errors);
-      return expect === undefined ? { kind: 'command' } : { kind: 'command', expect };
+      return expect === undefined ? undefined : { kind: 'command', expect };
     }
     default:
       if (words.length > 0) errors.push(`${where}: "${kind}" takes no arguments`);
