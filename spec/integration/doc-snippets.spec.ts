@@ -144,12 +144,15 @@ describe('the docs, run as written from the packed package', function () {
   it('outside parts labelled "from a clone", names only files the package ships, and make targets only as the repository\'s', () => {
     const problems: string[] = [];
     for (const [doc, extracted] of EXTRACTED) {
-      // The README is read on npm, prose included; in docs/ (repository
-      // pages, shipped with it) what a user copies must hold.
+      // The README is read on npm, prose and output included. A page of
+      // docs/ whose opening says its commands are a clone's is a repository
+      // page (shipped with it): there, what a user copies must hold.
+      const opening = extracted.prose.slice(0, 12).map((p) => p.text).join(' ');
+      const wholly = doc === 'README.md' || !/\bclone\b/.test(opening);
       const texts = [
         ...extracted.snippets.filter((s) => !s.inCloneSection && ['run', 'file', 'command', 'fragment'].includes(s.kind)).map((s) => ({ at: where(s), text: s.body })),
-        ...(doc === 'README.md' ? extracted.snippets.filter((s) => !s.inCloneSection && s.kind === 'text').map((s) => ({ at: where(s), text: s.body })) : []),
-        ...(doc === 'README.md' ? paragraphs(extracted.prose.filter((p) => !p.inCloneSection)).map((p) => ({ at: `${doc}:${p.line}`, text: p.text })) : []),
+        ...(wholly ? extracted.snippets.filter((s) => !s.inCloneSection && s.kind === 'text').map((s) => ({ at: where(s), text: s.body })) : []),
+        ...(wholly ? paragraphs(extracted.prose.filter((p) => !p.inCloneSection)).map((p) => ({ at: `${doc}:${p.line}`, text: p.text })) : []),
       ];
       for (const { at, text } of texts) {
         for (const path of repoPaths(text)) if (!isShipped(path, shipped) && !APP_FILES.has(path)) problems.push(`${at}: ${path}`);
