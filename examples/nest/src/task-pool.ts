@@ -1,5 +1,6 @@
-// src/task-pool.ts: the provider that owns the pool. Nest creates one, and closes it on
-// shutdown (enableShutdownHooks), letting running tasks finish first.
+// src/task-pool.ts: the provider that owns the pool. Nest creates one, and
+// closes it on shutdown (enableShutdownHooks), letting running tasks finish
+// first.
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ChildPool } from 'slowlane';
 
