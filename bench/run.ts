@@ -296,7 +296,7 @@ async function main(): Promise<void> {
     const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
     mkdirSync(`${ROOT}bench/results`, { recursive: true });
     writeFileSync(`${ROOT}bench/results/${stamp}.svg`, svg);
-    if (!QUICK) copyFileSync(`${ROOT}bench/results/${stamp}.svg`, `${ROOT}bench/fast-latency.svg`);
+    if (!QUICK) copyFileSync(`${ROOT}bench/results/${stamp}.svg`, `${ROOT}docs/fast-latency.svg`);
 
     const targets = checkTargets(results);
     const machine = { cores: CORES, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavg: loadavg().map((l) => round(l)), date: startedAt.toISOString() };

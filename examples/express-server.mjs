@@ -1,4 +1,4 @@
-// An Express app with one route whose work runs in a child process.
+// express-server.mjs: an Express app with one route whose work runs in a child process.
 import express from 'express';
 import { ChildPool, HttpError, offload } from 'slowlane';
 

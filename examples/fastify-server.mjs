@@ -1,4 +1,4 @@
-// A Fastify app whose CPU-heavy routes run in a pool of child processes.
+// fastify-server.mjs: a Fastify app whose CPU-heavy routes run in a pool of child processes.
 import Fastify from 'fastify';
 import slowlane from 'slowlane/fastify';
 import { ChildPool, HttpError } from 'slowlane';
@@ -25,13 +25,13 @@ app.get('/entries', async (request, reply) => {
   return reply.offload('countEntries', [request.query.json]);
 });
 
-// Failures arrive with failureResponse's status, headers and one line as
-// their message, the run's own error as `cause`. Answered here as one line
+// Failures arrive with failureResponse's status, headers (Retry-After on a
+// 503) and one line as their message, the run's own error as `cause`. Answered here as one line
 // of text (Fastify's default would be JSON with the same message).
 app.setErrorHandler((error, request, reply) => {
   const status = error.statusCode ?? 500;
   if (status >= 500) request.log.error(error.cause ?? error); // the log gets the stack
-  return reply.code(status).type('text/plain; charset=utf-8').send(`${status >= 500 && error.cause === undefined ? 'internal server error' : error.message}\n`);
+  return reply.code(status).headers(error.headers ?? {}).type('text/plain; charset=utf-8').send(`${status >= 500 && error.cause === undefined ? 'internal server error' : error.message}\n`);
 });
 
 await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' });

@@ -1,4 +1,4 @@
-// A Hono app on @hono/node-server whose CPU-heavy routes run in a pool of child processes.
+// hono-server.mjs: a Hono app on @hono/node-server whose CPU-heavy routes run in a pool of child processes.
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { ChildPool, HttpError, failureResponse, requestSignal } from 'slowlane';

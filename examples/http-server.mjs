@@ -1,4 +1,4 @@
-// Your own node:http server, with CPU-heavy work in a pool of child processes.
+// http-server.mjs: your own node:http server, its CPU-heavy work in a pool of child processes.
 import http from 'node:http';
 import { ChildPool, HttpError, offload } from 'slowlane';
 
@@ -20,6 +20,10 @@ const server = http.createServer((req, res) => {
   if (req.url.startsWith('/hash?')) return hash(req, res);
   res.writeHead(404).end('not found\n');
 });
+
+// At start-up, not at the first request: a tasks module that cannot load, or
+// that lacks a task a route runs, rejects here.
+await pool.ready();
 
 server.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
   console.log(`listening on http://127.0.0.1:${server.address().port}`);

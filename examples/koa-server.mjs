@@ -1,4 +1,4 @@
-// A Koa app whose CPU-heavy routes run in a pool of child processes.
+// koa-server.mjs: a Koa app whose CPU-heavy routes run in a pool of child processes.
 import Koa from 'koa';
 import { ChildPool, failureResponse, requestSignal } from 'slowlane';
 

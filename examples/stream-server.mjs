@@ -1,4 +1,4 @@
-// stream-server.mjs (examples/, run by the test suite)
+// stream-server.mjs: a CSV export streamed from a generator task, as the child yields it.
 import http from 'node:http';
 import { ChildPool, HttpError, offload } from 'slowlane';
 

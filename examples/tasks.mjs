@@ -1,4 +1,4 @@
-// Your tasks module: every exported function is a task. Plain functions, sync or async.
+// tasks.mjs: every exported function is a task, sync or async.
 import { createHash } from 'node:crypto';
 
 export function hashMany(text, rounds) {

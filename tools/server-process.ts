@@ -31,6 +31,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Its own process group, so a test can signal the group as a terminal does. */
   detached?: boolean;
+  /** Its working directory; the caller's by default. */
+  cwd?: string;
 }
 
 /** A process started by startUntil: what it printed to stderr so far, its exit, and stop(). */
@@ -50,7 +52,7 @@ export interface StartedProcess {
 /** Spawns `command` and resolves once its stdout matches `readyLine`; rejects if it exits first. */
 export function startUntil(command: string, args: readonly string[], readyLine: RegExp, options: StartOptions = {}): Promise<StartedProcess> {
   const stderr = options.stderr ?? 'pipe';
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', stderr === 'inherit' || stderr === 'ignore' ? stderr : 'pipe'], env: options.env ?? process.env, detached: options.detached ?? false });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', stderr === 'inherit' || stderr === 'ignore' ? stderr : 'pipe'], env: options.env ?? process.env, detached: options.detached ?? false, cwd: options.cwd });
   let err = '';
   if (stderr === 'pipe') child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   else child.stderr?.pause();

@@ -1,5 +1,7 @@
-// The README's two examples, run as a user runs them: their own server, their
-// own tasks module, importing 'slowlane' by name.
+// The README's node:http, Express and stream servers (examples/ holds them
+// byte for byte; doc-snippets.spec.ts checks that and runs them from the
+// packed package), here put through bad input and SIGTERM: their own server,
+// their own tasks module, importing 'slowlane' by name.
 import { expect } from 'chai';
 import { request } from '../support/http.js';
 import { slowlaneChildren } from '../../tools/proc.js';

@@ -132,6 +132,36 @@ for (const recipe of RECIPES) {
       }
     });
 
+    // Only the Fastify recipe bounds its queue (the plugin's maxQueue, 100);
+    // the others call pool.run(), whose queue is unbounded.
+    if (recipe.name === 'Fastify') {
+      it('answers a run past a full queue with 503 and Retry-After: its error handler keeps the failure\'s headers', async function () {
+        this.timeout(40_000);
+        const full = await start(recipe, 60_000);
+        // One controller per client: a hundred listeners on one signal would be a leak warning.
+        const clients = Array.from({ length: 102 }, () => new AbortController());
+        try {
+          // Two runs take the children, a hundred wait: the plugin's queue is full.
+          const held = clients.map((client, i) => request(`${full.url}/hash?text=held${i}&${LONG}`, { signal: client.signal }).catch(() => undefined));
+          // A probe that is still queued (the hundred not all in yet) leaves after 0.5 s, and its run with it.
+          let refused: Awaited<ReturnType<typeof request>> | undefined;
+          for (const deadline = Date.now() + 20_000; refused === undefined && Date.now() < deadline;) {
+            const probe = await request(`${full.url}/hash?text=probe&${LONG}`, { signal: AbortSignal.timeout(500) }).catch(() => undefined);
+            if (probe?.status === 503) refused = probe;
+          }
+          expect(refused, 'a request past the full queue answered 503').not.to.equal(undefined);
+          expect(refused!.headers['retry-after']).to.equal('1');
+          expect(refused!.body).to.match(/^server busy: /);
+          expectOneSafeLine(refused!.body);
+          for (const client of clients) client.abort();
+          await Promise.all(held);
+        } finally {
+          for (const client of clients) client.abort();
+          await full.stop(2000);
+        }
+      });
+    }
+
     it('on SIGTERM finishes the request in flight, then exits and leaves no child', async function () {
       this.timeout(30_000);
       // About 0.35 s of CPU: found computing at 0.15 s, still running when the signal arrives.

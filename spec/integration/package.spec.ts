@@ -20,7 +20,7 @@ describe('the packed package, installed', function () {
     // A checkout without dist/: only what git tracks for the package, and the dev tools.
     const source = join(dir, 'source');
     mkdirSync(join(source, 'deploy'), { recursive: true });
-    for (const entry of ['lib', 'bin', 'package.json', 'tsconfig.json', 'README.md', 'LICENSE']) cpSync(join(ROOT, entry), join(source, entry), { recursive: true });
+    for (const entry of ['lib', 'bin', 'docs', 'package.json', 'tsconfig.json', 'README.md', 'LICENSE']) cpSync(join(ROOT, entry), join(source, entry), { recursive: true });
     cpSync(join(ROOT, 'deploy/nginx.conf.template'), join(source, 'deploy/nginx.conf.template'));
     symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'));
     const pack = await runCommand('npm', ['pack', '--json', '--pack-destination', dir], 60_000, { cwd: source });
@@ -36,8 +36,8 @@ describe('the packed package, installed', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('holds dist/ with types, the bins, the nginx template, README and LICENSE; no source maps, tests or sources', () => {
-    for (const file of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/demo/index.js', 'dist/lib/pool/child-entry.js', 'bin/server', 'bin/call-multi', 'deploy/nginx.conf.template', 'README.md', 'LICENSE', 'package.json']) {
+  it('holds dist/ with types, the bins, the nginx template, README, docs/ and LICENSE; no source maps, tests or sources', () => {
+    for (const file of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/demo/index.js', 'dist/lib/pool/child-entry.js', 'bin/server', 'bin/call-multi', 'deploy/nginx.conf.template', 'README.md', 'docs/monsters.md', 'docs/fast-latency.svg', 'LICENSE', 'package.json']) {
       expect(files, file).to.include(file);
     }
     expect(files.filter((f) => f.endsWith('.map') || f.startsWith('dist/spec') || f.startsWith('dist/bench') || f.startsWith('lib/'))).to.deep.equal([]);

@@ -1,5 +1,6 @@
-// Any failure becomes a status and one line, never a stack trace. A client
-// that left is neither answered nor logged: its run was aborted on purpose.
+// src/failure.filter.ts: any failure becomes a status and one line, never a
+// stack trace. A client that left is neither answered nor logged: its run was
+// aborted on purpose.
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { failureResponse } from 'slowlane';

@@ -1,7 +1,7 @@
-// Routes whose work runs in a child process. @Req() and @Res() are the
-// node:http request and response (Express's extend them), and passthrough
-// leaves sending the returned value to Nest: the signal aborts the run, and
-// kills its child, if the client goes away.
+// src/hash.controller.ts: routes whose work runs in a child process. @Req()
+// and @Res() are the node:http request and response (Express's extend them),
+// and passthrough leaves sending the returned value to Nest: the signal
+// aborts the run, and kills its child, if the client goes away.
 import { Controller, Get, Header, Query, Req, Res } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, requestSignal } from 'slowlane';

@@ -1,4 +1,4 @@
-// A NestJS app whose CPU-heavy routes run in a pool of child processes.
+// src/main.ts: a NestJS app whose CPU-heavy routes run in a pool of child processes.
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
