@@ -46,6 +46,8 @@ export interface QueueWorkerOptions {
    * load (with that error), and when it takes them again: for a log line.
    */
   onTakingJobs?: (taking: boolean, error?: Error) => void;
+  /** Told when Redis refused a job's answer (its requester then waits out its deadline): for a log line. */
+  onAnswerLost?: (task: string, error: unknown) => void;
 }
 
 export interface JobReport {
@@ -152,15 +154,25 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       if (error instanceof WaitingError) throw error;
       // A lost lock: the job is no longer this host's to answer. Whoever holds it next does (a rerun, or "lost mid-run").
       if (error instanceof JobStoppedError && error.reason === LOCK_LOST) throw fail(error);
-      await deliverAnswer(commands, space, replyTo, job.id, failedAnswer(error));
+      answerOn(job, replyTo, failedAnswer(error));
       throw fail(error);
     }
-    await deliverAnswer(commands, space, replyTo, job.id, answer);
+    answerOn(job, replyTo, answer);
     return null;
   };
 
-  // Plain commands (the cancel marks); the subscriber below can run none.
-  const commands = new Redis({ ...connection, maxRetriesPerRequest: 1 });
+  /**
+   * Sends a job's answer without waiting for Redis's reply: it goes on the
+   * connection BullMQ marks the job finished on, so Redis runs it first (one
+   * socket, in order), and the host's slot is free a round trip sooner.
+   */
+  const answerOn = (job: Job<JobData, JobResult>, replyTo: string, answer: Answer): void => {
+    deliverAnswer(commands, space, replyTo, job.id!, answer).catch((error: unknown) => options.onAnswerLost?.(job.name, error));
+  };
+
+  // BullMQ's own connection, lent to it: the answers are written on it just
+  // before BullMQ finishes their jobs, in that order; the cancel marks are read on it too.
+  const commands = new Redis({ ...connection, maxRetriesPerRequest: null });
   commands.on('error', () => {});
 
   // Stops this host taking jobs while its tasks module does not load, and starts it again once it does.
@@ -173,7 +185,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
 
   const worker = new Worker<JobData, JobResult>(queue, processor, {
     prefix,
-    connection: connection as ConnectionOptions,
+    connection: commands as unknown as ConnectionOptions,
     concurrency: options.concurrency ?? pool.options?.maxChildren ?? 1,
     lockDuration: options.lockDurationMs ?? QUEUE_DEFAULTS.lockDurationMs,
     stalledInterval: options.stalledIntervalMs ?? QUEUE_DEFAULTS.stalledIntervalMs,

@@ -49,6 +49,7 @@ export async function startWorkerHost(config: WorkerHostConfig): Promise<WorkerH
     ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
     onJob: log === undefined ? undefined : (job) => log(jobLine(job)),
     onTakingJobs: (taking, error) => config.notice?.(takingLine(taking, error)),
+    onAnswerLost: (task, error) => config.notice?.(`worker ${process.pid} could not answer a ${nameForLog(task)} job: Redis refused it (${nameForLog(firstLine((error as Error)?.message ?? String(error)))})`),
   });
   try {
     await Promise.all([pool.ready(), worker.ready()]);
