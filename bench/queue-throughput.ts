@@ -1,6 +1,7 @@
 // slowlane/queue beside plain BullMQ on the same Redis, in the same run:
 // 2 000 tiny tasks (heavyLifting(0)), 64 in flight, two worker hosts of 2
-// children each. slowlane: `slowlane worker` hosts and a QueueRunner (answers
+// children each, at niceness 0 as BullMQ's (HOST_NICENESS=19, the pool's
+// default, for slowlane's own setting). slowlane: `slowlane worker` hosts and a QueueRunner (answers
 // in its own inbox). BullMQ: its Worker with a sandboxed processor, and
 // Queue.add + job.waitUntilFinished(QueueEvents) on the requesting side, as
 // its docs show. Also Redis commands per task for each (INFO commandstats).
@@ -69,7 +70,7 @@ export async function queueThroughput(tasks = 2000, inFlight = 64): Promise<Queu
   const hosts: ChildProcess[] = [];
   try {
     // slowlane: two `slowlane worker` hosts of 2 children.
-    hosts.push(...await Promise.all([0, 1].map(() => startHost(BIN_SERVER, ['worker', '--redis', `redis://127.0.0.1:${redis.port}`, '--queue', 'tp', '--tasks', fileURLToPath(DEMO_TASKS), '--pool-size', '2', '--quiet']))));
+    hosts.push(...await Promise.all([0, 1].map(() => startHost(BIN_SERVER, ['worker', '--redis', `redis://127.0.0.1:${redis.port}`, '--queue', 'tp', '--tasks', fileURLToPath(DEMO_TASKS), '--pool-size', '2', '--quiet', '--niceness', process.env['HOST_NICENESS'] ?? '0']))));
     const runner = new QueueRunner({ connection: { host: '127.0.0.1', port: redis.port }, queue: 'tp' });
     await runner.ready();
     await drive(200, inFlight, () => runner.run('heavyLifting', [0])); // warm both hosts' children
