@@ -134,8 +134,8 @@ for (const recipe of RECIPES) {
 
     it('on SIGTERM finishes the request in flight, then exits and leaves no child', async function () {
       this.timeout(30_000);
-      // About 0.35 s of CPU: found computing at 0.15 s, still running when the signal arrives.
-      const inFlight = request(`${server.url}/hash?text=last&rounds=500000`);
+      // About 2 s of CPU, four times BUSY_TICKS: found computing at 0.5 s, still running when the signal arrives.
+      const inFlight = request(`${server.url}/hash?text=last&rounds=2000000`);
       expect(await computingChild(server.pid), 'a child computing the last request').to.be.a('number');
       const children = slowlaneChildren({ parent: server.pid }).map((child) => child.pid);
       server.child.kill('SIGTERM');
