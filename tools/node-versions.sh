@@ -68,10 +68,10 @@ for version in $NODE_VERSIONS; do
   # Its bin first on PATH: bin/server's `#!/usr/bin/env node` (the queue
   # workers, the examples) finds this Node too; the pool's children use
   # process.execPath, so they are this Node already.
-  log="$(mktemp)"
+  log="$dir/last-run.log" # the whole run, kept for a look after a failure
   start=$SECONDS
   PATH="$PWD/$bin:$PATH" "$bin/node" node_modules/mocha/bin/mocha.js --no-config \
-    --require dist/spec/hooks.js --timeout 40000 --slow 2000 --reporter dot "${SPECS[@]}" >"$log" 2>&1
+    --require dist/spec/hooks.js --timeout 40000 --slow 2000 --reporter spec "${SPECS[@]}" >"$log" 2>&1
   code=$?
   seconds=$((SECONDS - start))
   passing="$(grep -oE '[0-9]+ passing' "$log" | grep -oE '[0-9]+' || echo 0)"
@@ -83,9 +83,9 @@ for version in $NODE_VERSIONS; do
   echo "node $version: $passing passing, $failing failing, $pending pending, $warnings Node warnings, ${seconds}s"
   if [ "$code" -ne 0 ] || [ "$warnings" -ne 0 ]; then
     failed=1
-    sed -n '/passing (/,$p' "$log" >&2
+    echo "node $version: the whole run is in $log" >&2
+    sed -n '/ passing (/,$p' "$log" >&2
     grep -E '(Deprecation|Experimental)Warning|\[DEP[0-9]+\]' "$log" | sort | uniq -c >&2 || true
   fi
-  rm -f "$log"
 done
 exit "$failed"
