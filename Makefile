@@ -1,5 +1,5 @@
 # Every target installs and builds what it needs first, so each one works on a fresh clone.
-.PHONY: install build typecheck start test bench cluster-demo clean
+.PHONY: install build typecheck start test test-node-versions bench cluster-demo clean
 
 NPM_STAMP := node_modules/.install-stamp
 
@@ -22,6 +22,11 @@ typecheck: install
 test: build typecheck
 	npx c8 mocha
 
+# The library, framework and queue specs on Node 22, 24 and 26 (each brought
+# from the npm registry into .cache/node/ on first use); NODES="24" for some.
+test-node-versions: build
+	tools/node-versions.sh $(NODES)
+
 # QUICK=1: one short smoke run (about 1.5 min); otherwise the full run (about 4 minutes). NICENESS=1 adds the niceness sweep.
 bench: build
 	QUICK=$(QUICK) node dist/bench/run.js
@@ -31,4 +36,4 @@ cluster-demo: build
 	node dist/deploy/cluster-demo.js
 
 clean:
-	rm -rf dist coverage
+	rm -rf dist coverage .cache

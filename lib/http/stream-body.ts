@@ -38,11 +38,17 @@ async function drained(res: ServerResponse, ended: StreamValues['ended']): Promi
 export function endBroken(res: ServerResponse): void {
   const { socket } = res;
   if (socket === null) return void res.destroy();
-  socket.destroySoon();
-  if (socket.destroyed) return;
-  const timer = setTimeout(() => socket.destroy(), OFFLOAD_DEFAULTS.brokenStreamFlushMs);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
+  // Node 24 and later keep a response's latest chunks in the response itself
+  // (http's cork) until a tick after they were written: ending the socket now
+  // would drop them, headers included, and the client would see no response.
+  setImmediate(() => {
+    if (socket.destroyed) return;
+    socket.destroySoon();
+    if (socket.destroyed) return;
+    const timer = setTimeout(() => socket.destroy(), OFFLOAD_DEFAULTS.brokenStreamFlushMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
 }
 
 /**

@@ -60,14 +60,14 @@ describe('ChildPool limits (faked fork, fake clock)', () => {
       const pool = make({ maxMemoryMb: 100, minChildren: 1, maxChildren: 1, spares: 0 });
       readyAll();
       const child = env.fakes.children[0]!;
-      const result = pool.run('grow');
+      const result = pool.run('grow').catch((e: unknown) => e); // caught now: it rejects inside tickAsync
       rss.set(child.pid, 90);
       await env.clock.tickAsync(100);
       expect(child.kill.called, 'under the cap').to.equal(false);
       rss.set(child.pid, 130);
       await env.clock.tickAsync(100);
       expect(child.kill.calledOnceWith('SIGKILL')).to.equal(true);
-      const error = (await result.catch((e: unknown) => e)) as TaskMemoryError;
+      const error = (await result) as TaskMemoryError;
       expect(error).to.be.instanceOf(TaskMemoryError);
       expect(error).to.include({ code: 'ERR_TASK_MEMORY', maxMemoryMb: 100, rssMb: 130, task: 'grow' });
       expect(error.message).to.equal('task "grow" ran out of its memory allowance: its child process reached 130 MiB (the cap is 100 MiB) and was killed');

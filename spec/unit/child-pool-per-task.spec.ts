@@ -96,13 +96,13 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
 
   it('times out: rejects with TaskTimeoutError, SIGTERMs the child, SIGKILLs it after the grace', async () => {
     const executor = make({ timeoutMs: 1000, killGraceMs: 200 });
-    const result = executor.run('spin');
+    const result = executor.run('spin').catch((e: unknown) => e); // caught now: it rejects inside tickAsync
     const child = env.fakes.children[0]!;
     child.ready();
     await env.clock.tickAsync(999);
     expect(child.kill.called).to.equal(false);
     await env.clock.tickAsync(2); // the timer, then the check after that turn's I/O
-    const error = await result.catch((e: unknown) => e);
+    const error = await result;
     expect(error).to.be.instanceOf(TaskTimeoutError);
     expect((error as Error).message).to.equal('task "spin" timed out after 1000 ms; its child process was killed');
     expect(child.kill.firstCall.args[0]).to.equal('SIGTERM');

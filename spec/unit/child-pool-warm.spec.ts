@@ -96,10 +96,10 @@ describe('ChildPool, warm children (minChildren = maxChildren, faked fork)', () 
   it('a child killed for a timeout is replaced, and queued tasks go on', async () => {
     const pool = make({ size: 1, timeoutMs: 100 });
     readyAll();
-    const slow = pool.run('slow');
+    const slow = pool.run('slow').catch(() => {}); // caught now: it rejects inside tickAsync
     const next = pool.run('next');
     await env.clock.tickAsync(101); // the timer, then the check after that turn's I/O
-    await slow.catch(() => {});
+    await slow;
     env.fakes.children[0]!.exit(null, 'SIGTERM');
     await env.clock.tickAsync(0);
     const replacement = env.fakes.children[1]!;

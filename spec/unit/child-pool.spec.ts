@@ -305,10 +305,10 @@ describe('ChildPool faults (faked fork)', () => {
       const pool = make({ minChildren: 1, maxChildren: 1, spares: 0, deadlineMs: 3000, timeoutMs: 2800 });
       const child = env.fakes.children[0]!;
       child.ready();
-      const first = pool.run('first');
+      const first = pool.run('first').catch((e: unknown) => e); // caught now: it rejects inside tickAsync
       const second = pool.run('second');
       await env.clock.tickAsync(2801); // the timer, then the check after that turn's I/O
-      expect(await first.catch((e: unknown) => e), 'the timeout is tighter').to.include({ limit: 'timeout', timeoutMs: 2800 });
+      expect(await first, 'the timeout is tighter').to.include({ limit: 'timeout', timeoutMs: 2800 });
       child.exit(null, 'SIGTERM');
       await env.clock.tickAsync(0);
       env.fakes.children[1]!.ready();

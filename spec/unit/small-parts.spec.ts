@@ -9,6 +9,7 @@ import { factorial, heavyLifting } from '../../lib/demo/heavy-lifting.js';
 import { accessLogLine, forLog, forwardedClient } from '../../lib/demo/access-log.js';
 import { originForm } from '../../lib/demo/server.js';
 import { withoutPaths } from '../../lib/http/failure-response.js';
+import { loadSqlite } from '../../lib/demo/orders/sqlite.js';
 
 describe('small parts', () => {
   it('Backoff doubles from its initial delay up to its cap, and resets', () => {
@@ -17,6 +18,34 @@ describe('small parts', () => {
     backoff.reset();
     expect(backoff.fail()).to.equal(100);
     expect(backoff.failures).to.equal(1);
+  });
+
+  it('loadSqlite says what to run: install when better-sqlite3 is missing, rebuild when it was built for another Node', () => {
+    const failing = (code: string, message: string) => () => {
+      throw Object.assign(new Error(message), { code });
+    };
+    const missing = loadSqlite(failing('MODULE_NOT_FOUND', "Cannot find module 'better-sqlite3'"));
+    expect(missing).to.be.instanceOf(Error).with.property('message', 'better-sqlite3 is not installed (MODULE_NOT_FOUND): run "npm install better-sqlite3@12" to enable the report routes');
+    const otherNode = loadSqlite(failing('ERR_DLOPEN_FAILED', 'The module \'/x/better_sqlite3.node\'\nwas compiled against a different Node.js version using\nNODE_MODULE_VERSION 115. This version of Node.js requires\nNODE_MODULE_VERSION 127.'));
+    expect(otherNode).to.be.instanceOf(Error).with.property('message', `better-sqlite3 was built for another Node version than this one (${process.version}): run "npm rebuild better-sqlite3" to enable the report routes`);
+    // The native part loads on the first open: a failure there counts as the same failure.
+    const openFails = class {
+      constructor() {
+        failing('ERR_DLOPEN_FAILED', 'was compiled against a different Node.js version using\nNODE_MODULE_VERSION 115.')();
+      }
+    };
+    expect(loadSqlite(() => openFails)).to.be.instanceOf(Error).with.property('message').that.matches(/^better-sqlite3 was built for another Node version/);
+    const opened: string[] = [];
+    const Sqlite = class {
+      constructor(path: string) {
+        opened.push(path);
+      }
+      close(): void {
+        opened.push('closed');
+      }
+    };
+    expect(loadSqlite(() => Sqlite)).to.equal(Sqlite);
+    expect(opened).to.deep.equal([':memory:', 'closed']);
   });
 
   it('TaskQueue.pushFront puts a handed-back item first, even when full', () => {
