@@ -172,7 +172,8 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
   async #deadlinePassed(jobId: string, task: string, deadlineMs: number, added: boolean): Promise<void> {
     if (!this.#pending.has(jobId)) return;
     let removed = !added;
-    if (added) removed = (await this.#queue.remove(jobId).catch(() => 1)) === 1;
+    // Removed is known only from Redis's "1": an error (Redis busy or away) counts as held, and the host is told to stop.
+    if (added) removed = (await this.#queue.remove(jobId).catch(() => 0)) === 1;
     this.#settle(jobId, (p) => p.reject(removed ? new DeadlineError(task, deadlineMs) : new TaskTimeoutError(task, deadlineMs, 'deadline')));
     if (!removed) void this.#cancel(jobId);
   }
