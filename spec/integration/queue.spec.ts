@@ -97,7 +97,8 @@ describe('slowlane/queue: real Redis, real worker hosts', function () {
   });
 
   it('a deadline that passes while a host runs the task is a timeout (504), and the host kills the child itself', async () => {
-    const late = await runner.run('spinForever', [], { deadlineMs: 2000 }) // time for a host to take it even under c8's load.catch((e: unknown) => e);
+    // 2 s: time for a host to take the job even under c8's load.
+    const late = await runner.run('spinForever', [], { deadlineMs: 2000 }).catch((e: unknown) => e);
     expect(late).to.be.instanceOf(TaskTimeoutError);
     expect(late).to.include({ limit: 'deadline', status: 504 });
     // The host's own deadline timer and its kill grace may trail the requester's answer by a moment:
