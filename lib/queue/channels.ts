@@ -18,3 +18,8 @@ export const resultKey = (space: string, jobId: string): string => `${space}:slo
  * have this shape: a forged job cannot make it write to any other key.
  */
 export const isUuid = (id: unknown): id is string => typeof id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id);
+
+// BullMQ's own keys that slowlane reads (its documented layout): the list of
+// jobs no host took yet, and a job's hash.
+export const waitingKey = (space: string): string => `${space}:wait`;
+export const jobKey = (space: string, jobId: string): string => `${space}:${jobId}`;

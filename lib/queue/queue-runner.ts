@@ -20,6 +20,7 @@ import { QueueUnavailableError } from './errors.js';
 import { Inbox, type Outcome } from './inbox.js';
 import { bullmq, ioredis } from './peer.js';
 import { redisProblem } from './redis-check.js';
+import { takeBack } from './take-back.js';
 import { encode, type JobData, type JobResult } from './wire.js';
 
 export interface QueueRunnerOptions {
@@ -165,17 +166,23 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
   }
 
   /**
-   * A run's deadline passed. A job no host took yet is removed: it never
-   * starts (DeadlineError, 503). One that cannot be removed is held by a
-   * host (or answered a moment ago): a timeout (504), and the host is told to stop it.
+   * A run's deadline passed. A job no host took yet is taken back: it never
+   * starts (DeadlineError, 503). One that is not waiting is held by a host,
+   * or was answered a moment ago: a timeout (504), and the host is told to
+   * stop it. So is one a host that died had started.
    */
   async #deadlinePassed(jobId: string, task: string, deadlineMs: number, added: boolean): Promise<void> {
     if (!this.#pending.has(jobId)) return;
-    let removed = !added;
-    // Removed is known only from Redis's "1": an error (Redis busy or away) counts as held, and the host is told to stop.
-    if (added) removed = (await this.#queue.remove(jobId).catch(() => 0)) === 1;
-    this.#settle(jobId, (p) => p.reject(removed ? new DeadlineError(task, deadlineMs) : new TaskTimeoutError(task, deadlineMs, 'deadline')));
-    if (!removed) void this.#cancel(jobId);
+    let neverStarted = !added;
+    if (added) {
+      // Never started is known only from Redis's answer: an error (Redis busy or away) counts as held, and the host is told to stop.
+      const back = await takeBack(this.#commands, this.#space, jobId).catch(() => undefined);
+      neverStarted = back?.taken === true && !back.started;
+      // Out of the waiting list, no host can take it: its hash goes too.
+      if (back?.taken === true) void this.#queue.remove(jobId).catch(() => 0);
+    }
+    this.#settle(jobId, (p) => p.reject(neverStarted ? new DeadlineError(task, deadlineMs) : new TaskTimeoutError(task, deadlineMs, 'deadline')));
+    if (!neverStarted) void this.#cancel(jobId);
   }
 
   #answered(jobId: string, outcome: Outcome): void {
