@@ -3,7 +3,7 @@
 // same iterate() loop run inline (which blocks its loop meanwhile), and a
 // reader held to 100 KiB/s.
 import http from 'node:http';
-import { readRssMb } from '../lib/pool/child-memory.js';
+import { readRssMb } from '../lib/pool/os/memory.js';
 import { defaultOrdersPath } from '../lib/demo/orders/orders-db.js';
 import { exportCsv } from '../lib/demo/orders/orders-schema.js';
 import { loadSqlite } from '../lib/demo/orders/sqlite.js';

@@ -9,7 +9,7 @@ import { hasRedis, startRedis, type RedisServer } from '../tools/redis.js';
 import { startWorkerProcess, type WorkerProcess } from '../tools/worker-process.js';
 import { startCluster } from './cluster.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEMO_TASKS = `${ROOT}dist/lib/demo/tasks.js`;
 
 let redis: RedisServer | undefined;

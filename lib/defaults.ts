@@ -90,7 +90,7 @@ export const BACKOFF_DEFAULTS = Object.freeze({
   maxMs: 5000,
 });
 
-/** The spawner (lib/pool/spawner): limits on what its socket and its answers may cost. */
+/** The spawner (lib/pool/launch/spawner): limits on what its socket and its answers may cost. */
 export const SPAWNER_DEFAULTS = Object.freeze({
   /** A child's hello is its id and a 32-character secret, under 100 bytes: a connection announcing more is a stranger, cut off at once. */
   helloMaxBytes: 256,

@@ -1,12 +1,12 @@
 // Reads /proc: slowlane's children by their command line (so tests can check
 // that none outlives what should end it), a process's children and memory.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { readRssMb } from '../lib/pool/child-memory.js';
+import { readRssMb } from '../lib/pool/os/memory.js';
 
 /** The child program of this checkout's build, so another checkout's children are never counted. */
-const ENTRY = new URL('../lib/pool/child-entry.js', import.meta.url).pathname;
+const ENTRY = new URL('../lib/pool/in-child/entry.js', import.meta.url).pathname;
 /** The spawner program: with the spawner on, a pool's children are the spawner's, and the spawner is the pool's process's. */
-const SPAWNER = new URL('../lib/pool/spawner/spawner-entry.js', import.meta.url).pathname;
+const SPAWNER = new URL('../lib/pool/launch/spawner/spawner-entry.js', import.meta.url).pathname;
 
 export interface ProcInfo {
   pid: number;
@@ -40,6 +40,17 @@ function spawners(): Map<number, number> {
 /** Every live spawner process of this checkout, optionally only that of one parent. */
 export function slowlaneSpawners(filter: { parent?: number } = {}): ProcInfo[] {
   return [...spawners()].filter(([, ppid]) => filter.parent === undefined || ppid === filter.parent).map(([pid, ppid]) => ({ pid, ppid, args: [SPAWNER] }));
+}
+
+/** The group-guard shells (lib/pool/os/group-guard.ts) whose parent is `parent`. */
+export function groupGuards(parent: number): ProcInfo[] {
+  const found: ProcInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const info = readProc(Number(name));
+    if (info?.ppid === parent && info.args[1] === '-c' && info.args[2]?.startsWith("trap '' INT TERM HUP")) found.push(info);
+  }
+  return found;
 }
 
 /**

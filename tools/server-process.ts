@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The checkout (this file is compiled to dist/tools/). */
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN_SERVER = `${ROOT}bin/server`;
 export const BIN_CALL_MULTI = `${ROOT}bin/call-multi`;
 

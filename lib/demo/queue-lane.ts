@@ -3,11 +3,11 @@
 // each run's outcome. The children are on the worker hosts, so none is listed.
 import type { RunOptions } from '../pool/run-options.js';
 import { DeadlineError, PoolClosedError, QueueFullError, TaskCrashedError, TaskMemoryError, TaskTimeoutError } from '../pool/errors.js';
-import type { Outcome } from '../pool/job.js';
-import { PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from '../pool/pool-stats.js';
+import type { Outcome } from '../pool/schedule/outcome.js';
+import { PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from '../pool/schedule/stats.js';
 import type { RunTask, TASKS } from '../pool/task-types.js';
-import type { QueueDepth, QueueDepthWatch } from '../queue/queue-depth.js';
-import type { DemoPool, DemoTasks } from './routes.js';
+import type { QueueDepthWatch } from '../queue/queue-depth.js';
+import type { DemoPool, DemoTasks, NamedQueueDepth } from './demo-pool.js';
 
 /** What the lane needs of a QueueRunner. */
 export interface RemoteRunner {
@@ -25,9 +25,6 @@ function outcomeOf(error: unknown, signal: AbortSignal | undefined): Exclude<Out
   if (error instanceof PoolClosedError) return 'closed';
   return 'failed';
 }
-
-/** The queue's depth as /stats and /metrics show it: which queue, and its last reading. */
-export type NamedQueueDepth = QueueDepth & { queue: string };
 
 export class QueueLane implements DemoPool {
   declare readonly [TASKS]?: DemoTasks;

@@ -5,26 +5,15 @@ import type http from 'node:http';
 import { HttpError } from '../http/http-error.js';
 import { offload, type OffloadOptions, type RequestHandler } from '../http/offload.js';
 import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
-import type { StreamRunner, TaskRunner } from '../pool/task-types.js';
+import type { StreamRunner } from '../pool/task-types.js';
 import type { LoopPressure } from '../http/loop-pressure.js';
 import { METRICS_CONTENT_TYPE, toPrometheus } from './metrics.js';
-import type { NamedQueueDepth } from './queue-lane.js';
+import type { DemoPool } from './demo-pool.js';
 import type { ReportTasks } from './orders/orders-db.js';
 import type { Region, Report } from './orders/orders-schema.js';
 import { reportArgs } from './orders/report-query.js';
 import type { StatsSnapshot } from './server-stats.js';
 import { MAX_INLINE_N, optionalN, requireId } from './slow-args.js';
-
-export type DemoTasks = typeof import('./tasks.js');
-
-/** What the demo needs of a pool: to run its tasks and to report its counters. */
-export interface DemoPool extends TaskRunner<DemoTasks> {
-  stats(): PoolStats;
-  latency(): PoolLatency;
-  children(): ChildInfo[];
-  /** On the queue (--queue-redis): the queue's last depth reading, for /stats and /metrics. */
-  queueDepth?(): NamedQueueDepth | undefined;
-}
 
 /** What the report routes need of the orders database (OrdersDatabase). */
 export interface OrdersSource {

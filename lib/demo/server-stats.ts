@@ -3,7 +3,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { LoopPressureStats } from '../http/loop-pressure.js';
 import type { ChildInfo, PoolLatency, PoolStats } from '../pool/child-pool.js';
-import type { NamedQueueDepth } from './queue-lane.js';
+import type { NamedQueueDepth } from './demo-pool.js';
 
 export interface StatsSnapshot {
   uptimeSeconds: number;

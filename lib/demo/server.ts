@@ -9,10 +9,12 @@ import { HttpError } from '../http/http-error.js';
 import { accessLogLine, clientAddress, CLIENT_CLOSED, forwardedClient } from './access-log.js';
 import { heavyLifting } from './heavy-lifting.js';
 import { LoopPressure } from '../http/loop-pressure.js';
-import { demoRoutes, HANDLED, originForm, type DemoPool, type OrdersSource } from './routes.js';
+import type { DemoPool } from './demo-pool.js';
+import { demoRoutes, HANDLED, originForm, type OrdersSource } from './routes.js';
 import { ServerStats } from './server-stats.js';
 
-export { originForm, type DemoPool, type DemoTasks, type OrdersSource } from './routes.js';
+export type { DemoPool, DemoTasks } from './demo-pool.js';
+export { originForm, type OrdersSource } from './routes.js';
 
 export interface ServerOptions {
   /** `perRequest` serves /slow_threaded (a fresh process per request), `warm` serves /slow_pool. */

@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import { SERVER_DEFAULTS } from '../defaults.js';
 import { ChildPool } from '../pool/child-pool.js';
-import type { DemoPool } from './routes.js';
+import type { DemoPool } from './demo-pool.js';
 import { LogWriter, type LogStream } from './log-writer.js';
 import { OrdersDatabase } from './orders/orders-db.js';
 import { createServer, type DemoTasks, type SlowlaneServer } from './server.js';

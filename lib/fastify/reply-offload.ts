@@ -8,9 +8,9 @@ import { HttpError } from '../http/http-error.js';
 import type { LoopPressure } from '../http/loop-pressure.js';
 import { requestSignal } from '../http/request-signal.js';
 import type { RunOptions } from '../pool/run-options.js';
+import type { LooseRun } from '../pool/task-types.js';
 import type { ReplyOffloadOptions } from './types.js';
 
-type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
 type LooseStream = (task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>;
 /** A registered pool, as reply.offload() sees it: run(), and stream() if it has one. */
 export interface LoosePool {

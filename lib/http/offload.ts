@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OFFLOAD_DEFAULTS } from '../defaults.js';
 import { checkCount, checkTimeout } from '../pool/pool-options.js';
 import type { RunOptions } from '../pool/run-options.js';
-import type { StreamNeedsGeneratorHint, StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
+import type { LooseRun, StreamNeedsGeneratorHint, StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
 import { endBroken, streamBody, type StreamValues } from './stream-body.js';
 import { failureJson, failureResponse } from './failure-response.js';
 import { HttpError } from './http-error.js';
@@ -66,7 +66,6 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as { then?: unknown } | null)?.then === 'function';
 
-type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
 
 // A is inferred from argsFrom's return value; the `[]` in its constraint is
 // what makes TypeScript infer `[n]` as a tuple there rather than number[].

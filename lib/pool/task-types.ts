@@ -100,6 +100,9 @@ export type MapTask<M> = IsUntyped<M> extends true
 export declare const TASKS: unique symbol;
 
 /** What code that runs tasks needs of a pool, and all that offload() uses. */
+/** run() as code calls it that does not know the tasks module (offload(), the Fastify plugin, a worker host): any name, any arguments. */
+export type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
+
 export interface TaskRunner<M = UntypedTasks> {
   readonly [TASKS]?: M;
   readonly run: RunTask<M>;

@@ -3,7 +3,7 @@
 // again on a bounded back-off, and says when to take them again. It knows
 // nothing of BullMQ or of the pool: it is handed what to call.
 import { QUEUE_DEFAULTS } from '../defaults.js';
-import { Backoff } from '../pool/policy/backoff.js';
+import { Backoff } from '../pool/schedule/policy/backoff.js';
 
 export interface LoadGuardHooks {
   /** Stop taking jobs (the ones held go on). */

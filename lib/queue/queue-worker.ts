@@ -8,7 +8,7 @@ import type { ConnectionOptions, Job } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 import { QUEUE_DEFAULTS } from '../defaults.js';
 import { DeadlineError } from '../pool/errors.js';
-import type { RunOptions } from '../pool/run-options.js';
+import type { LooseRun } from '../pool/task-types.js';
 import { deliverAnswer, failedAnswer, type Answer } from './answer.js';
 import { cancelChannel, cancelledKey, isUuid, keySpace } from './channels.js';
 import { JobStoppedError, lostMidRun, type StopReason } from './errors.js';
@@ -76,7 +76,6 @@ function stoppedBy(task: string, signal: AbortSignal | undefined, error: unknown
   return error === CANCELLED || error === LOCK_LOST ? new JobStoppedError(task, error as StopReason) : undefined;
 }
 
-type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
 
 export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const { Worker, UnrecoverableError, WaitingError } = bullmq();

@@ -4,7 +4,7 @@
 // code and fields, so a remote timeout is a TaskTimeoutError here too.
 import { deserialize, serialize } from 'node:v8';
 import { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from '../pool/errors.js';
-import { serializeError, type SerializedError } from '../pool/serialized-error.js';
+import { serializeError, type SerializedError } from '../pool/wire/serialized-error.js';
 import type { TraceCarrier } from '../trace/carrier.js';
 import { JobStoppedError } from './errors.js';
 

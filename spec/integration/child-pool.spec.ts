@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { getPriority } from 'node:os';
 import { fork as nodeFork } from 'node:child_process';
 import { ChildPool, type PoolDeps } from '../../lib/pool/child-pool.js';
-import type { ForkFn } from '../../lib/pool/child-process.js';
+import type { ForkFn } from '../../lib/pool/launch/fork.js';
 import { PoolClosedError, QueueFullError, TaskCrashedError, TaskError, TaskLoadError, TaskTimeoutError, UnknownTaskError } from '../../lib/pool/errors.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
 import { eventually, isAlive, slowlaneChildren } from '../../tools/proc.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import slowlane from '../../lib/fastify/index.js';
 import { ChildPool } from '../../lib/pool/child-pool.js';
-import type { PoolStats } from '../../lib/pool/pool-stats.js';
+import type { PoolStats } from '../../lib/pool/schedule/stats.js';
 import { eventually } from '../../tools/proc.js';
 import { request } from '../support/http.js';
 

@@ -12,7 +12,7 @@ import slowlane from '../../lib/fastify/index.js';
 import { offload } from '../../lib/http/offload.js';
 import { startSlowlane } from '../../lib/demo/start.js';
 import { ChildPool } from '../../lib/pool/child-pool.js';
-import type { PoolStats } from '../../lib/pool/pool-stats.js';
+import type { PoolStats } from '../../lib/pool/schedule/stats.js';
 import { HANGS } from '../fixtures/server-tasks.js';
 import { request, type Answer } from '../support/http.js';
 import { eventually } from '../../tools/proc.js';

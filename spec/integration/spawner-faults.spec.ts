@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { offload } from '../../lib/http/offload.js';
 import { once } from 'node:events';
 import { ChildPool } from '../../lib/pool/child-pool.js';
-import { Spawner } from '../../lib/pool/spawner/spawner.js';
+import { Spawner } from '../../lib/pool/launch/spawner/spawner.js';
 import { TaskCrashedError, TaskLoadError } from '../../lib/pool/errors.js';
 import { eventually, isAlive, slowlaneChildren, slowlaneSpawners } from '../../tools/proc.js';
 import { runCommand, startUntil } from '../../tools/server-process.js';
@@ -71,6 +71,13 @@ describe('the spawner where deployments differ (issue 26)', function () {
     // c8's own complaint (its coverage folder is root's) is not ours.
     expect(stderr.split('\n').filter((line) => !/Failed to write file/.test(line)).join('\n')).to.not.match(/EACCES|EPERM/);
     expect(out).to.deep.include({ before: 0, after: { uid: 65534, gid: 65534 }, failure: 'TaskTimeoutError', killed: true, next: 4, me: 65534 });
+  });
+
+  it('7. the spawner and the group guard leave when the last pool closes, and come back with the next; the process exits by itself', async () => {
+    const { code, out, stderr } = await script('helpers', {});
+    expect(code, stderr).to.equal(0);
+    // Two helpers each time: the spawner and the guard's shell.
+    expect(out).to.deep.equal({ first: 2, oneOpen: 2, firstGone: true, sum: 5, again: 2, new: true, againGone: true });
   });
 
   it('2. TMPDIR missing, or not writable by the server: a pool still runs tasks', async () => {

@@ -11,7 +11,7 @@ import { offload } from '../../lib/http/offload.js';
 import { TaskCrashedError, TaskError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import { eventually } from '../../tools/proc.js';
 import { runCommand } from '../../tools/server-process.js';
-import type { ChunkStream } from '../../lib/pool/chunk-stream.js';
+import type { ChunkStream } from '../../lib/pool/schedule/chunk-stream.js';
 
 const TASKS = new URL('../fixtures/stream-tasks.js', import.meta.url);
 const LIB = new URL('../../lib/index.js', import.meta.url).href;

@@ -3,8 +3,8 @@
 import { EventEmitter } from 'node:events';
 import sinon from 'sinon';
 import type { PoolDeps } from '../../lib/pool/child-pool.js';
-import type { ChildLike, ForkFn } from '../../lib/pool/child-process.js';
-import { marked, type ChildMessage, type ParentMessage, type RunMessage } from '../../lib/pool/protocol.js';
+import type { ChildLike, ForkFn } from '../../lib/pool/launch/fork.js';
+import { marked, type ChildMessage, type ParentMessage, type RunMessage } from '../../lib/pool/wire/protocol.js';
 
 let nextPid = 10_000;
 
@@ -36,7 +36,7 @@ export class FakeChild extends EventEmitter implements ChildLike {
     return this.args[1];
   }
 
-  /** A message from child-entry, with the protocol's mark. */
+  /** A message from the child's entry (in-child/entry.ts), with the protocol's mark. */
   say(message: ChildMessage): void {
     this.emit('message', marked(message));
   }

@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import { TaskMemoryError } from '../../lib/pool/errors.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
-import { ageLimit, taskLimit } from '../../lib/pool/policy/retirement.js';
-import { SpawnBudget } from '../../lib/pool/policy/spawn-budget.js';
+import { ageLimit, taskLimit } from '../../lib/pool/schedule/policy/retirement.js';
+import { SpawnBudget } from '../../lib/pool/schedule/policy/spawn-budget.js';
 import { flush, useFakeProcessesAndClock, type FakeChild } from '../support/fake-child.js';
 
 describe('ChildPool limits (faked fork, fake clock)', () => {

@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import { getEventListeners } from 'node:events';
 import { ChildStartError, DeadlineError, PoolClosedError, TaskCrashedError, TaskLoadError, TaskTimeoutError, UnknownTaskError } from '../../lib/pool/errors.js';
-import { parentDeathLauncher } from '../../lib/pool/parent-death.js';
-import { loaderFlags } from '../../lib/pool/exec-argv.js';
+import { parentDeathLauncher } from '../../lib/pool/os/parent-death.js';
+import { loaderFlags } from '../../lib/pool/launch/exec-argv.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
 import { flush, useFakeProcessesAndClock } from '../support/fake-child.js';
 

@@ -1,8 +1,8 @@
 // The reader's side of a stream run, on its own.
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { ChunkStream } from '../../lib/pool/chunk-stream.js';
-import { addCredit, newCredit, pump } from '../../lib/pool/child-stream.js';
+import { ChunkStream } from '../../lib/pool/schedule/chunk-stream.js';
+import { addCredit, newCredit, pump } from '../../lib/pool/in-child/stream.js';
 import { StreamIdleError } from '../../lib/pool/errors.js';
 
 describe('ChunkStream', () => {

@@ -1,6 +1,6 @@
 // The spawner's socket framing: whole messages out of chunks of any size.
 import { expect } from 'chai';
-import { frame, FrameReader } from '../../lib/pool/spawner/frames.js';
+import { frame, FrameReader } from '../../lib/pool/wire/frames.js';
 
 describe('frames (the spawned child\'s socket channel)', () => {
   it('reads messages split anywhere and several in one chunk, values as V8 serializes them', () => {

@@ -8,7 +8,7 @@ import sinon from 'sinon';
 import { ChildPool } from '../../lib/pool/child-pool.js';
 import { DeadlineError, TaskCrashedError, TaskError } from '../../lib/pool/errors.js';
 import { childEnv, resolvePoolOptions, type ChildPoolOptions } from '../../lib/pool/pool-options.js';
-import { ShellGroupGuard } from '../../lib/pool/group-guard.js';
+import { ShellGroupGuard } from '../../lib/pool/os/group-guard.js';
 import { failureResponse } from '../../lib/http/failure-response.js';
 import { HttpError } from '../../lib/http/http-error.js';
 import { offload } from '../../lib/http/offload.js';

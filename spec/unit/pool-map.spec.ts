@@ -6,7 +6,7 @@ import { ChildPool } from '../../lib/pool/child-pool.js';
 import { TaskError } from '../../lib/pool/errors.js';
 import type { MapProgress } from '../../lib/pool/pool-map.js';
 import type { ChildPoolOptions } from '../../lib/pool/pool-options.js';
-import type { RunMessage } from '../../lib/pool/protocol.js';
+import type { RunMessage } from '../../lib/pool/wire/protocol.js';
 import { flush, useFakeProcessesAndClock, type FakeChild } from '../support/fake-child.js';
 
 describe('ChildPool.map (faked fork)', () => {

@@ -3,13 +3,13 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { TaskLoadError } from '../../lib/pool/errors.js';
-import type { FleetCounts } from '../../lib/pool/fleet.js';
-import { MemoryCap } from '../../lib/pool/policy/memory-cap.js';
-import { dueAfterAnswer, idleRetirement, type ChildFacts } from '../../lib/pool/policy/retirement.js';
-import { Spares } from '../../lib/pool/policy/spares.js';
-import { StartGate } from '../../lib/pool/policy/start-gate.js';
-import { startPlan, type StartInputs } from '../../lib/pool/policy/start-plan.js';
-import { WakeUp } from '../../lib/pool/wake-up.js';
+import type { FleetCounts } from '../../lib/pool/schedule/fleet.js';
+import { MemoryCap } from '../../lib/pool/schedule/policy/memory-cap.js';
+import { dueAfterAnswer, idleRetirement, type ChildFacts } from '../../lib/pool/schedule/policy/retirement.js';
+import { Spares } from '../../lib/pool/schedule/policy/spares.js';
+import { StartGate } from '../../lib/pool/schedule/policy/start-gate.js';
+import { startPlan, type StartInputs } from '../../lib/pool/schedule/policy/start-plan.js';
+import { WakeUp } from '../../lib/pool/schedule/wake-up.js';
 
 const loadError = new TaskLoadError('file:///t.js', 'SyntaxError: nope');
 

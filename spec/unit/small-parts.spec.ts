@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { Backoff } from '../../lib/pool/policy/backoff.js';
-import { TaskQueue } from '../../lib/pool/task-queue.js';
-import { serializeError } from '../../lib/pool/serialized-error.js';
+import { Backoff } from '../../lib/pool/schedule/policy/backoff.js';
+import { TaskQueue } from '../../lib/pool/schedule/task-queue.js';
+import { serializeError } from '../../lib/pool/wire/serialized-error.js';
 import { toModuleUrl } from '../../lib/pool/pool-options.js';
-import { isChildMessage, marked } from '../../lib/pool/protocol.js';
+import { isChildMessage, marked } from '../../lib/pool/wire/protocol.js';
 import { parseWrk } from '../../bench/wrk.js';
 import { factorial, heavyLifting } from '../../lib/demo/heavy-lifting.js';
 import { accessLogLine, forLog, forwardedClient } from '../../lib/demo/access-log.js';
@@ -48,8 +48,8 @@ describe('small parts', () => {
     expect(opened).to.deep.equal([':memory:', 'closed']);
   });
 
-  it('TaskQueue.pushFront puts a handed-back item first, even when full', () => {
-    const queue = new TaskQueue<string>(2);
+  it('TaskQueue.pushFront puts a handed-back item first', () => {
+    const queue = new TaskQueue<string>();
     queue.push('a');
     queue.push('b');
     queue.pushFront('z');
@@ -85,13 +85,12 @@ describe('small parts', () => {
     expect(withoutPaths('see http://example.com/a/b, 1/2 done, a/b/c')).to.equal('see http://example.com/a/b, 1/2 done, a/b/c');
   });
 
-  it('TaskQueue is a bounded FIFO with removal from the middle', () => {
-    const queue = new TaskQueue<string>(3);
+  it('TaskQueue is a FIFO with removal from the middle', () => {
+    const queue = new TaskQueue<string>();
     queue.push('a');
     queue.push('b');
     queue.push('c');
-    expect(queue.full).to.equal(true);
-    expect(() => queue.push('d')).to.throw(RangeError);
+    expect(queue.size).to.equal(3);
     expect(queue.remove('b')).to.equal(true);
     expect(queue.peek()).to.equal('a');
     expect(queue.drain()).to.deep.equal(['a', 'c']);

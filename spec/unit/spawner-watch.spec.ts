@@ -5,9 +5,9 @@ import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import sinon from 'sinon';
 import { ChildPool } from '../../lib/pool/child-pool.js';
-import { SPAWNER_LOST, type ChildLike, type ForkFn } from '../../lib/pool/child-process.js';
+import { SPAWNER_LOST, type ChildLike, type ForkFn } from '../../lib/pool/launch/fork.js';
 import { ChildStartError, TaskCrashedError } from '../../lib/pool/errors.js';
-import { AnswerWatch } from '../../lib/pool/spawner/answer-watch.js';
+import { AnswerWatch } from '../../lib/pool/launch/spawner/answer-watch.js';
 import { flush, useFakeProcessesAndClock } from '../support/fake-child.js';
 
 describe('AnswerWatch (is the spawner still answering?)', () => {

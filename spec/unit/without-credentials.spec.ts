@@ -5,7 +5,7 @@ import { failureJson, failureResponse } from '../../lib/http/failure-response.js
 import { HttpError } from '../../lib/http/http-error.js';
 import { withoutCredentials } from '../../lib/http/without-credentials.js';
 import { TaskError } from '../../lib/pool/errors.js';
-import { serializeError } from '../../lib/pool/serialized-error.js';
+import { serializeError } from '../../lib/pool/wire/serialized-error.js';
 
 describe('withoutCredentials', () => {
   it('masks the password of scheme://user:pass@host, keeping the user, host, port and path', () => {

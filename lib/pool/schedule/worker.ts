@@ -4,51 +4,17 @@
 // It never settles a run itself: the pool does, from those two events. No
 // polling: every state change is a Node event.
 import { EventEmitter } from 'node:events';
-import type { Writable } from 'node:stream';
-import { holdProcess, OUT_OF_RESOURCES, SPAWNER_LOST, startChild, whenStarted, type ChildLike, type ForkFn } from './child-process.js';
-import { ChildStartError, describeExit, ResultTooLargeError, TaskError, TaskLoadError } from './errors.js';
-import type { GroupGuard } from './group-guard.js';
-import type { Launcher } from './parent-death.js';
+import { holdProcess, OUT_OF_RESOURCES, SPAWNER_LOST, startChild, whenStarted, type ChildLike } from '../launch/fork.js';
+import { ChildStartError, describeExit, ResultTooLargeError, TaskError, TaskLoadError } from '../errors.js';
 import type { Job } from './job.js';
-import { isChildMessage, type ChildMessage, type RunMessage } from './protocol.js';
-import type { RecycleReason } from './policy/retirement.js';
-import { uncloneable } from './serialized-error.js';
+import { isChildMessage, type ChildMessage, type RunMessage } from '../wire/protocol.js';
+import { uncloneable } from '../wire/serialized-error.js';
 import type { ChildWorkerEvents, ExitCause } from './worker-events.js';
+import type { ChildWorkerDeps, ChildWorkerSpec } from './worker-spec.js';
 
-export type { ChildLike, ForkFn } from './child-process.js';
+export type { ChildLike, ForkFn } from '../launch/fork.js';
 export type { Answer, ChildWorkerEvents, ExitCause, WorkerExit } from './worker-events.js';
-
-export interface ChildWorkerDeps {
-  fork: ForkFn;
-  /** Where children's output is copied; default this process's stdout and stderr. */
-  output?: { stdout: Writable; stderr: Writable } | undefined;
-  setPriority: (pid: number, priority: number) => void;
-  /** Starts node so that the child dies with its parent; undefined: plain node. */
-  launcher: Launcher | undefined;
-  /** Signals a child's whole process group (what its task started too); false if the group is gone. */
-  killGroup: (pgid: number, signal: NodeJS.Signals) => boolean;
-  /** Kills the groups still alive if this process dies; undefined: none. */
-  groupGuard: GroupGuard | undefined;
-}
-
-export interface ChildWorkerSpec {
-  entry: string;
-  tasksUrl: string;
-  /** The child exits by itself after this many answers (Infinity: never): the pool's tasksPerChild with this child's jitter. */
-  tasksPerChild: number;
-  /** Replaced once older than this (ms): the pool's maxChildAgeMs with this child's jitter. */
-  ageLimitMs: number;
-  execArgv: readonly string[];
-  niceness: number;
-  /** How long a child may take to exit after SIGTERM (or stop) before it gets SIGKILL. */
-  killGraceMs: number;
-  /** How long it may take to say ready. */
-  startTimeoutMs: number;
-  /** The child's whole environment. */
-  env: Readonly<Record<string, string | undefined>>;
-  /** A result larger than this (serialized) is refused in the child with ResultTooLargeError. */
-  maxResultBytes: number;
-}
+export type { ChildWorkerDeps, ChildWorkerSpec } from './worker-spec.js';
 
 /** How long a dead child's last output may take to arrive. */
 const OUTPUT_GRACE_MS = 500;
@@ -70,7 +36,6 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   #killTimer: NodeJS.Timeout | undefined;
   #startTimer: NodeJS.Timeout | undefined;
   #served = 0;
-  #leaveReason: RecycleReason | 'close' | undefined;
   /** The runs the child had begun when it announced it was leaving; undefined until then. */
   #leavingWith: readonly number[] | undefined;
   /** Its group got its last SIGKILL at its exit: never signalled after (its pid may be another's). */
@@ -136,9 +101,6 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     return this.#served;
   }
 
-  get leaveReason(): RecycleReason | 'close' | undefined {
-    return this.#leaveReason;
-  }
 
   /** Killed, stopped, past its task limit or leaving by itself: it will take no run again. */
   get leaving(): boolean {
@@ -202,10 +164,9 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   }
 
   /** A graceful end for a child with no run: its teardown() runs and it exits (SIGKILL after the kill grace); one still starting gets SIGTERM. */
-  stop(reason: RecycleReason | 'close'): void {
+  stop(): void {
     if (this.#state === 'exited' || this.#asked) return;
     if (this.#job !== undefined) throw new Error(`child ${this.pid} is running a task`);
-    this.#leaveReason = reason;
     if (this.#state !== 'ready') {
       this.kill();
       return;
@@ -262,7 +223,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     const message: ChildMessage = raw;
     switch (message.type) {
       case 'ready':
-        // Said once, by child-entry; a second one, or one from a child already told to go, changes nothing.
+        // Said once, by the child's entry (in-child/entry.ts); a second one, or one from a child already told to go, changes nothing.
         if (this.#state !== 'starting' || this.#asked) return;
         clearTimeout(this.#startTimer);
         this.#state = 'ready';
@@ -293,7 +254,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         }
         this.#served += 1;
         this.#idleSince = performance.now();
-        // The child leaves by itself after its last answer (child-entry.ts); make sure it does.
+        // The child leaves by itself after its last answer (in-child/entry.ts); make sure it does.
         if (this.#served >= this.#spec.tasksPerChild) this.#retire();
         this.emit('answer', job, message.ok ? { ok: true, value: message.value } : { ok: false, error: this.#taskError(job, message.error) });
         return;
@@ -308,7 +269,6 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
 
   #retire(): void {
     this.#asked = true;
-    this.#leaveReason ??= 'tasks';
     this.#armKillTimer();
   }
 

@@ -1,5 +1,5 @@
 // The messages a parent and a child exchange over the IPC channel.
-import type { TraceCarrier } from '../trace/carrier.js';
+import type { TraceCarrier } from '../../trace/carrier.js';
 import type { SerializedError } from './serialized-error.js';
 
 export interface RunMessage {

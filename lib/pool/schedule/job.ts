@@ -1,10 +1,10 @@
 // One call to run(): its promise, its timeout, its deadline. A job settles
 // exactly once; whatever comes after (a late answer, the child's death after
 // a kill) is ignored.
-import type { RunTrace } from '../trace/run-trace.js';
-import { DeadlineError, TaskTimeoutError } from './errors.js';
+import type { RunTrace } from '../../trace/run-trace.js';
+import { DeadlineError, TaskTimeoutError } from '../errors.js';
+import type { Outcome } from './outcome.js';
 
-export type Outcome = 'completed' | 'failed' | 'crashed' | 'timedOut' | 'expired' | 'aborted' | 'rejected' | 'closed';
 
 export interface JobInit {
   task: string;

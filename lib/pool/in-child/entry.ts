@@ -6,11 +6,11 @@
 // it exits at once when its parent is gone, so it is never an orphan.
 import process from 'node:process';
 import { serialize } from 'node:v8';
-import { marked, type ChildMessage, type ParentMessage, type RunMessage } from './protocol.js';
-import { serializeError, uncloneable, type SerializedError } from './serialized-error.js';
-import { addCredit, cancelStream, isIteratorResult, iteratorOf, newCredit, pump, type StreamCredit } from './child-stream.js';
-import { childChannel, type ChildChannel } from './spawner/child-channel.js';
-import { inTraceContext } from '../trace/child-context.js';
+import { marked, type ChildMessage, type ParentMessage, type RunMessage } from '../wire/protocol.js';
+import { serializeError, uncloneable, type SerializedError } from '../wire/serialized-error.js';
+import { addCredit, cancelStream, isIteratorResult, iteratorOf, newCredit, pump, type StreamCredit } from './stream.js';
+import { childChannel, type ChildChannel } from './channel.js';
+import { inTraceContext } from '../../trace/child-context.js';
 
 type TaskModule = Record<string, unknown>;
 

@@ -2,8 +2,8 @@
 // every MEMORY_SAMPLE_MS while children run tasks or start, and not at all
 // otherwise. It counts each child with the processes it started
 // (readTreeRssMb) and remembers the last sample, which /stats shows.
-import { MEMORY_SAMPLE_MS } from '../../defaults.js';
-import { TaskMemoryError } from '../errors.js';
+import { MEMORY_SAMPLE_MS } from '../../../defaults.js';
+import { TaskMemoryError } from '../../errors.js';
 
 export interface OverCap {
   pid: number;

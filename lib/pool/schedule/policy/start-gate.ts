@@ -3,8 +3,8 @@
 // child died by itself (a broken module must not make the pool fork in a
 // loop), and the load-error latch (while the tasks module cannot load and no
 // child is ready, runs fail at once instead of each starting a doomed child).
-import type { ExitCause } from '../child-worker.js';
-import type { TaskLoadError } from '../errors.js';
+import type { ExitCause } from '../worker.js';
+import type { TaskLoadError } from '../../errors.js';
 import { Backoff } from './backoff.js';
 import { SpawnBudget } from './spawn-budget.js';
 

@@ -3,8 +3,8 @@
 import { EventEmitter } from 'node:events';
 import type { ForkOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { Launcher } from './parent-death.js';
-import type { ParentMessage } from './protocol.js';
+import type { Launcher } from '../os/parent-death.js';
+import type { ParentMessage } from '../wire/protocol.js';
 
 /** The part of a ChildProcess a worker uses; lets unit tests hand in a fake. */
 export interface ChildLike extends EventEmitter {

@@ -1,5 +1,5 @@
 // The pool's children, and the one place where each count is defined.
-import type { ChildWorker } from './child-worker.js';
+import type { ChildWorker } from './worker.js';
 
 export interface FleetCounts {
   /** Every process not yet exited, leaving ones included: what maxChildren bounds. */

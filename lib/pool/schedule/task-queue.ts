@@ -1,25 +1,19 @@
-// A bounded FIFO. A Set keeps insertion order and deletes in O(1), which an
-// aborted task waiting in the middle of the queue needs.
+// The runs waiting for a child, first in first out. A Set keeps insertion
+// order and deletes in O(1), which an aborted run waiting in the middle of
+// the queue needs. How many may wait is the dispatcher's check (maxQueue).
 
 export class TaskQueue<T> {
   readonly #items = new Set<T>();
-
-  constructor(readonly maxSize: number) {}
 
   get size(): number {
     return this.#items.size;
   }
 
-  get full(): boolean {
-    return this.#items.size >= this.maxSize;
-  }
-
   push(item: T): void {
-    if (this.full) throw new RangeError('queue is full');
     this.#items.add(item);
   }
 
-  /** Puts an item at the head, even past maxSize: it was already accepted once (a run handed back by a child). */
+  /** Puts an item at the head: a run handed back by a child was accepted once already. */
   pushFront(item: T): void {
     const rest = [...this.#items];
     this.#items.clear();

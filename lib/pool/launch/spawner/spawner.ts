@@ -12,12 +12,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { SPAWNER_DEFAULTS } from '../../defaults.js';
-import { copyOutput, type ChildLike, type ForkFn } from '../child-process.js';
-import type { Launcher } from '../parent-death.js';
+import { SPAWNER_DEFAULTS } from '../../../defaults.js';
+import { copyOutput, type ChildLike, type ForkFn } from '../fork.js';
+import type { Launcher } from '../../os/parent-death.js';
 import { AnswerWatch } from './answer-watch.js';
-import { CHANNEL_ENV } from './child-channel.js';
-import { FrameReader } from './frames.js';
+import { CHANNEL_ENV } from '../../in-child/channel.js';
+import { FrameReader } from '../../wire/frames.js';
 import { RemoteChild } from './remote-child.js';
 import type { SpawnerReport, SpawnerRequest } from './spawner-protocol.js';
 
@@ -60,6 +60,8 @@ export class Spawner {
   #failures = 0;
   #direct = false;
   #held = false;
+  /** Spawner processes let go by retire(): their exit is no failure and takes no child. */
+  readonly #retired = new WeakSet<ChildProcess>();
 
   constructor(options: SpawnerOptions) {
     this.#launcher = options.launcher;
@@ -177,6 +179,7 @@ export class Spawner {
 
   /** The spawner died: its children go too (their runs fail as crashed, never hang; starts are retried); the next start gets a new spawner. */
   #spawnerDied(spawner: ChildProcess): void {
+    if (this.#retired.has(spawner)) return;
     if (this.#process === spawner) this.#process = undefined;
     this.#watch.clear();
     this.#failures += 1;
@@ -233,6 +236,20 @@ export class Spawner {
     socket.on('data', onData);
   }
 
+  /**
+   * No pool needs the spawner now (the last one closed): its process leaves,
+   * and the next start makes a new one. Not while it still owes a child's exit.
+   */
+  retire(): void {
+    const spawner = this.#process;
+    if (spawner === undefined || this.#children.size > 0) return;
+    this.#process = undefined;
+    this.#retired.add(spawner);
+    this.#watch.clear();
+    // Its IPC channel closing is how it learns the server is done with it (spawner-entry.ts).
+    if (spawner.connected) spawner.disconnect();
+  }
+
   /** The spawner keeps this process alive only while a held child depends on it (starting, or reporting its exit). */
   #updateHold(): void {
     const hold = [...this.#children.values()].some((child) => child.held);
@@ -247,6 +264,9 @@ export class Spawner {
 }
 
 let shared: Spawner | undefined;
+
+/** The server's spawner, if a pool made it. */
+export const currentSpawner = (): Spawner | undefined => shared;
 
 /** The server's one spawner, made at the first call. */
 export function sharedSpawner(launcher: Launcher | undefined, directFork: ForkFn): Spawner {

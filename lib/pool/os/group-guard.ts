@@ -17,6 +17,8 @@ export interface GroupGuard {
   add(pgid: number): void;
   /** The group is gone (its leader exited and what was left of it was killed). */
   remove(pgid: number): void;
+  /** No pool needs the guard now: its shell leaves once no group is listed (the next add() starts another). */
+  retire?(): void;
 }
 
 // dash/ash/bash alike: one variable per live group, so removing one costs
@@ -40,6 +42,9 @@ type Spawn = (command: string, args: readonly string[], options: { stdio: ['pipe
 /** Starts its shell on the first add(); where there is no /bin/sh (not Unix), it does nothing. */
 export class ShellGroupGuard implements GroupGuard {
   #shell: ChildProcess | undefined;
+  /** The groups listed in the shell: it may leave only when none is. */
+  readonly #groups = new Set<number>();
+  #retiring = false;
   readonly #spawn: Spawn;
   readonly #available: boolean;
 
@@ -49,11 +54,25 @@ export class ShellGroupGuard implements GroupGuard {
   }
 
   add(pgid: number): void {
+    this.#retiring = false;
+    this.#groups.add(pgid);
     this.#write(`+ ${pgid}\n`);
   }
 
   remove(pgid: number): void {
+    this.#groups.delete(pgid);
     if (this.#shell !== undefined) this.#write(`- ${pgid}\n`);
+    if (this.#retiring) this.retire();
+  }
+
+  retire(): void {
+    this.#retiring = true;
+    const shell = this.#shell;
+    if (shell === undefined || this.#groups.size > 0) return;
+    this.#shell = undefined;
+    this.#retiring = false;
+    // End of input with no group listed: the shell kills nothing and exits.
+    shell.stdin?.end();
   }
 
   #write(line: string): void {

@@ -4,7 +4,7 @@
 // either way: send with a callback once handed over, messages, and the end.
 import { connect, Socket } from 'node:net';
 import process from 'node:process';
-import { frame, FrameReader } from './frames.js';
+import { frame, FrameReader } from '../wire/frames.js';
 
 export interface ChildChannel {
   /** `then(error)` runs once the message is handed to the channel. */

@@ -1,6 +1,6 @@
 // What a ChildWorker tells the pool: it became ready, it answered a run,
 // or it is gone (and why, as one value).
-import type { ChildStartError, TaskLoadError } from './errors.js';
+import type { ChildStartError, TaskLoadError } from '../errors.js';
 import type { Job } from './job.js';
 
 /** Why a child is gone: one value, so the pool never decodes it from flags. */

@@ -1,11 +1,12 @@
 // Runs on their way: the bounded queue, the runs children hold, the abort
 // signals watched, and how each run ends. Which child takes a run comes
 // from the injected pick; starting and ending children is the pool's.
-import { TaskCrashedError } from './errors.js';
-import type { ChildWorker, WorkerExit } from './child-worker.js';
-import { Job, type Outcome } from './job.js';
+import { TaskCrashedError } from '../errors.js';
+import type { ChildWorker, WorkerExit } from './worker.js';
+import { Job } from './job.js';
+import type { Outcome } from './outcome.js';
 import { TaskQueue } from './task-queue.js';
-import type { RunTrace } from '../trace/run-trace.js';
+import type { RunTrace } from '../../trace/run-trace.js';
 
 export interface DispatcherHooks {
   /** A free child for the next run, or undefined. */
@@ -40,7 +41,7 @@ export class Dispatcher {
   // Unbounded here: runs waiting for a child that is starting are queued too,
   // and the pool bounds only those beyond them (maxQueue).
   constructor(hooks: DispatcherHooks) {
-    this.#queue = new TaskQueue(Infinity);
+    this.#queue = new TaskQueue();
     this.#hooks = hooks;
   }
 

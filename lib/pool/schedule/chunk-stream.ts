@@ -7,9 +7,9 @@
 // nothing for the idle timeout (an iterator dropped after one next() would
 // otherwise hold its child, and close(), forever).
 
-import { StreamIdleError } from './errors.js';
+import { StreamIdleError } from '../errors.js';
 import type { Job } from './job.js';
-import type { RunStream } from './task-types.js';
+import type { RunStream } from '../task-types.js';
 
 interface Pending<T> {
   resolve: (result: IteratorResult<T>) => void;

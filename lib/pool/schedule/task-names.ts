@@ -2,7 +2,7 @@
 // module exports once a child has said so: a misspelt name is found at
 // ready(), or at run() without a trip to a child, with the module's exports
 // in the error for the developer's log.
-import { UnknownTaskError } from './errors.js';
+import { UnknownTaskError } from '../errors.js';
 
 export class TaskNames {
   readonly #expected = new Set<string>();

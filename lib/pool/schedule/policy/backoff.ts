@@ -1,6 +1,6 @@
 // Delays restarts of children that die at start (a broken tasks module, a bad
 // flag), so a pool never restarts more than a few children a second.
-import { BACKOFF_DEFAULTS } from '../../defaults.js';
+import { BACKOFF_DEFAULTS } from '../../../defaults.js';
 
 export interface BackoffOptions {
   initialMs?: number;

@@ -5,9 +5,9 @@
 // 'disconnect' (its line is closed, every message read), 'close'.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { ParentMessage } from '../protocol.js';
-import { SPAWNER_LOST } from '../child-process.js';
-import { frame, type FrameReader } from './frames.js';
+import type { ParentMessage } from '../../wire/protocol.js';
+import { SPAWNER_LOST } from '../fork.js';
+import { frame, type FrameReader } from '../../wire/frames.js';
 
 export interface RemoteChildHooks {
   /** It became held or let go: the spawner keeps this process alive only for held children. */
