@@ -113,6 +113,21 @@ describe('policy: memory cap', () => {
     expect(cap.last(3)).to.equal(undefined);
     expect(new MemoryCap(Infinity, () => 1).soon(0), 'no cap, no samples').to.equal(undefined);
   });
+
+  it('a starting child whose pid has not come yet (the spawner is busy) keeps sampling on until it can be read', () => {
+    const reads: number[] = [];
+    const cap = new MemoryCap(100, (pid) => (reads.push(pid), 400));
+    const child: { pid: number | undefined; ready: boolean; leaving: boolean } = { pid: undefined, ready: false, leaving: false };
+    cap.soon(0);
+    expect(cap.check([child], () => false, 100)).to.deep.equal([]);
+    expect(cap.nextAt, 'still due: its pid is to come').to.equal(200);
+    child.pid = 7;
+    expect(cap.check([child], () => false, 200).map((o) => [o.child.pid, o.rssMb])).to.deep.equal([[7, 400]]);
+    expect(reads).to.deep.equal([7]);
+    child.leaving = true;
+    cap.check([child], () => false, 300);
+    expect(cap.nextAt, 'a leaving one is not waited for').to.equal(Infinity);
+  });
 });
 
 describe('policy: start plan', () => {

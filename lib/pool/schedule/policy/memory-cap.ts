@@ -53,10 +53,16 @@ export class MemoryCap {
    */
   check<C extends Watchable>(children: Iterable<C>, running: (child: C) => boolean, now: number): Array<{ child: C; rssMb: number }> {
     const watched = new Map<number, C>();
+    // A child the spawner is still starting has no pid yet: it is watched from
+    // the next sample on, so sampling must not stop for want of one (a busy
+    // spawner can take longer than a sample period to report it).
+    let pidToCome = false;
     for (const child of children) {
-      if (child.pid !== undefined && !child.leaving && (!child.ready || running(child))) watched.set(child.pid, child);
+      if (child.leaving || (child.ready && !running(child))) continue;
+      if (child.pid === undefined) pidToCome = true;
+      else watched.set(child.pid, child);
     }
-    this.#nextAt = watched.size === 0 ? -Infinity : now + MEMORY_SAMPLE_MS;
+    this.#nextAt = watched.size === 0 && !pidToCome ? -Infinity : now + MEMORY_SAMPLE_MS;
     return this.sample(watched.keys()).map(({ pid, rssMb }) => ({ child: watched.get(pid)!, rssMb }));
   }
 
