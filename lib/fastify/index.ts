@@ -7,7 +7,8 @@ import { OFFLOAD_DEFAULTS } from '../defaults.js';
 import { pressureFrom } from '../http/loop-pressure.js';
 import { checkCount } from '../pool/pool-options.js';
 import { assertFastifyInstalled, FASTIFY_MAJOR } from './peer-check.js';
-import { replyOffload, type LoosePool } from './reply-offload.js';
+import type { LooseRunner } from '../pool/task-types.js';
+import { replyOffload } from './reply-offload.js';
 import type { SlowlaneFastifyOptions } from './types.js';
 
 export type { PoolName, ReplyOffload, ReplyOffloadOptions, SlowlaneFastifyOptions, SlowlanePools, TasksOf } from './types.js';
@@ -15,13 +16,13 @@ export { fastifyFailure } from './reply-offload.js';
 
 assertFastifyInstalled();
 
-function choosePools(options: SlowlaneFastifyOptions): Map<string, LoosePool> {
+function choosePools(options: SlowlaneFastifyOptions): Map<string, LooseRunner> {
   const given = options.pool !== undefined ? { default: options.pool } : options.pools;
   if (typeof given !== 'object' || given === null) throw new TypeError('slowlane/fastify: register it with { pool } or { pools: { name: pool } }');
-  const pools = new Map<string, LoosePool>();
+  const pools = new Map<string, LooseRunner>();
   for (const [name, pool] of Object.entries(given)) {
     if (typeof (pool as { run?: unknown } | undefined)?.run !== 'function') throw new TypeError(`slowlane/fastify: pool "${name}" has no run(); pass a ChildPool (or any TaskRunner)`);
-    pools.set(name, pool as unknown as LoosePool);
+    pools.set(name, pool as unknown as LooseRunner);
   }
   if (pools.size === 0) throw new TypeError('slowlane/fastify: { pools } is empty; give at least one pool');
   return pools;
@@ -31,7 +32,7 @@ const TWICE = 'slowlane/fastify: registered twice in the same scope (reply.offlo
 const alreadyRegistered = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 'FST_ERR_DEC_ALREADY_PRESENT';
 
 const slowlane: FastifyPluginCallback<SlowlaneFastifyOptions> = (fastify, options, done) => {
-  let pools: Map<string, LoosePool>;
+  let pools: Map<string, LooseRunner>;
   let maxQueue: number;
   try {
     pools = choosePools(options);
@@ -42,7 +43,7 @@ const slowlane: FastifyPluginCallback<SlowlaneFastifyOptions> = (fastify, option
   }
   const names = [...pools.keys()].join(', ');
   const pressure = pressureFrom(options);
-  const pool = (name = 'default'): LoosePool => {
+  const pool = (name = 'default'): LooseRunner => {
     const found = pools.get(name);
     if (found === undefined) throw new TypeError(`reply.offload: no pool "${name}"; the registered pools are ${names} (say which with { pool: '...' })`);
     return found;

@@ -3,23 +3,13 @@
 // the logger apply, unlike an offload() handler behind reply.hijack().
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
+import { streamChunk, streamTypeOf, TEXT } from '../http/content-type.js';
 import { failureResponse } from '../http/failure-response.js';
 import { HttpError } from '../http/http-error.js';
 import type { LoopPressure } from '../http/loop-pressure.js';
-import { requestSignal } from '../http/request-signal.js';
-import type { RunOptions } from '../pool/run-options.js';
-import type { LooseRun } from '../pool/task-types.js';
+import { beginOffload, type OffloadCall } from '../http/offload-core.js';
+import type { LooseRunner } from '../pool/task-types.js';
 import type { ReplyOffloadOptions } from './types.js';
-
-type LooseStream = (task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown>;
-/** A registered pool, as reply.offload() sees it: run(), and stream() if it has one. */
-export interface LoosePool {
-  run: LooseRun;
-  stream?: LooseStream;
-}
-
-const NDJSON = 'application/x-ndjson';
-const typeOf = (value: unknown): string => (typeof value === 'string' ? 'text/plain; charset=utf-8' : value instanceof Uint8Array ? 'application/octet-stream' : NDJSON);
 
 /**
  * The error Fastify's error handling gets for a failed run: failureResponse's
@@ -41,11 +31,10 @@ export function fastifyFailure(error: unknown): HttpError {
  * warns of a stream that errs once its headers are out).
  */
 function readableOf(first: unknown, values: AsyncIterator<unknown>, failed: (error: unknown) => void): Readable {
-  const chunk = (value: unknown): string | Uint8Array => (typeof value === 'string' || value instanceof Uint8Array ? value : `${JSON.stringify(value)}\n`);
   async function* all(): AsyncGenerator<string | Uint8Array> {
     try {
-      yield chunk(first);
-      for (let next = await values.next(); next.done !== true; next = await values.next()) yield chunk(next.value);
+      yield streamChunk(first);
+      for (let next = await values.next(); next.done !== true; next = await values.next()) yield streamChunk(next.value);
     } catch (error) {
       failed(error);
       throw error;
@@ -64,7 +53,7 @@ const sent = (reply: FastifyReply): Promise<void> => reply as unknown as Promise
 const answered = (reply: FastifyReply): boolean => reply.sent || reply.raw.headersSent;
 
 export interface OffloadDeps {
-  pool(name: string | undefined): LoosePool;
+  pool(name: string | undefined): LooseRunner;
   pressure: LoopPressure | undefined;
   /** Each run's queue bound (the plugin's maxQueue). */
   maxQueue: number;
@@ -82,27 +71,30 @@ export function replyOffload(deps: OffloadDeps) {
       reply.log.warn(`reply.offload("${task}") was called after the reply was sent; nothing was run`);
       return sent(reply);
     }
-    if (deps.pressure?.shouldShed()) return sent(reply.send(fastifyFailure(deps.pressure.overloaded())));
-    const signal = requestSignal(reply.request.raw, reply.raw);
-    const runOptions: RunOptions = { signal, timeoutMs: options.timeoutMs, deadlineMs: options.deadlineMs, maxQueue: deps.maxQueue };
+    let call: OffloadCall;
     try {
-      const pool = deps.pool(options.pool);
+      call = beginOffload(deps.pool(options.pool), task, reply.request.raw, reply.raw, { timeoutMs: options.timeoutMs, deadlineMs: options.deadlineMs, maxQueue: deps.maxQueue, pressure: deps.pressure }, 'reply.offload');
+    } catch (error) {
+      // Overloaded, or no such pool: answered before any work.
+      return sent(reply.send(fastifyFailure(error)));
+    }
+    const { signal } = call;
+    try {
       if (options.stream !== true) {
-        const result = await pool.run.call(pool, task, args, runOptions);
+        const result = await call.run(args);
         // The route sent its own answer while the run went on.
         return answered(reply) ? sent(reply) : sent(reply.send(result));
       }
-      if (typeof pool.stream !== 'function') throw new TypeError('reply.offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
-      const values = pool.stream.call(pool, task, args, runOptions);
+      const values = call.stream(args);
       // The first value decides the type, and a failure before it can still be a status.
       const first = await values.next();
       if (answered(reply)) {
         await values.return?.();
         return sent(reply);
       }
-      if (first.done === true) return sent(reply.type(options.contentType ?? typeOf('')).send(''));
+      if (first.done === true) return sent(reply.type(options.contentType ?? TEXT).send(''));
       if (options.contentType !== undefined) reply.type(options.contentType);
-      else if (!reply.hasHeader('content-type')) reply.type(typeOf(first.value));
+      else if (!reply.hasHeader('content-type')) reply.type(streamTypeOf(first.value));
       // HEAD: Fastify would drain the body unseen, so the rest is not worth
       // producing. An empty stream, not '', keeps GET's headers (no Content-Length: 0).
       if (reply.request.method === 'HEAD') {

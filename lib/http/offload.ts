@@ -5,12 +5,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OFFLOAD_DEFAULTS } from '../defaults.js';
 import { checkCount, checkTimeout } from '../pool/pool-options.js';
-import type { RunOptions } from '../pool/run-options.js';
-import type { LooseRun, StreamNeedsGeneratorHint, StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
-import { endBroken, streamBody, type StreamValues } from './stream-body.js';
+import type { LooseRunner, StreamNeedsGeneratorHint, StreamRunner, StreamTaskName, TaskArgs, TaskName, TaskResult, TaskRunner, TaskYield } from '../pool/task-types.js';
+import { BYTES, JSON_TYPE, TEXT } from './content-type.js';
+import { endBroken, streamBody } from './stream-body.js';
 import { failureJson, failureResponse } from './failure-response.js';
 import { HttpError } from './http-error.js';
-import { requestSignal } from './request-signal.js';
+import { assertStreams, beginOffload, type OffloadCall } from './offload-core.js';
 import { pressureFrom, type LoopPressure } from './loop-pressure.js';
 
 /** Reads the task's arguments from the request; throw an HttpError (or any error with a 4xx `status`) for bad input. */
@@ -19,6 +19,8 @@ export type ArgsFrom<A, Req extends IncomingMessage = IncomingMessage> = (req: R
 export interface OffloadOptions<R = unknown> {
   /** This route's timeout in ms, from the moment a ready child gets the task. Default: the pool's timeoutMs. */
   timeoutMs?: number;
+  /** This route's deadline in ms from the request's arrival at the pool to the answer, waiting included (past it, 504). Default: the pool's deadlineMs. */
+  deadlineMs?: number;
   /** How long a promise from argsFrom may take (reading a body): past it, 408. Default 10 s. */
   argsTimeoutMs?: number;
   /** The answer's content type. Default: text/plain for a string, application/octet-stream for bytes, application/json otherwise. */
@@ -60,10 +62,6 @@ export interface OffloadOptions<R = unknown> {
 /** A node:http handler; Express passes `next` too. */
 export type RequestHandler<Req extends IncomingMessage = IncomingMessage> = (req: Req, res: ServerResponse, next?: (error?: unknown) => void) => void;
 
-const TEXT = 'text/plain; charset=utf-8';
-const BYTES = 'application/octet-stream';
-const JSON_TYPE = 'application/json; charset=utf-8';
-
 const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as { then?: unknown } | null)?.then === 'function';
 
 
@@ -84,15 +82,16 @@ export function offload<
 >(pool: TaskRunner<M>, task: K, argsFrom: ArgsFrom<A, Req>, options?: Omit<OffloadOptions<TaskResult<M, K>>, 'stream'> & { stream?: false | StreamNeedsGeneratorHint }): RequestHandler<Req>;
 export function offload(pool: { readonly run: unknown; expectTask?(name: string): void }, task: string, argsFrom: ArgsFrom<unknown>, options: Omit<OffloadOptions, 'stream'> & { stream?: unknown } = {}): RequestHandler {
   if (typeof argsFrom !== 'function') throw new TypeError('offload(pool, task, argsFrom): argsFrom must be a function that returns the task\'s arguments');
-  // Within offload the module's type is generic; run() is the same function either way.
-  const run = pool.run as unknown as LooseRun;
-  const { timeoutMs, contentType, render, onFailure, failureBody = 'text', failures = 'respond' } = options;
+  // Within offload the module's type is generic; run() and stream() are the same functions either way.
+  const runner = pool as unknown as LooseRunner;
+  const { contentType, render, onFailure, failureBody = 'text', failures = 'respond' } = options;
   const stream = options.stream === true;
-  const streamOf = (pool as Partial<StreamRunner<unknown>>).stream as unknown as ((task: string, args: readonly unknown[], options: RunOptions) => StreamValues) | undefined;
-  if (stream && typeof streamOf !== 'function') throw new TypeError('offload(..., { stream: true }) needs a pool with stream(), such as a ChildPool');
+  if (stream) assertStreams(runner, 'offload');
   const argsTimeoutMs = checkTimeout('offload option argsTimeoutMs', options.argsTimeoutMs ?? OFFLOAD_DEFAULTS.argsTimeoutMs);
-  const maxQueue = checkCount('maxQueue of offload()', options.maxQueue ?? OFFLOAD_DEFAULTS.maxQueue, 0, Number.MAX_SAFE_INTEGER, true);
-  const pressure = pressureFrom(options);
+  // Checked here, so a bad value fails at start-up rather than on every request.
+  const timeoutMs = options.timeoutMs === undefined ? undefined : checkTimeout('offload option timeoutMs', options.timeoutMs);
+  const deadlineMs = options.deadlineMs === undefined ? undefined : checkTimeout('offload option deadlineMs', options.deadlineMs);
+  const settings = { timeoutMs, deadlineMs, maxQueue: checkCount('maxQueue of offload()', options.maxQueue ?? OFFLOAD_DEFAULTS.maxQueue, 0, Number.MAX_SAFE_INTEGER, true), pressure: pressureFrom(options) };
   // A misspelt name is reported at the pool's ready(), before any request.
   pool.expectTask?.(task);
   const answerFailure = (req: IncomingMessage, res: ServerResponse, error: unknown, next: ((error?: unknown) => void) | undefined): void => {
@@ -102,17 +101,19 @@ export function offload(pool: { readonly run: unknown; expectTask?(name: string)
     write(res, failure.status, failure.body, failureBody === 'json' ? JSON_TYPE : TEXT, failure.headers);
   };
   return (req, res, next) => {
-    // Shed before any work: the requests this process can answer at once still get answered.
-    if (pressure?.shouldShed()) return answerFailure(req, res, pressure.overloaded(), next);
-    // Closed before the answer was written: the client left, so its work is cancelled.
-    const signal = requestSignal(req, res);
-    const runOptions: RunOptions = { signal, timeoutMs, maxQueue, label: `${req.method ?? 'GET'} ${req.url ?? '/'}`.slice(0, 200) };
+    let call: OffloadCall;
+    try {
+      call = beginOffload(runner, task, req, res, settings, 'offload');
+    } catch (overloaded) {
+      return answerFailure(req, res, overloaded, next);
+    }
+    const { signal } = call;
     const start = (args: unknown): Promise<unknown> => {
       // A body nobody reads stops the socket being read, and then a client
       // that leaves is never noticed: discard what argsFrom left unread.
       req.resume();
-      if (stream) return streamBody(res, streamOf!.call(pool, task, args as readonly unknown[], runOptions), contentType);
-      return run.call(pool, task, args as readonly unknown[], runOptions);
+      if (stream) return streamBody(res, call.stream(args as readonly unknown[]), contentType);
+      return call.run(args as readonly unknown[]);
     };
     let running: Promise<unknown>;
     try {

@@ -7,12 +7,7 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { OFFLOAD_DEFAULTS } from '../defaults.js';
-
-const TEXT = 'text/plain; charset=utf-8';
-const BYTES = 'application/octet-stream';
-const NDJSON = 'application/x-ndjson';
-
-const typeOf = (value: unknown): string => (typeof value === 'string' ? TEXT : value instanceof Uint8Array ? BYTES : NDJSON);
+import { streamChunk, streamTypeOf, TEXT } from './content-type.js';
 
 /** The values, and (a pool's stream) a promise of the run's end: its error, or undefined. */
 export type StreamValues = AsyncIterator<unknown> & { readonly ended?: Promise<Error | undefined> };
@@ -65,13 +60,12 @@ export async function streamBody(res: ServerResponse, values: StreamValues, cont
       if (next.done === true) break;
       const { value } = next;
       if (res.destroyed) return void (await values.return?.());
-      if (!res.headersSent) res.writeHead(200, { 'content-type': contentType ?? typeOf(value) });
+      if (!res.headersSent) res.writeHead(200, { 'content-type': contentType ?? streamTypeOf(value) });
       if (headOnly) {
         await values.return?.();
         break;
       }
-      const data = typeof value === 'string' || value instanceof Uint8Array ? value : `${JSON.stringify(value)}\n`;
-      if (!res.write(data)) await drained(res, values.ended);
+      if (!res.write(streamChunk(value))) await drained(res, values.ended);
     }
   } catch (error) {
     // A write that threw (a bad content type): the run must not keep its child waiting for credit.

@@ -99,10 +99,19 @@ export type MapTask<M> = IsUntyped<M> extends true
 /** Type-only key that carries a runner's tasks module, so helpers such as offload() can infer it. */
 export declare const TASKS: unique symbol;
 
-/** What code that runs tasks needs of a pool, and all that offload() uses. */
 /** run() as code calls it that does not know the tasks module (offload(), the Fastify plugin, a worker host): any name, any arguments. */
 export type LooseRun = (task: string, args: readonly unknown[], options: RunOptions) => Promise<unknown>;
+/** stream() as such code calls it: the values, and (a ChildPool's) a promise of the run's end. */
+export type LooseStream = (task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown> & { readonly ended?: Promise<Error | undefined> };
 
+/** A pool as code sees it that does not know its tasks module: run(), and stream() if it has one. */
+export interface LooseRunner {
+  run: LooseRun;
+  stream?: LooseStream | undefined;
+  expectTask?(name: string): void;
+}
+
+/** What code that runs tasks needs of a pool, and all that offload() uses. */
 export interface TaskRunner<M = UntypedTasks> {
   readonly [TASKS]?: M;
   readonly run: RunTask<M>;

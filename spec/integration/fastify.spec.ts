@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import sinon from 'sinon';
 import slowlane from '../../lib/fastify/index.js';
 import { LoopPressure } from '../../lib/http/loop-pressure.js';
 import { ChildPool } from '../../lib/pool/child-pool.js';
@@ -141,6 +142,22 @@ describe('slowlane/fastify, real Fastify and children', function () {
     const answer = await request(`${base}/nopool`);
     expect(answer.status).to.equal(500);
     expect(answer.body).to.not.include('streams');
+  });
+
+  it('each run gets the call\'s timeout and deadline, the plugin\'s queue bound, the request as its label and the client-gone signal', async () => {
+    const run = sinon.stub().resolves('ok');
+    const other = Fastify();
+    await other.register(slowlane, { pool: { run }, maxQueue: 9 });
+    other.get('/r', async (_req, reply) => reply.offload('add', [1, 2], { timeoutMs: 700, deadlineMs: 1500 }));
+    try {
+      expect((await other.inject('/r?id=3')).body).to.equal('ok');
+      const [task, args, options] = run.firstCall.args;
+      expect([task, args]).to.deep.equal(['add', [1, 2]]);
+      expect(options).to.include({ timeoutMs: 700, deadlineMs: 1500, maxQueue: 9, label: 'GET /r?id=3' });
+      expect(options.signal).to.be.instanceOf(AbortSignal);
+    } finally {
+      await other.close();
+    }
   });
 
   it('closing Fastify leaves the pools it was given running', async () => {

@@ -37,6 +37,22 @@ describe('offload() (faked pool)', () => {
     expect(options.timeoutMs).to.equal(1234);
   });
 
+  it('carries the route\'s deadline and the request (method and URL) as the run\'s label', async () => {
+    run.resolves('ok');
+    handler = offload(pool(), 't', () => [], { deadlineMs: 2500 });
+    await request(`${base}/report?id=7`);
+    const options = run.firstCall.args[2];
+    expect(options.deadlineMs).to.equal(2500);
+    expect(options.label).to.equal('GET /report?id=7');
+    expect(options.timeoutMs).to.equal(undefined);
+  });
+
+  it('a bad timeoutMs or deadlineMs is refused when the handler is made, not on every request', () => {
+    expect(() => offload(pool(), 't', () => [], { timeoutMs: -1 })).to.throw(RangeError, 'offload option timeoutMs');
+    expect(() => offload(pool(), 't', () => [], { deadlineMs: Number.NaN })).to.throw(RangeError, 'offload option deadlineMs');
+    expect(run.called).to.equal(false);
+  });
+
   it('bounds each run\'s queue: 100 by default, or its maxQueue option; a bad one is refused at once', async () => {
     run.resolves('ok');
     handler = offload(pool(), 't', () => []);
