@@ -79,6 +79,9 @@ export const MIN_MEMORY_MB = 64;
 /** How often a busy child's RSS is read while maxMemoryMb is set: well within the half second a cap must take. */
 export const MEMORY_SAMPLE_MS = 100;
 
+/** The longest label a run carries (offload() gives the request's method and URL): log lines, spans and a worker host's line need no more. */
+export const MAX_LABEL_CHARS = 200;
+
 /** Largest maxChildren accepted: far past what one machine can run, small enough to catch a typo. */
 export const MAX_CHILDREN_LIMIT = 1024;
 

@@ -4,6 +4,7 @@
 // run's options (timeout, deadline, queue bound, the request as its label),
 // then run() or stream(). The adapters differ only in how they answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_LABEL_CHARS } from '../defaults.js';
 import type { RunOptions } from '../pool/run-options.js';
 import type { LooseRunner, LooseStream } from '../pool/task-types.js';
 import type { LoopPressure } from './loop-pressure.js';
@@ -26,11 +27,8 @@ export interface OffloadCall {
   stream(args: readonly unknown[]): ReturnType<LooseStream>;
 }
 
-/** The longest label a run carries (a URL can be long; logs and spans need not be). */
-const MAX_LABEL = 200;
-
 /** The label a run carries to log lines, spans and a worker host: the request's method and URL. */
-export const requestLabel = (req: IncomingMessage): string => `${req.method ?? 'GET'} ${req.url ?? '/'}`.slice(0, MAX_LABEL);
+export const requestLabel = (req: IncomingMessage): string => `${req.method ?? 'GET'} ${req.url ?? '/'}`.slice(0, MAX_LABEL_CHARS);
 
 /** Throws unless the pool has stream(); `who` is the call that asked, for the message. */
 export function assertStreams(pool: LooseRunner, who: string): asserts pool is LooseRunner & { stream: LooseStream } {

@@ -1,5 +1,6 @@
 // What a caller can set for one run, and the checks that turn a bad call
 // into a rejected promise with a one-line reason.
+import { MAX_LABEL_CHARS } from '../defaults.js';
 import { isTraceCarrier, type TraceCarrier } from '../trace/carrier.js';
 import { checkCount, checkTimeout } from './pool-options.js';
 
@@ -31,17 +32,27 @@ export interface RunOptions {
   trace?: TraceCarrier | undefined;
 }
 
-export interface CheckedRun {
-  timeoutMs: number;
-  deadlineMs: number;
-  signal: AbortSignal | undefined;
+/**
+ * One run as it travels: made once, by checkRun(), and carried by its job.
+ * The child's run message (wire/protocol.ts runMessage()) and the queue's job
+ * data (queue/wire.ts jobData()) are its wire forms.
+ */
+export interface Run {
+  readonly task: string;
+  readonly args: readonly unknown[];
+  /** ms from the moment a ready child gets the task; Infinity for none. */
+  readonly timeoutMs: number;
+  /** ms from the call to the answer, waiting included; Infinity for none. */
+  readonly deadlineMs: number;
+  readonly signal: AbortSignal | undefined;
   /** This run's queue bound: Infinity when it sets none. */
-  maxQueue: number;
-  trace: TraceCarrier | undefined;
+  readonly maxQueue: number;
+  readonly label: string | undefined;
+  readonly trace: TraceCarrier | undefined;
 }
 
-/** Checks run()'s arguments; throws a TypeError or RangeError naming what is wrong. */
-export function checkRun(task: unknown, args: unknown, options: unknown, defaults: { timeoutMs: number; deadlineMs: number }): CheckedRun {
+/** Checks run()'s arguments and makes the run; throws a TypeError or RangeError naming what is wrong. */
+export function checkRun(task: unknown, args: unknown, options: unknown, defaults: { timeoutMs: number; deadlineMs: number }): Run {
   if (typeof task !== 'string' || task === '') throw new TypeError('task must be the name of a function the tasks module exports');
   if (!Array.isArray(args)) throw new TypeError("args must be an array of the task's arguments");
   if (typeof options !== 'object' || options === null) throw new TypeError('run options must be an object: { signal, timeoutMs, deadlineMs }');
@@ -52,6 +63,9 @@ export function checkRun(task: unknown, args: unknown, options: unknown, default
   const { trace } = options as RunOptions;
   if (trace !== undefined && !isTraceCarrier(trace)) throw new TypeError('run option trace must be a span context as plain data: { traceId (32 hex digits), spanId (16), traceFlags, traceState? }');
   return {
+    task,
+    args: args as readonly unknown[],
+    label: label?.slice(0, MAX_LABEL_CHARS),
     maxQueue: maxQueue === undefined ? Infinity : checkCount('maxQueue of a run', maxQueue, 0, Number.MAX_SAFE_INTEGER, true),
     timeoutMs: timeoutMs === undefined ? defaults.timeoutMs : checkTimeout('run option timeoutMs', timeoutMs),
     deadlineMs: deadlineMs === undefined ? defaults.deadlineMs : checkTimeout('run option deadlineMs', deadlineMs),

@@ -21,7 +21,7 @@ import { Inbox, type Outcome } from './inbox.js';
 import { bullmq, ioredis } from './peer.js';
 import { redisProblem } from './redis-check.js';
 import { takeBack } from './take-back.js';
-import { encode, type JobData, type JobResult } from './wire.js';
+import { jobData, type JobData, type JobResult } from './wire.js';
 
 export interface QueueRunnerOptions {
   /** Redis, as ioredis options such as { host, port }, or { sentinels, name } for Sentinel (BullMQ's connection option); parseRedisUrl() makes them from a URL. */
@@ -124,9 +124,9 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
   readonly run: RunTask<M> = ((task: string, args: readonly unknown[] = [], options: RunOptions = {}) => this.#run(task, args, options)) as RunTask<M>;
 
   async #run(task: string, args: readonly unknown[], options: RunOptions): Promise<unknown> {
-    const checked = checkRun(task, args, options, { timeoutMs: this.#options.timeoutMs ?? Infinity, deadlineMs: this.#options.deadlineMs ?? Infinity });
+    const run = checkRun(task, args, options, { timeoutMs: this.#options.timeoutMs ?? Infinity, deadlineMs: this.#options.deadlineMs ?? Infinity });
     if (this.#closed) throw new PoolClosedError('queue runner is closed and takes no more tasks');
-    const { signal, timeoutMs, deadlineMs } = checked;
+    const { signal, deadlineMs } = run;
     signal?.throwIfAborted();
     const deadlineAt = deadlineMs === Infinity ? undefined : Date.now() + deadlineMs;
     const jobId = randomUUID();
@@ -146,7 +146,7 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
       if (!this.#connected) await Promise.race([this.#listening.catch(() => undefined), delay(QUEUE_DEFAULTS.connectWaitMs, undefined, { ref: false })]);
       if (!this.#pending.has(jobId)) return await answer; // aborted, or past its deadline, already
       if (!this.#connected) throw new QueueUnavailableError(task, { problem: this.#problem });
-      const data: JobData = { args: encode(args), replyTo: this.id, timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt, idempotent: this.#options.idempotent?.includes(task), label: options.label?.slice(0, 200), trace: checked.trace ?? activeTraceCarrier() };
+      const data = jobData(run, { replyTo: this.id, deadlineAt, idempotent: this.#options.idempotent?.includes(task), trace: run.trace ?? activeTraceCarrier() });
       try {
         await this.#queue.add(task, data, { jobId, removeOnComplete: true, removeOnFail: true });
       } catch (error) {

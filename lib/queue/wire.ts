@@ -5,6 +5,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from '../pool/errors.js';
 import { serializeError, type SerializedError } from '../pool/wire/serialized-error.js';
+import type { Run } from '../pool/run-options.js';
 import type { TraceCarrier } from '../trace/carrier.js';
 import { JobStoppedError } from './errors.js';
 
@@ -27,6 +28,16 @@ export interface JobData {
   givenBack?: number | undefined;
   /** The requester's span context, so the host's run span (and the task's spans) join its trace. */
   trace?: TraceCarrier | undefined;
+}
+
+/**
+ * A run's form on the wire to a worker host: its arguments encoded, its
+ * timeout (the host's pool's when it sets none), its deadline as an epoch
+ * time, its label and the span context it runs in.
+ */
+export function jobData(run: Run, to: { replyTo: string; deadlineAt: number | undefined; idempotent: boolean | undefined; trace: TraceCarrier | undefined }): JobData {
+  const { timeoutMs, label } = run;
+  return { args: encode(run.args), replyTo: to.replyTo, timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, deadlineAt: to.deadlineAt, idempotent: to.idempotent, label, trace: to.trace };
 }
 
 /** The job's return value for BullMQ: empty, the answer itself went to the requester's inbox. */

@@ -1,12 +1,15 @@
 // Runs on their way: the bounded queue, the runs children hold, the abort
 // signals watched, and how each run ends. Which child takes a run comes
-// from the injected pick; starting and ending children is the pool's.
+// from the injected pick; starting and ending children is the pool's (a
+// cancelled run's child is handed to it through the end hook).
 import { TaskCrashedError } from '../errors.js';
+import type { Exit } from './exits.js';
 import type { ChildWorker, WorkerExit } from './worker.js';
 import { Job } from './job.js';
 import type { Outcome } from './outcome.js';
 import { TaskQueue } from './task-queue.js';
 import type { RunTrace } from '../../trace/run-trace.js';
+import type { Run } from '../run-options.js';
 
 export interface DispatcherHooks {
   /** A free child for the next run, or undefined. */
@@ -15,17 +18,15 @@ export interface DispatcherHooks {
   started(job: Job): void;
   /** `job` settled (counted here once); `child` held it, if one did. */
   ended(job: Job, outcome: Outcome, child: ChildWorker | undefined): void;
+  /** A cancelled run's child must go (or, for a stream, close its generator): the pool carries it out. */
+  end(child: ChildWorker, exit: Exit): void;
 }
 
-export interface RunSpec {
-  task: string;
-  args: readonly unknown[];
-  timeoutMs: number;
-  deadlineMs: number;
-  signal: AbortSignal | undefined;
-  /** A stream run: where its chunks go (with their size), and how many chunks and bytes the child may send ahead. */
-  stream?: { sink: (value: unknown, bytes: number) => void; window: number; windowBytes: number } | undefined;
-  trace?: RunTrace | undefined;
+/** A stream run: where its chunks go (with their size), and how many chunks and bytes the child may send ahead. */
+export interface StreamSpec {
+  sink: (value: unknown, bytes: number) => void;
+  window: number;
+  windowBytes: number;
 }
 
 export class Dispatcher {
@@ -35,7 +36,7 @@ export class Dispatcher {
   readonly #handedBack = new WeakSet<Job>();
   /** One 'abort' listener per signal, however many runs share it. */
   readonly #watched = new WeakMap<AbortSignal, Set<Job>>();
-  readonly #streams = new WeakMap<Job, NonNullable<RunSpec['stream']>>();
+  readonly #streams = new WeakMap<Job, StreamSpec>();
   readonly #hooks: DispatcherHooks;
 
   // Unbounded here: runs waiting for a child that is starting are queued too,
@@ -54,13 +55,10 @@ export class Dispatcher {
   }
 
   /** The run's job, watching its signal; not queued yet. */
-  create({ task, args, timeoutMs, deadlineMs, signal, stream, trace }: RunSpec): Job {
-    const job = new Job({
-      task,
-      args,
+  create(run: Run, stream: StreamSpec | undefined, trace: RunTrace | undefined): Job {
+    const { signal } = run;
+    const job = new Job(run, {
       trace,
-      timeoutMs,
-      deadlineMs,
       onStart: (started) => this.#hooks.started(started),
       onCancel: (cancelled) => this.#cancel(cancelled),
       onEnd: (ended, outcome) => {
@@ -90,8 +88,7 @@ export class Dispatcher {
       if (job.settled || job.expireIfLate()) continue;
       try {
         this.#running.set(job, child);
-        const stream = this.#streams.get(job);
-        child.run(job, stream?.window, stream?.windowBytes);
+        child.run(job, this.#streams.get(job));
       } catch (error) {
         // Arguments the serializer cannot copy (a function, a socket) fail this run, not the child.
         job.fail(error, 'failed');
@@ -156,8 +153,7 @@ export class Dispatcher {
     this.#queue.remove(job);
     const child = this.#running.get(job);
     if (child === undefined) return;
-    if (this.#streams.has(job)) child.cancel(job);
-    else child.kill();
+    this.#hooks.end(child, this.#streams.has(job) ? { how: 'cancel', job } : { how: 'kill' });
   }
 
   #watch(signal: AbortSignal, job: Job): void {

@@ -1,4 +1,5 @@
-// The pool's children, and the one place where each count is defined.
+// The pool's children, the ones retiring, and the one place where each count is defined.
+import type { RecycleReason } from './policy/retirement.js';
 import type { ChildWorker } from './worker.js';
 
 export interface FleetCounts {
@@ -16,6 +17,8 @@ export interface FleetCounts {
 
 export class Fleet implements Iterable<ChildWorker> {
   readonly #children = new Set<ChildWorker>();
+  /** Let go by the retirement policy after an answer: never picked again, stopped once idle. */
+  readonly #retiring = new Map<ChildWorker, RecycleReason>();
 
   add(child: ChildWorker): void {
     this.#children.add(child);
@@ -23,6 +26,22 @@ export class Fleet implements Iterable<ChildWorker> {
 
   delete(child: ChildWorker): void {
     this.#children.delete(child);
+    this.#retiring.delete(child);
+  }
+
+  retire(child: ChildWorker, reason: RecycleReason): void {
+    this.#retiring.set(child, reason);
+  }
+
+  isRetiring(child: ChildWorker): boolean {
+    return this.#retiring.has(child);
+  }
+
+  /** The retiring children that are idle now, each handed out once, to be stopped. */
+  takeRetired(): Array<[ChildWorker, RecycleReason]> {
+    const idle = [...this.#retiring].filter(([child]) => !child.busy);
+    for (const [child] of idle) this.#retiring.delete(child);
+    return idle;
   }
 
   get size(): number {
@@ -47,14 +66,14 @@ export class Fleet implements Iterable<ChildWorker> {
     return counts;
   }
 
-  /** The first free child that `accept` takes (children free longest come first: a Set keeps insertion order). */
-  free(accept: (child: ChildWorker) => boolean): ChildWorker | undefined {
-    for (const child of this.#children) if (child.free && accept(child)) return child;
+  /** The first free child not retiring (children free longest come first: a Set keeps insertion order). */
+  free(): ChildWorker | undefined {
+    for (const child of this.#children) if (child.free && !this.#retiring.has(child)) return child;
     return undefined;
   }
 
-  /** Ready children with no run, not leaving. */
+  /** Ready children with no run, neither leaving nor retiring. */
   idle(): ChildWorker[] {
-    return [...this.#children].filter((child) => child.free);
+    return [...this.#children].filter((child) => child.free && !this.#retiring.has(child));
   }
 }

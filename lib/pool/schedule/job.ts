@@ -1,18 +1,13 @@
-// One call to run(): its promise, its timeout, its deadline. A job settles
-// exactly once; whatever comes after (a late answer, the child's death after
-// a kill) is ignored.
+// One call to run() on its way: the Run it carries, its promise, and the
+// timing rules (the deadline runs from the call, the timeout from the moment
+// a ready child gets the task). A job settles exactly once; whatever comes
+// after (a late answer, the child's death after a kill) is ignored.
 import type { RunTrace } from '../../trace/run-trace.js';
 import { DeadlineError, TaskTimeoutError } from '../errors.js';
+import type { Run } from '../run-options.js';
 import type { Outcome } from './outcome.js';
 
-
-export interface JobInit {
-  task: string;
-  args: readonly unknown[];
-  /** ms from the moment a ready child gets the task; Infinity for none. */
-  timeoutMs: number;
-  /** ms from the run() call to the answer, waiting included; Infinity for none. */
-  deadlineMs: number;
+export interface JobHooks {
   /** Called once, when the job settles, to count it. */
   onEnd: (job: Job, outcome: Outcome) => void;
   /** Called after a timeout, deadline or abort: take the job out of the queue or away from its child. */
@@ -27,13 +22,12 @@ let nextId = 1;
 
 export class Job {
   readonly id = nextId++;
-  readonly task: string;
-  readonly args: readonly unknown[];
+  readonly run: Run;
   readonly trace: RunTrace | undefined;
   readonly promise: Promise<unknown>;
   #resolve!: (value: unknown) => void;
   #reject!: (reason: unknown) => void;
-  readonly #init: JobInit;
+  readonly #hooks: JobHooks;
   readonly #deadlineAt: number;
   /** performance.now() when run() was called, and when a ready child got the job (0 until then). */
   readonly createdAt = performance.now();
@@ -43,21 +37,24 @@ export class Job {
   #started = false;
   #settled = false;
 
-  constructor(init: JobInit) {
-    this.#init = init;
-    this.task = init.task;
-    this.args = init.args;
-    this.trace = init.trace;
+  constructor(run: Run, hooks: JobHooks) {
+    this.run = run;
+    this.#hooks = hooks;
+    this.trace = hooks.trace;
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    const { deadlineMs } = init;
+    const { deadlineMs } = run;
     this.#deadlineAt = this.createdAt + deadlineMs;
     if (deadlineMs !== Infinity) {
       // Until a child has it, the deadline is the only clock running.
       this.#timer = setTimeout(() => this.#cancel(new DeadlineError(this.task, deadlineMs), 'expired'), deadlineMs);
     }
+  }
+
+  get task(): string {
+    return this.run.task;
   }
 
   get settled(): boolean {
@@ -74,9 +71,9 @@ export class Job {
     if (this.#settled || this.#started) return;
     this.#started = true;
     this.startedAt = performance.now();
-    this.#init.onStart?.(this);
+    this.#hooks.onStart?.(this);
     this.#clearTimer();
-    const { timeoutMs, deadlineMs } = this.#init;
+    const { timeoutMs, deadlineMs } = this.run;
     const left = this.#deadlineAt - this.startedAt;
     if (timeoutMs === Infinity && left === Infinity) return;
     const limitedByDeadline = left < timeoutMs;
@@ -96,7 +93,7 @@ export class Job {
   /** Expires the job (DeadlineError) if its deadline has passed before any child began it. */
   expireIfLate(): boolean {
     if (this.#settled || this.#started || performance.now() < this.#deadlineAt) return false;
-    this.#cancel(new DeadlineError(this.task, this.#init.deadlineMs), 'expired');
+    this.#cancel(new DeadlineError(this.task, this.run.deadlineMs), 'expired');
     return true;
   }
 
@@ -116,7 +113,7 @@ export class Job {
   #cancel(reason: unknown, outcome: 'aborted' | 'timedOut' | 'expired'): void {
     if (this.#settled) return;
     // Cancel first, while the pool still knows where the job is.
-    this.#init.onCancel(this);
+    this.#hooks.onCancel(this);
     this.fail(reason, outcome);
   }
 
@@ -131,7 +128,7 @@ export class Job {
     if (this.#settled) return false;
     this.#settled = true;
     this.#clearTimer();
-    this.#init.onEnd(this, outcome);
+    this.#hooks.onEnd(this, outcome);
     // Ended before the caller hears: its span is complete when its await returns.
     this.trace?.end(outcome, error, (this.#started ? this.startedAt : performance.now()) - this.createdAt);
     return true;

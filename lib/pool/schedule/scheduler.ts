@@ -1,9 +1,11 @@
 // The pool's scheduling behind ChildPool's public face: the Dispatcher moves
 // runs (queue, runs held, aborts), the Fleet holds the children, policy/
-// decides, and #reconcile is the one place where children start and leave.
+// decides, #reconcile is where children start and leave, and exits.ts's
+// carryOut() is the one call that tells a child to go.
 import { assertCanReadMemory } from '../os/memory.js';
 import { ChildWorker, type Answer, type WorkerExit } from './worker.js';
-import { Dispatcher, type RunSpec } from './dispatcher.js';
+import { Dispatcher, type StreamSpec } from './dispatcher.js';
+import { carryOut } from './exits.js';
 import { PoolClosedError, QueueFullError, type TaskLoadError } from '../errors.js';
 import { loaderFlags } from '../launch/exec-argv.js';
 import { Fleet } from './fleet.js';
@@ -19,10 +21,9 @@ import { childInfo, PoolCounters, type ChildInfo, type PoolLatency, type PoolSta
 import { PoolWaiters } from './waiters.js';
 import { TaskNames } from './task-names.js';
 import type { Spawner } from '../launch/spawner/spawner.js';
-import { checkRun, type CheckedRun, type RunOptions } from '../run-options.js';
+import { checkRun, type Run, type RunOptions } from '../run-options.js';
 import { WakeUp } from './wake-up.js';
 import { traceRun } from '../../trace/run-trace.js';
-
 
 /** ChildPool's workings; its public methods are documented there. */
 export class Scheduler {
@@ -35,8 +36,6 @@ export class Scheduler {
   readonly #gate: StartGate;
   readonly #spares: Spares;
   readonly #memory: MemoryCap;
-  /** Children the retirement policy let go after an answer; never picked again, stopped by #reconcile. */
-  readonly #retiring = new Map<ChildWorker, RecycleReason>();
   /** How many ready children ready() waits for: the ones the pool keeps started. */
   readonly #readyTarget: number;
   /** Some child can become due for age or idle shrink: otherwise (a warm pool) an answer costs no reconcile. */
@@ -68,7 +67,7 @@ export class Scheduler {
     this.#spares = new Spares(this.options.spares, maxChildren);
     this.#memory = new MemoryCap(maxMemoryMb, this.#deps.readTreeRssMb);
     this.#dispatcher = new Dispatcher({
-      pick: () => this.#fleet.free((child) => !this.#retiring.has(child)),
+      pick: () => this.#fleet.free(),
       started: (job) => {
         this.#counters.started(job.startedAt - job.createdAt);
         this.#sampleSoon();
@@ -80,6 +79,7 @@ export class Scheduler {
         // A closing pool whose last queued task expired or was aborted has nothing left to wait for.
         if (this.#state === 'closing') queueMicrotask(() => this.#settleClose());
       },
+      end: (child, exit) => carryOut(child, exit),
     });
     this.#reconcile();
     this.#updateHold();
@@ -137,7 +137,7 @@ export class Scheduler {
       this.#waiters.rejectReady(new PoolClosedError());
       this.#dispatcher.failQueued(new PoolClosedError('pool was destroyed before the task started'), 'closed');
       this.#dispatcher.failRunning(new PoolClosedError('pool was destroyed while the task ran'), 'closed');
-      for (const child of this.#fleet) child.kill('SIGKILL');
+      for (const child of this.#fleet) carryOut(child, { how: 'kill', signal: 'SIGKILL' });
     }
     const done = this.#waiters.closed();
     this.#settleClose();
@@ -150,23 +150,21 @@ export class Scheduler {
   }
 
   /** A checked run on its way: sent to a free child, or queued (a child started for it if the limits allow), or refused. */
-  submit(task: string, args: readonly unknown[], options: RunOptions, stream: RunSpec['stream']): { job: Job } | { error: unknown } {
-    let checked: CheckedRun;
+  submit(task: string, args: readonly unknown[], options: RunOptions, stream: StreamSpec | undefined): { job: Job } | { error: unknown } {
+    let run: Run;
     try {
-      checked = checkRun(task, args, options, this.options);
+      run = checkRun(task, args, options, this.options);
     } catch (error) {
       return { error };
     }
     if (this.#state !== 'open') return { error: new PoolClosedError() };
     const misspelt = this.#names.unknown(task);
     if (misspelt !== undefined) return { error: misspelt };
-    if (checked.signal?.aborted) {
+    if (run.signal?.aborted) {
       this.#counters.runs.aborted += 1;
-      return { error: checked.signal.reason };
+      return { error: run.signal.reason };
     }
-    const { timeoutMs, deadlineMs, signal } = checked;
-    const trace = traceRun(task, options.label, stream !== undefined, checked.trace);
-    const job = this.#dispatcher.create({ task, args, timeoutMs, deadlineMs, signal, stream, trace });
+    const job = this.#dispatcher.create(run, stream, traceRun(task, run.label, stream !== undefined, run.trace));
     const now = performance.now();
     this.#spares.arrived(now);
     const broken = this.#unavailable();
@@ -182,7 +180,7 @@ export class Scheduler {
         // No free child: start one now, if the limits allow.
         this.#reconcile();
         // The pool's bound and this run's own (offload() sets one for a server's requests), whichever is lower.
-        const maxQueue = Math.min(this.options.maxQueue, checked.maxQueue);
+        const maxQueue = Math.min(this.options.maxQueue, run.maxQueue);
         if (!job.settled && this.#dispatcher.queued - this.#fleet.counts().starting > maxQueue) job.fail(new QueueFullError(task, maxQueue), 'rejected');
       }
     }
@@ -232,16 +230,15 @@ export class Scheduler {
       if (this.options.tasksPerChild > 1) this.#counters.children.recycled += 1;
     } else {
       const due = dueAfterAnswer(child, performance.now(), this.options.recycleMemoryMb, () => (child.pid === undefined ? undefined : this.#deps.readRssMb(child.pid)));
-      if (due !== undefined) this.#retiring.set(child, due);
+      if (due !== undefined) this.#fleet.retire(child, due);
     }
     this.#dispatcher.pump();
-    if (child.leaving || this.#retiring.has(child) || this.#limitsCanBeDue || this.#state !== 'open') this.#scheduleReconcile();
+    if (child.leaving || this.#fleet.isRetiring(child) || this.#limitsCanBeDue || this.#state !== 'open') this.#scheduleReconcile();
     this.#settleClose();
   }
 
   #onExit(child: ChildWorker, exit: WorkerExit): void {
     this.#fleet.delete(child);
-    this.#retiring.delete(child);
     if (child.pid !== undefined) this.#memory.forget(child.pid);
     this.#dispatcher.childExited(child, exit);
     this.#gate.childExited(exit.cause, performance.now(), exit.loadError);
@@ -281,7 +278,13 @@ export class Scheduler {
     this.#reconcileQueued = false;
     if (this.#state === 'destroyed') return;
     const now = performance.now();
-    if (this.#memory.due(now)) this.#counters.children.memoryKilled += this.#memory.enforce(this.#fleet, (child) => this.#dispatcher.jobOf(child), now);
+    if (this.#memory.due(now)) {
+      for (const { child, exit, error } of this.#memory.decide(this.#fleet, (held) => this.#dispatcher.jobOf(held)?.task, now)) {
+        carryOut(child, exit);
+        if (error !== undefined) this.#dispatcher.jobOf(child)?.fail(error, 'failed');
+        this.#counters.children.memoryKilled += 1;
+      }
+    }
     const retireAt = this.#retire(now);
     const start = this.#startWanted(now);
     // Read after the starts: a child started just now is sampled too.
@@ -292,23 +295,18 @@ export class Scheduler {
   /** Leaving: children retired after an answer, and idle ones past their age or their idle time. Returns when to look again. */
   #retire(now: number): number {
     // Closing too: a child retired after its answer must make room for the replacement queued runs wait for.
-    for (const [child, reason] of this.#retiring) {
-      if (child.busy) continue;
-      this.#retiring.delete(child);
-      this.#leave(child, reason);
-    }
+    for (const [child, reason] of this.#fleet.takeRetired()) this.#leave(child, reason);
     if (!this.#limitsCanBeDue || this.#state !== 'open') return Infinity;
     const { minChildren, spares, idleTimeoutMs } = this.options;
-    const idle = this.#fleet.idle().filter((child) => !this.#retiring.has(child));
+    const idle = this.#fleet.idle();
     const decision = idleRetirement(idle, { live: this.#fleet.counts().live, minChildren, spares: this.#spares.wanted(now), sparesOption: spares, idleTimeoutMs }, now);
     for (const { child, reason } of decision.leave) this.#leave(child, reason);
     return decision.nextAt;
   }
 
   #leave(child: ChildWorker, reason: RecycleReason): void {
-    child.stop();
-    if (reason === 'idle') this.#counters.children.shrunk += 1;
-    else this.#counters.children.recycled += 1;
+    carryOut(child, { how: 'stop' });
+    this.#counters.children[reason === 'idle' ? 'shrunk' : 'recycled'] += 1;
   }
 
   /** Starting: up to minChildren live, the spares idle, a child for each waiting run; within maxChildren and the start gate. */
@@ -338,7 +336,7 @@ export class Scheduler {
   #settleClose(): void {
     if (this.#state === 'open') return;
     if (this.#state === 'closing' && this.#dispatcher.queued === 0 && this.#dispatcher.running === 0) {
-      for (const child of this.#fleet) if (!child.busy) child.stop();
+      for (const child of this.#fleet) if (!child.busy) carryOut(child, { how: 'stop' });
     }
     // Closing still starts the children its queued runs wait for: done only when none is left to run.
     if (this.#fleet.size === 0 && this.#dispatcher.queued === 0) {

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { holdProcess, OUT_OF_RESOURCES, SPAWNER_LOST, startChild, whenStarted, type ChildLike } from '../launch/fork.js';
 import { ChildStartError, describeExit, ResultTooLargeError, TaskError, TaskLoadError } from '../errors.js';
 import type { Job } from './job.js';
-import { isChildMessage, type ChildMessage, type RunMessage } from '../wire/protocol.js';
+import { isChildMessage, runMessage, type ChildMessage } from '../wire/protocol.js';
 import { uncloneable } from '../wire/serialized-error.js';
 import type { ChildWorkerEvents, ExitCause } from './worker-events.js';
 import type { ChildWorkerDeps, ChildWorkerSpec } from './worker-spec.js';
@@ -118,11 +118,9 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   }
 
   /** Sends a run to a free child (a stream run with its credit: `window` chunks, `windowBytes` bytes); throws, and stays free, if the arguments cannot be serialized. */
-  run(job: Job, window?: number, windowBytes = Infinity): void {
+  run(job: Job, stream?: { window: number; windowBytes: number }): void {
     if (!this.free) throw new Error(`child ${this.pid} cannot take a run now`);
-    const message: RunMessage = window === undefined ? { type: 'run', id: job.id, task: job.task, args: job.args } : { type: 'run', id: job.id, task: job.task, args: job.args, window, ...(windowBytes === Infinity ? {} : { windowBytes }) };
-    const trace = job.trace?.carrier;
-    if (trace !== undefined) message.trace = trace;
+    const message = runMessage(job.id, job.run, stream, job.trace?.carrier);
     // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
     // the child's death then fails the run as a crash. A serializer error
     // (a function, a socket among the arguments) is thrown here, at once.

@@ -1,6 +1,18 @@
 // The messages a parent and a child exchange over the IPC channel.
 import type { TraceCarrier } from '../../trace/carrier.js';
+import type { Run } from '../run-options.js';
 import type { SerializedError } from './serialized-error.js';
+
+/** A run's form on the wire to its child: its id, task and arguments, a stream's credit, and the span context it runs in. */
+export function runMessage(id: number, run: Run, stream: { window: number; windowBytes: number } | undefined, trace: TraceCarrier | undefined): RunMessage {
+  const message: RunMessage = { type: 'run', id, task: run.task, args: run.args };
+  if (stream !== undefined) {
+    message.window = stream.window;
+    if (stream.windowBytes !== Infinity) message.windowBytes = stream.windowBytes;
+  }
+  if (trace !== undefined) message.trace = trace;
+  return message;
+}
 
 export interface RunMessage {
   type: 'run';

@@ -4,6 +4,7 @@
 // (readTreeRssMb) and remembers the last sample, which /stats shows.
 import { MEMORY_SAMPLE_MS } from '../../../defaults.js';
 import { TaskMemoryError } from '../../errors.js';
+import type { Exit } from '../exits.js';
 
 export interface OverCap {
   pid: number;
@@ -67,19 +68,17 @@ export class MemoryCap {
   }
 
   /**
-   * Samples (check()) and acts: a child still starting fails its start (a
-   * load error), a busy one is SIGKILLed from here (its own loop may be stuck
-   * in the allocation) and its run fails with TaskMemoryError. Returns how many.
+   * Samples (check()) and decides, for the pool to carry out: a child still
+   * starting fails its start (a load error); a busy one is SIGKILLed (its
+   * own loop may be stuck in the allocation) and its run fails with the
+   * TaskMemoryError returned. `taskOf` names the run a child holds.
    */
-  enforce<C extends Watchable & { failStart(reason: string): void; kill(signal: NodeJS.Signals): void }>(children: Iterable<C>, runOf: (child: C) => { task: string; fail(error: unknown, outcome: 'failed'): void } | undefined, now: number): number {
-    const over = this.check(children, (child) => runOf(child) !== undefined, now);
-    for (const { child, rssMb } of over) {
-      const run = runOf(child);
-      if (!child.ready) child.failStart(`its setup() passed the memory cap of ${this.capMb} MiB (${Math.round(rssMb)} MiB)`);
-      else child.kill('SIGKILL');
-      run?.fail(new TaskMemoryError(run.task, this.capMb, rssMb), 'failed');
-    }
-    return over.length;
+  decide<C extends Watchable>(children: Iterable<C>, taskOf: (child: C) => string | undefined, now: number): Array<{ child: C; exit: Exit; error: TaskMemoryError | undefined }> {
+    return this.check(children, (child) => taskOf(child) !== undefined, now).map(({ child, rssMb }) => {
+      const task = taskOf(child);
+      const exit: Exit = child.ready ? { how: 'kill', signal: 'SIGKILL' } : { how: 'fail-start', reason: `its setup() passed the memory cap of ${this.capMb} MiB (${Math.round(rssMb)} MiB)` };
+      return { child, exit, error: task === undefined ? undefined : new TaskMemoryError(task, this.capMb, rssMb) };
+    });
   }
 
   /** Reads each pid now; returns those past the cap. */
