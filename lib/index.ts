@@ -6,7 +6,7 @@ export type { MapOptions, MapProgress } from './pool/pool-map.js';
 export type { RunOptions } from './pool/run-options.js';
 export type { TraceCarrier } from './trace/carrier.js';
 export type { RunEvent } from './trace/run-channels.js';
-export type { RunStream, RunTask, TaskArgs, TaskFunction, TaskName, TaskResult, TaskRunner, UntypedTasks } from './pool/task-types.js';
+export type { AnyRunner, RunStream, RunTask, TaskArgs, TaskFunction, TaskName, TaskResult, TaskRunner, UntypedTasks } from './pool/task-types.js';
 export { ChildStartError, DeadlineError, PoolClosedError, QueueFullError, ResultTooLargeError, SlowlaneError, StreamIdleError, TaskCrashedError, TaskError, TaskLoadError, TaskMemoryError, TaskTimeoutError, UnknownTaskError } from './pool/errors.js';
 export { POOL_DEFAULTS } from './defaults.js';
 export { offload, type OffloadOptions, type ArgsFrom } from './http/offload.js';

@@ -1,7 +1,7 @@
 // The types slowlane/fastify adds to Fastify: reply.offload(), typed by the
 // tasks module of each registered pool. Types only.
 import type { LoopPressure } from '../http/loop-pressure.js';
-import type { StreamNeedsGeneratorHint, StreamTaskName, TaskArgs, TaskName, UntypedTasks } from '../pool/task-types.js';
+import type { AnyRunner, StreamNeedsGeneratorHint, StreamTaskName, TaskArgs, TaskName, UntypedTasks } from '../pool/task-types.js';
 
 /**
  * Augment this to type reply.offload() by your tasks modules, one property
@@ -19,10 +19,7 @@ export type PoolName = [keyof SlowlanePools] extends [never] ? string : keyof Sl
 /** A pool's tasks module, as SlowlanePools says; untyped if it says nothing. */
 export type TasksOf<P> = P extends keyof SlowlanePools ? SlowlanePools[P] : UntypedTasks;
 
-/** A pool of any tasks module: a ChildPool, or any TaskRunner. */
-export interface AnyRunner {
-  readonly run: (...args: never) => unknown;
-}
+export type { AnyRunner };
 
 /** Where the plugin's pools come from: one pool, or several by name. They are yours: closing Fastify does not close them. */
 export type SlowlaneFastifyOptions = ({ pool: AnyRunner; pools?: never } | { pools: Record<string, AnyRunner>; pool?: never }) & {

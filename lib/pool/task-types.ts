@@ -104,7 +104,22 @@ export type LooseRun = (task: string, args: readonly unknown[], options: RunOpti
 /** stream() as such code calls it: the values, and (a ChildPool's) a promise of the run's end. */
 export type LooseStream = (task: string, args: readonly unknown[], options: RunOptions) => AsyncIterator<unknown> & { readonly ended?: Promise<Error | undefined> };
 
-/** A pool as code sees it that does not know its tasks module: run(), and stream() if it has one. */
+/**
+ * A runner of any tasks module (a ChildPool, a QueueRunner, or your own):
+ * what takes a pool without typing its tasks, the Fastify plugin and a
+ * worker host (slowlane/queue's WorkerPool is this). Only run() is required.
+ */
+export interface AnyRunner {
+  readonly run: (...args: never) => unknown;
+  readonly stream?: (...args: never) => unknown;
+  expectTask?(name: string): void;
+  /** Resolves once its tasks module loads: a worker host that stopped taking jobs because it did not asks again with it. */
+  ready?(): Promise<void>;
+  /** A pool's size: a worker host takes as many jobs at once. */
+  readonly options?: { readonly maxChildren: number };
+}
+
+/** An AnyRunner as the library calls it inside (offload(), the plugin, a worker host): any name, any arguments. */
 export interface LooseRunner {
   run: LooseRun;
   stream?: LooseStream | undefined;

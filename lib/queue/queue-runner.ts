@@ -10,7 +10,8 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { QUEUE_DEFAULTS } from '../defaults.js';
-import { DeadlineError, PoolClosedError, TaskCrashedError, TaskTimeoutError } from '../pool/errors.js';
+import { PoolClosedError, TaskCrashedError } from '../pool/errors.js';
+import { pastDeadline } from '../pool/run-timing.js';
 import { checkRun, type RunOptions } from '../pool/run-options.js';
 import type { RunTask, TASKS, TaskRunner, UntypedTasks } from '../pool/task-types.js';
 import { activeTraceCarrier } from '../trace/span-context.js';
@@ -181,7 +182,7 @@ export class QueueRunner<M = UntypedTasks> implements TaskRunner<M> {
       // Out of the waiting list, no host can take it: its hash goes too.
       if (back?.taken === true) void this.#queue.remove(jobId).catch(() => 0);
     }
-    this.#settle(jobId, (p) => p.reject(neverStarted ? new DeadlineError(task, deadlineMs) : new TaskTimeoutError(task, deadlineMs, 'deadline')));
+    this.#settle(jobId, (p) => p.reject(pastDeadline({ task, deadlineMs }, !neverStarted)));
     if (!neverStarted) void this.#cancel(jobId);
   }
 

@@ -8,7 +8,7 @@ import type { ConnectionOptions, Job } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 import { QUEUE_DEFAULTS } from '../defaults.js';
 import { DeadlineError } from '../pool/errors.js';
-import type { LooseRun } from '../pool/task-types.js';
+import type { AnyRunner, LooseRun } from '../pool/task-types.js';
 import { deliverAnswer, failedAnswer, type Answer } from './answer.js';
 import { cancelChannel, cancelledKey, isUuid, keySpace } from './channels.js';
 import { JobStoppedError, lostMidRun, type StopReason } from './errors.js';
@@ -17,13 +17,8 @@ import { bounded, whileAway } from './bounded.js';
 import { bullmq, ioredis } from './peer.js';
 import { decode, errorToReason, type JobData, type JobResult } from './wire.js';
 
-/** The pool a worker host runs jobs in: a ChildPool (its maxChildren says how many jobs it takes at once). */
-export interface WorkerPool {
-  run: (...args: never) => Promise<unknown>;
-  readonly options?: { readonly maxChildren: number };
-  /** Resolves once its tasks module loads (ChildPool's ready()): a host that stopped taking jobs because it did not asks again with it. */
-  ready?: () => Promise<void>;
-}
+/** The pool a worker host runs jobs in: a ChildPool (its maxChildren says how many jobs it takes at once); the library's AnyRunner, by its old name. */
+export type WorkerPool = AnyRunner;
 
 export interface QueueWorkerOptions {
   /** Redis, as ioredis options such as { host, port }, or { sentinels, name } for Sentinel (BullMQ's connection option). */

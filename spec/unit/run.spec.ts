@@ -1,12 +1,35 @@
 // One Run value: made once by checkRun(), with the child's run message and
 // the queue's job data as its two wire forms.
 import { expect } from 'chai';
+import { DeadlineError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import { checkRun } from '../../lib/pool/run-options.js';
+import { firstLimit, pastDeadline } from '../../lib/pool/run-timing.js';
 import { runMessage } from '../../lib/pool/wire/protocol.js';
 import { decode, jobData } from '../../lib/queue/wire.js';
 
 const defaults = { timeoutMs: 5000, deadlineMs: Infinity };
 const CARRIER = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 };
+
+describe('run timing: the rules a pool\'s jobs and a queue\'s requesters share', () => {
+  it('a deadline that passes before any child began the run: DeadlineError (503); after: TaskTimeoutError for the deadline (504)', () => {
+    const never = pastDeadline({ task: 't', deadlineMs: 800 }, false);
+    expect(never).to.be.instanceOf(DeadlineError);
+    const begun = pastDeadline({ task: 't', deadlineMs: 800 }, true);
+    expect(begun).to.be.instanceOf(TaskTimeoutError);
+    expect(begun.message).to.include('800');
+  });
+
+  it('once begun, the nearer of the timeout and what is left of the deadline ends it; neither set, nothing does', () => {
+    expect(firstLimit({ task: 't', timeoutMs: Infinity, deadlineMs: Infinity }, Infinity)).to.equal(undefined);
+    const byTimeout = firstLimit({ task: 't', timeoutMs: 300, deadlineMs: 1000 }, 900)!;
+    expect(byTimeout.afterMs).to.equal(300);
+    expect(byTimeout.error.message).to.equal(new TaskTimeoutError('t', 300).message);
+    const byDeadline = firstLimit({ task: 't', timeoutMs: 300, deadlineMs: 1000 }, 120)!;
+    expect(byDeadline.afterMs).to.equal(120);
+    expect(byDeadline.error.message).to.equal(new TaskTimeoutError('t', 1000, 'deadline').message);
+    expect(firstLimit({ task: 't', timeoutMs: Infinity, deadlineMs: 1000 }, -5)!.afterMs, 'already past: at once').to.equal(0);
+  });
+});
 
 describe('a run, checked once, and its wire forms', () => {
   it('checkRun() makes the whole run: task, arguments, the pool\'s defaults where the call sets none, a label capped at 200 characters', () => {

@@ -1,9 +1,9 @@
-// One call to run() on its way: the Run it carries, its promise, and the
-// timing rules (the deadline runs from the call, the timeout from the moment
-// a ready child gets the task). A job settles exactly once; whatever comes
+// One call to run() on its way: the Run it carries, its promise, and its
+// timers, set by the rules every runner shares (run-timing.ts: the deadline
+// runs from the call, the timeout from the moment a ready child gets it). A job settles exactly once; whatever comes
 // after (a late answer, the child's death after a kill) is ignored.
 import type { RunTrace } from '../../trace/run-trace.js';
-import { DeadlineError, TaskTimeoutError } from '../errors.js';
+import { firstLimit, pastDeadline } from '../run-timing.js';
 import type { Run } from '../run-options.js';
 import type { Outcome } from './outcome.js';
 
@@ -49,7 +49,7 @@ export class Job {
     this.#deadlineAt = this.createdAt + deadlineMs;
     if (deadlineMs !== Infinity) {
       // Until a child has it, the deadline is the only clock running.
-      this.#timer = setTimeout(() => this.#cancel(new DeadlineError(this.task, deadlineMs), 'expired'), deadlineMs);
+      this.#timer = setTimeout(() => this.#cancel(pastDeadline(run, false), 'expired'), deadlineMs);
     }
   }
 
@@ -73,12 +73,8 @@ export class Job {
     this.startedAt = performance.now();
     this.#hooks.onStart?.(this);
     this.#clearTimer();
-    const { timeoutMs, deadlineMs } = this.run;
-    const left = this.#deadlineAt - this.startedAt;
-    if (timeoutMs === Infinity && left === Infinity) return;
-    const limitedByDeadline = left < timeoutMs;
-    const error = limitedByDeadline ? new TaskTimeoutError(this.task, deadlineMs, 'deadline') : new TaskTimeoutError(this.task, timeoutMs);
-    this.#timer = setTimeout(() => this.#timeUp(error), Math.max(0, limitedByDeadline ? left : timeoutMs));
+    const limit = firstLimit(this.run, this.#deadlineAt - this.startedAt);
+    if (limit !== undefined) this.#timer = setTimeout(() => this.#timeUp(limit.error), limit.afterMs);
   }
 
   // After a stall of this loop longer than the timeout (an inline /slow, a
@@ -93,7 +89,7 @@ export class Job {
   /** Expires the job (DeadlineError) if its deadline has passed before any child began it. */
   expireIfLate(): boolean {
     if (this.#settled || this.#started || performance.now() < this.#deadlineAt) return false;
-    this.#cancel(new DeadlineError(this.task, this.run.deadlineMs), 'expired');
+    this.#cancel(pastDeadline(this.run, false), 'expired');
     return true;
   }
 
