@@ -3,7 +3,7 @@
 // each run's outcome. The children are on the worker hosts, so none is listed.
 import type { RunOptions } from '../pool/run-options.js';
 import { DeadlineError, PoolClosedError, QueueFullError, TaskCrashedError, TaskMemoryError, TaskTimeoutError } from '../pool/errors.js';
-import type { Outcome } from '../pool/schedule/outcome.js';
+import type { Outcome } from '../trace/outcome.js';
 import { PoolCounters, type ChildInfo, type PoolLatency, type PoolStats } from '../pool/schedule/stats.js';
 import type { RunTask, TASKS } from '../pool/task-types.js';
 import type { QueueDepthWatch } from '../queue/queue-depth.js';

@@ -4,7 +4,7 @@
 // same object, so a subscriber can pair them, as with a tracingChannel).
 // Nothing is built or published while neither channel has a subscriber.
 import { channel } from 'node:diagnostics_channel';
-import type { Outcome } from '../pool/schedule/outcome.js';
+import type { Outcome } from './outcome.js';
 
 export const RUN_START_CHANNEL = 'slowlane:run:start';
 export const RUN_END_CHANNEL = 'slowlane:run:end';

@@ -5,7 +5,7 @@
 // undefined, and the run costs nothing more, when there is neither a span
 // to record, a trace to carry to the child, nor a subscriber.
 import type { Tracer, TracerProvider } from '@opentelemetry/api';
-import type { Outcome } from '../pool/schedule/outcome.js';
+import type { Outcome } from './outcome.js';
 import { packageVersion } from '../package-info.js';
 import type { TraceCarrier } from './carrier.js';
 import { otelApi, type OtelApi } from './otel-api.js';

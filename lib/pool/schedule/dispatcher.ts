@@ -6,7 +6,7 @@ import { TaskCrashedError } from '../errors.js';
 import type { Exit } from './exits.js';
 import type { ChildWorker, WorkerExit } from './worker.js';
 import { Job } from './job.js';
-import type { Outcome } from './outcome.js';
+import type { Outcome } from '../../trace/outcome.js';
 import { TaskQueue } from './task-queue.js';
 import type { RunTrace } from '../../trace/run-trace.js';
 import type { Run } from '../run-options.js';

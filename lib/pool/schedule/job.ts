@@ -5,7 +5,7 @@
 import type { RunTrace } from '../../trace/run-trace.js';
 import { firstLimit, pastDeadline } from '../run-timing.js';
 import type { Run } from '../run-options.js';
-import type { Outcome } from './outcome.js';
+import type { Outcome } from '../../trace/outcome.js';
 
 export interface JobHooks {
   /** Called once, when the job settles, to count it. */

@@ -1,7 +1,7 @@
 // What a pool counts: each run's outcome, each child's coming and going,
 // and two latency histograms. The pool reports; it does not decide from these.
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import type { Outcome } from './outcome.js';
+import type { Outcome } from '../../trace/outcome.js';
 
 export interface PoolStats {
   /** Tasks in a child right now. */
