@@ -11,3 +11,8 @@ export function stringOf(chars: number): string {
 export function sizeOf(value: Buffer | Uint8Array | string): number {
   return value.length;
 }
+
+/** Nothing: what a run costs by itself (bench/noop-runs.ts). */
+export function noop(): number {
+  return 0;
+}
