@@ -61,6 +61,13 @@ export const POOL_DEFAULTS = Object.freeze({
   /** No size limit on results: only the caller knows what its tasks return (the demo server sets one). */
   maxResultBytes: Infinity,
   /**
+   * Off: on the machine this was measured on (a VM whose fresh pages cost
+   * ~13 us each to touch), a 10 MB Buffer result took 85 ms through /dev/shm
+   * against 14-25 ms on the channel, whose pipe reuses its pages while each
+   * file takes new ones (bench/large-values.ts, 2026-12-06). Measure yours.
+   */
+  sharedMemoryBytes: Infinity,
+  /**
    * Children get the server's whole environment, as child_process does;
    * false passes none but what `env` adds, a list passes those names only.
    */

@@ -6,6 +6,7 @@ import { lowerPriority } from './os/priority.js';
 import type { ChildWorkerDeps, ForkFn } from './schedule/worker.js';
 import { killGroup, processGroupGuard } from './os/group-guard.js';
 import { parentDeathLauncher } from './os/parent-death.js';
+import { sharedMemoryUsable } from './wire/shared-memory.js';
 import { currentSpawner, sharedSpawner, type Spawner } from './launch/spawner/spawner.js';
 
 export interface PoolDeps extends ChildWorkerDeps {
@@ -19,6 +20,8 @@ export interface PoolDeps extends ChildWorkerDeps {
   readTreeRssMb: (pid: number) => number | undefined;
   /** 0 <= r < 1, for each child's share of the tasksPerChild and age jitter. */
   random: () => number;
+  /** Big values may cross through /dev/shm (Linux, writable); otherwise the channel carries everything. */
+  sharedMemory: boolean;
 }
 
 export const defaultDeps: PoolDeps = {
@@ -32,6 +35,7 @@ export const defaultDeps: PoolDeps = {
   readRssMb,
   readTreeRssMb,
   random: Math.random,
+  sharedMemory: sharedMemoryUsable(),
 };
 
 /** Pools of this process not closed yet: the shared helpers (the spawner, the group guard) stay while any is. */

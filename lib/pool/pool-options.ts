@@ -32,6 +32,14 @@ export interface ChildPoolOptions {
   inheritEnv?: boolean | readonly string[];
   /** A result larger than this many bytes (serialized) is refused in the child: the run rejects with ResultTooLargeError, the child stays. Default Infinity. */
   maxResultBytes?: number;
+  /**
+   * A Buffer, typed array or string of at least this many bytes, as an
+   * argument, a result or a streamed value, crosses through a file in
+   * /dev/shm (written once, read once, removed at once) instead of the
+   * channel (Linux; elsewhere the channel carries everything). Default
+   * Infinity (never): measure it on your machine with bench/large-values.ts first.
+   */
+  sharedMemoryBytes?: number;
   /** Chunks a stream run's child may send ahead of what its reader has read (pool.stream()). Default 16. */
   streamWindow?: number;
   /** Bytes (serialized) a stream run's child may send ahead of its reader: it waits once they pass this, so at most this plus one chunk are held here. Default 4 MiB. */
@@ -77,6 +85,7 @@ export interface ResolvedPoolOptions {
   env: Readonly<Record<string, string>> | undefined;
   inheritEnv: boolean | readonly string[];
   maxResultBytes: number;
+  sharedMemoryBytes: number;
   streamWindow: number;
   streamWindowBytes: number;
   streamIdleTimeoutMs: number;
@@ -187,6 +196,7 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
     env: checkEnv(options.env),
     inheritEnv: checkInheritEnv(options.inheritEnv ?? d.inheritEnv),
     maxResultBytes: checkCount('maxResultBytes', options.maxResultBytes ?? d.maxResultBytes, 1, Number.MAX_SAFE_INTEGER, true),
+    sharedMemoryBytes: checkCount('sharedMemoryBytes', options.sharedMemoryBytes ?? d.sharedMemoryBytes, 1, Number.MAX_SAFE_INTEGER, true),
     streamWindow: checkCount('streamWindow', options.streamWindow ?? d.streamWindow, 1, 1_000_000),
     streamWindowBytes: checkCount('streamWindowBytes', options.streamWindowBytes ?? d.streamWindowBytes, 1, Number.MAX_SAFE_INTEGER, true),
     streamIdleTimeoutMs: checkTimeout('option streamIdleTimeoutMs', options.streamIdleTimeoutMs ?? d.streamIdleTimeoutMs),

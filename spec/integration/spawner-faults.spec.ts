@@ -70,7 +70,7 @@ describe('the spawner where deployments differ (issue 26)', function () {
     expect(code, stderr).to.equal(0);
     // c8's own complaint (its coverage folder is root's) is not ours.
     expect(stderr.split('\n').filter((line) => !/Failed to write file/.test(line)).join('\n')).to.not.match(/EACCES|EPERM/);
-    expect(out).to.deep.include({ before: 0, after: { uid: 65534, gid: 65534 }, failure: 'TaskTimeoutError', killed: true, next: 4, me: 65534 });
+    expect(out).to.deep.include({ before: 0, after: { uid: 65534, gid: 65534 }, failure: 'TaskTimeoutError', killed: true, next: 4, big: 2 * 1024 * 1024, shmLeft: 0, me: 65534 });
   });
 
   it('7. the spawner and the group guard leave when the last pool closes, and come back with the next; the process exits by itself', async () => {

@@ -78,7 +78,7 @@ export function fakeProcesses(): FakeProcesses {
   }) as ForkFn);
   const setPriority = sinon.spy();
   const killGroup = sinon.spy((_pgid: number, _signal: NodeJS.Signals) => true);
-  return { deps: { fork, setPriority, killGroup, groupGuard: undefined, entry: '/fake/child-entry.js', parentExecArgv: [], launcher: undefined }, children, fork, setPriority, killGroup };
+  return { deps: { fork, setPriority, killGroup, groupGuard: undefined, entry: '/fake/child-entry.js', parentExecArgv: [], launcher: undefined, sharedMemory: false }, children, fork, setPriority, killGroup };
 }
 
 /** Fresh fake processes and a sinon fake clock around each test of the calling suite. */

@@ -16,7 +16,8 @@ describe('ChildPool, a process per task (tasksPerChild 1, faked fork)', () => {
     expect(env.fakes.fork.callCount).to.equal(1);
     const [entry, args, options] = env.fakes.fork.firstCall.args;
     expect(entry).to.equal('/fake/child-entry.js');
-    expect(args, 'tasks module, task limit, result limit').to.deep.equal(['file:///tasks.js', '1', 'Infinity']);
+    // Then the shared-memory threshold (off: fakes pass messages in memory) and this server's pid, which names the child's files there.
+    expect(args, 'tasks module, task limit, result limit, shared-memory threshold, server pid').to.deep.equal(['file:///tasks.js', '1', 'Infinity', 'Infinity', String(process.pid)]);
     expect(options.serialization).to.equal('advanced');
     const child = env.fakes.children[0]!;
     expect(child.sent, 'nothing is sent before the child is ready').to.deep.equal([]);

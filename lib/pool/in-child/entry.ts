@@ -8,6 +8,7 @@ import process from 'node:process';
 import { serialize } from 'node:v8';
 import { marked, type ChildMessage, type ParentMessage, type RunMessage } from '../wire/protocol.js';
 import { serializeError, uncloneable, type SerializedError } from '../wire/serialized-error.js';
+import { childPrefix, takeShared, tryPutShared, type SharedRef } from '../wire/shared-memory.js';
 import { addCredit, cancelStream, isIteratorResult, iteratorOf, newCredit, pump, type StreamCredit } from './stream.js';
 import { childChannel, type ChildChannel } from './channel.js';
 import { inTraceContext } from '../../trace/child-context.js';
@@ -17,9 +18,18 @@ type TaskModule = Record<string, unknown>;
 /** Exports the child calls itself, never as tasks (see LifecycleExport). */
 const LIFECYCLE = new Set(['setup', 'teardown']);
 
-const [tasksUrl, limit, resultLimit] = process.argv.slice(2) as [string | undefined, string | undefined, string | undefined];
+const [tasksUrl, limit, resultLimit, sharedLimit, serverPid] = process.argv.slice(2) as Array<string | undefined>;
 const tasksPerChild = limit === undefined ? Infinity : Number(limit);
 const maxResultBytes = resultLimit === undefined ? Infinity : Number(resultLimit);
+/** Values this big or more go back through shared memory, in files named for this child (wire/shared-memory.ts). */
+const sharedMemoryBytes = sharedLimit === undefined || serverPid === undefined ? Infinity : Number(sharedLimit);
+const sharedPrefix = childPrefix(Number(serverPid), process.pid);
+
+/** A value as it goes back: through shared memory when it is big, on the channel otherwise. */
+function outgoing(value: unknown): { value: unknown; shared?: SharedRef[] } {
+  const put = tryPutShared([value], sharedMemoryBytes, sharedPrefix);
+  return put === undefined ? { value } : { value: null, shared: put.refs };
+}
 let answered = 0;
 /** Runs received and not yet answered. */
 const started = new Set<number>();
@@ -55,7 +65,7 @@ function findTask(tasks: TaskModule, name: string): (...args: unknown[]) => unkn
   return task as (...args: unknown[]) => unknown;
 }
 
-async function answer(tasks: TaskModule, { id, task, args, window, windowBytes, trace }: RunMessage): Promise<void> {
+async function answer(tasks: TaskModule, { id, task, args: given, shared, window, windowBytes, trace }: RunMessage): Promise<void> {
   // A run that arrives after this child decided to leave is not begun: the
   // parent hands it to another child.
   if (exiting) return;
@@ -67,11 +77,13 @@ async function answer(tasks: TaskModule, { id, task, args, window, windowBytes, 
   try {
     // A stream's generator steps run in pump(), inside this call too: its spans join the trace as well.
     reply = await inTraceContext(trace, async (): Promise<ChildMessage> => {
+      // Big arguments came through shared memory: read, and their files removed, before the task runs.
+      const args = shared === undefined ? given : takeShared(given, shared);
       const value = await findTask(tasks, task)(...args);
       if (credit !== undefined) return streamOut(task, id, value, credit);
       if (isIteratorResult(value)) throw new TypeError(`task "${task}" yields values: use pool.stream() for it (or offload's stream option)`);
       const tooLarge = oversize(value);
-      return tooLarge === undefined ? { type: 'result', id, ok: true, value } : { type: 'result', id, ok: false, error: tooLarge };
+      return tooLarge === undefined ? { type: 'result', id, ok: true, ...outgoing(value) } : { type: 'result', id, ok: false, error: tooLarge };
     });
   } catch (error) {
     reply = { type: 'result', id, ok: false, error: serializeError(error) };
@@ -96,7 +108,7 @@ async function streamOut(task: string, id: number, produced: unknown, credit: St
     const bytes = measure ? (sizeOf(value) ?? 0) : 0;
     const tooLarge = oversize(value, bytes);
     if (tooLarge !== undefined) throw Object.assign(new Error(tooLarge.message), { name: tooLarge.name, ...tooLarge.props });
-    send({ type: 'chunk', id, value, bytes });
+    send({ type: 'chunk', id, bytes, ...outgoing(value) });
     return bytes;
   });
   return { type: 'result', id, ok: true, value: undefined };

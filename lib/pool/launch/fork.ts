@@ -85,6 +85,8 @@ export interface StartSpec {
   tasksUrl: string;
   tasksPerChild: number;
   maxResultBytes: number;
+  /** Values this big or more cross through shared memory (wire/shared-memory.ts); Infinity: never. */
+  sharedMemoryBytes: number;
   execArgv: readonly string[];
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -98,7 +100,7 @@ export interface StartDeps {
 /** Forks the child program with its tasks module, limits and flags, and copies its output to ours. */
 export function startChild(deps: StartDeps, spec: StartSpec): ChildLike {
   const { launcher } = deps;
-  const child = forkOrFailLater(deps.fork, spec.entry, [spec.tasksUrl, String(spec.tasksPerChild), String(spec.maxResultBytes)], {
+  const child = forkOrFailLater(deps.fork, spec.entry, [spec.tasksUrl, String(spec.tasksPerChild), String(spec.maxResultBytes), String(spec.sharedMemoryBytes), String(process.pid)], {
     serialization: 'advanced',
     env: spec.env,
     ...(launcher === undefined ? { execArgv: [...spec.execArgv] } : { execPath: launcher.execPath, execArgv: [...launcher.args, ...spec.execArgv] }),

@@ -23,6 +23,7 @@ export interface GroupGuard {
 
 // dash/ash/bash alike: one variable per live group, so removing one costs
 // nothing; at end of input (the server is gone) each listed group gets SIGKILL.
+// `x` is a retirement (no pool is left): the shell just leaves.
 // Signals from a terminal are ignored: the guard ends only with its pipe.
 export const GUARD_SCRIPT = [
   "trap '' INT TERM HUP",
@@ -30,9 +31,12 @@ export const GUARD_SCRIPT = [
   '  case "$op" in',
   '    +) eval "g_$id=1" ;;',
   '    -) unset "g_$id" ;;',
+  '    x) exit 0 ;;',
   '  esac',
   'done',
   'for id in $(set | sed -n "s/^g_\\([0-9]*\\)=.*/\\1/p"); do kill -s KILL -- "-$id" 2>/dev/null; done',
+  // Values the server's children were passing through shared memory (wire/shared-memory.ts) go with it.
+  'rm -f /dev/shm/slowlane-"$PPID"-* 2>/dev/null',
 ].join('\n');
 
 const SHELL = '/bin/sh';
@@ -71,8 +75,8 @@ export class ShellGroupGuard implements GroupGuard {
     if (shell === undefined || this.#groups.size > 0) return;
     this.#shell = undefined;
     this.#retiring = false;
-    // End of input with no group listed: the shell kills nothing and exits.
-    shell.stdin?.end();
+    // Said, not just the end of input: the server lives on, and the files its next pool's children share must stay.
+    shell.stdin?.end('x\n');
   }
 
   #write(line: string): void {

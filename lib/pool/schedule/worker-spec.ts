@@ -36,4 +36,6 @@ export interface ChildWorkerSpec {
   env: Readonly<Record<string, string | undefined>>;
   /** A result larger than this (serialized) is refused in the child with ResultTooLargeError. */
   maxResultBytes: number;
+  /** A Buffer, typed array or string this big or more crosses through /dev/shm (Infinity: never, or not usable here). */
+  sharedMemoryBytes: number;
 }

@@ -9,12 +9,16 @@ import { ChildStartError, describeExit, ResultTooLargeError, TaskError, TaskLoad
 import type { Job } from './job.js';
 import { isChildMessage, runMessage, type ChildMessage } from '../wire/protocol.js';
 import { uncloneable } from '../wire/serialized-error.js';
+import { childPrefix, dropShared, removeByPrefix, takeShared, tryPutShared, type SharedRef } from '../wire/shared-memory.js';
 import type { ChildWorkerEvents, ExitCause } from './worker-events.js';
 import type { ChildWorkerDeps, ChildWorkerSpec } from './worker-spec.js';
 
 export type { ChildLike, ForkFn } from '../launch/fork.js';
 export type { Answer, ChildWorkerEvents, ExitCause, WorkerExit } from './worker-events.js';
 export type { ChildWorkerDeps, ChildWorkerSpec } from './worker-spec.js';
+
+/** What #unshare returns for a value it could not read (the run has failed already). */
+const UNREADABLE = Symbol('unreadable');
 
 /** How long a dead child's last output may take to arrive. */
 const OUTPUT_GRACE_MS = 500;
@@ -121,12 +125,16 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   run(job: Job, stream?: { window: number; windowBytes: number }): void {
     if (!this.free) throw new Error(`child ${this.pid} cannot take a run now`);
     const message = runMessage(job.id, job.run, stream, job.trace?.carrier);
+    // Big arguments go through shared memory, in files named for this child.
+    const shared = tryPutShared(message.args, this.#spec.sharedMemoryBytes, childPrefix(process.pid, this.pid!));
+    if (shared !== undefined) [message.args, message.shared] = [shared.values, shared.refs];
     // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
     // the child's death then fails the run as a crash. A serializer error
     // (a function, a socket among the arguments) is thrown here, at once.
     try {
       this.#child.send(message, () => {});
     } catch {
+      dropShared(message.shared);
       throw uncloneable(`the arguments of task "${job.task}"`);
     }
     this.#job = job;
@@ -207,14 +215,28 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   }
 
 
-  /** Once, when the child has exited: SIGKILL to what is left of its group, and the guard forgets it. */
+  /** Once, when the child has exited: SIGKILL to what is left of its group, the guard forgets it, and its files in shared memory go. */
   #endGroup(): void {
     const { pid } = this.#child;
     if (this.#groupEnded || pid === undefined) return;
     this.#groupEnded = true;
     this.#deps.killGroup(pid, 'SIGKILL');
     this.#deps.groupGuard?.remove(pid);
+    if (this.#spec.sharedMemoryBytes !== Infinity) removeByPrefix(childPrefix(process.pid, pid));
   }
+
+  /** A value the child put in shared memory, read back (and its file removed); a file that cannot be read fails the run, and the child goes. */
+  #unshare(job: Job, value: unknown, shared: SharedRef[] | undefined): unknown {
+    if (shared === undefined) return value;
+    try {
+      return takeShared([value], shared)[0];
+    } catch (error) {
+      this.kill();
+      this.emit('answer', job, { ok: false, error: new Error(`task "${job.task}" answered, but its value could not be read from shared memory (${(error as Error).message})`) });
+      return UNREADABLE;
+    }
+  }
+
 
   #onMessage(raw: unknown): void {
     if (!isChildMessage(raw)) return;
@@ -232,9 +254,13 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         if (this.#state !== 'starting') return;
         this.#loadError = new TaskLoadError(this.#spec.tasksUrl, `${message.error.name}: ${message.error.message}`);
         return;
-      case 'chunk':
-        if (this.#job !== undefined && this.#job.id === message.id && !this.#cancelling) this.emit('chunk', this.#job, message.value, message.bytes);
+      case 'chunk': {
+        const job = this.#job;
+        if (job === undefined || job.id !== message.id || this.#cancelling) return void dropShared(message.shared);
+        const value = this.#unshare(job, message.value, message.shared);
+        if (value !== UNREADABLE) this.emit('chunk', job, value, message.bytes);
         return;
+      }
       case 'exiting':
         this.#leavingWith = message.started;
         this.#armKillTimer();
@@ -242,7 +268,9 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
       case 'result': {
         const job = this.#job;
         // An answer for a run that is not ours (one already timed out) is dropped.
-        if (job === undefined || job.id !== message.id) return;
+        if (job === undefined || job.id !== message.id) return void dropShared(message.ok ? message.shared : undefined);
+        const value = message.ok ? this.#unshare(job, message.value, message.shared) : undefined;
+        if (value === UNREADABLE) return;
         this.#job = undefined;
         if (this.#cancelling) {
           // It closed the cancelled stream in time: it stays.
@@ -254,7 +282,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         this.#idleSince = performance.now();
         // The child leaves by itself after its last answer (in-child/entry.ts); make sure it does.
         if (this.#served >= this.#spec.tasksPerChild) this.#retire();
-        this.emit('answer', job, message.ok ? { ok: true, value: message.value } : { ok: false, error: this.#taskError(job, message.error) });
+        this.emit('answer', job, message.ok ? { ok: true, value } : { ok: false, error: this.#taskError(job, message.error) });
         return;
       }
     }

@@ -2,6 +2,7 @@
 import type { TraceCarrier } from '../../trace/carrier.js';
 import type { Run } from '../run-options.js';
 import type { SerializedError } from './serialized-error.js';
+import type { SharedRef } from './shared-memory.js';
 
 /** A run's form on the wire to its child: its id, task and arguments, a stream's credit, and the span context it runs in. */
 export function runMessage(id: number, run: Run, stream: { window: number; windowBytes: number } | undefined, trace: TraceCarrier | undefined): RunMessage {
@@ -25,6 +26,8 @@ export interface RunMessage {
   windowBytes?: number;
   /** The span context the task runs in (the parent's run span), so the spans it makes join the caller's trace. */
   trace?: TraceCarrier;
+  /** Arguments too big for the channel, in shared memory: their slots in `args` hold null. */
+  shared?: SharedRef[];
 }
 
 /** The parent read `n` more chunks of stream run `id`: the child may send that many more, and their bytes. */
@@ -54,8 +57,9 @@ export type ChildMessage =
   /** The child hit an uncaught error outside any answer and leaves; `started` are the runs it had begun. */
   | { type: 'exiting'; started: number[] }
   /** One value a stream run's task yielded, and its size as the child counted it (0 when it does not count). Its end is a result (value undefined), or a failed one. */
-  | { type: 'chunk'; id: number; value: unknown; bytes: number }
-  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'chunk'; id: number; value: unknown; bytes: number; shared?: SharedRef[] }
+  /** `shared`: the value (slot 0) was too big for the channel and is in shared memory; `value` is null. */
+  | { type: 'result'; id: number; ok: true; value: unknown; shared?: SharedRef[] }
   | { type: 'result'; id: number; ok: false; error: SerializedError };
 
 /**
