@@ -61,10 +61,10 @@ export const POOL_DEFAULTS = Object.freeze({
   /** No size limit on results: only the caller knows what its tasks return (the demo server sets one). */
   maxResultBytes: Infinity,
   /**
-   * Off: on the machine this was measured on (a VM whose fresh pages cost
-   * ~13 us each to touch), a 10 MB Buffer result took 85 ms through /dev/shm
-   * against 14-25 ms on the channel, whose pipe reuses its pages while each
-   * file takes new ones (bench/large-values.ts, 2026-12-06). Measure yours.
+   * Off until it wins everywhere: on the machine this was measured on (a VM
+   * whose fresh pages cost ~13 us each to touch) a 10 MB Buffer result took
+   * 78 ms through /dev/shm against 32 ms on the channel, though arguments and
+   * strings gained 1.1-1.8x (docs/performance.md, 2026-12-06). Measure yours.
    */
   sharedMemoryBytes: Infinity,
   /**
