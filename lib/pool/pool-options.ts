@@ -40,7 +40,7 @@ export interface ChildPoolOptions {
    * Infinity (never): measure it on your machine with bench/large-values.ts first.
    */
   sharedMemoryBytes?: number;
-  /** Chunks a stream run's child may send ahead of what its reader has read (pool.stream()). Default 16. */
+  /** Chunks a stream run's child may send ahead of what its reader has read (pool.stream()); the byte window bounds memory, this count matters for tiny values. Default 1024. */
   streamWindow?: number;
   /** Bytes (serialized) a stream run's child may send ahead of its reader: it waits once they pass this, so at most this plus one chunk are held here. Default 4 MiB. */
   streamWindowBytes?: number;

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import { fork, type ForkOptions } from 'node:child_process';
 import { ChildPool } from '../../lib/pool/child-pool.js';
+import type { ForkFn } from '../../lib/pool/launch/fork.js';
 import { offload } from '../../lib/http/offload.js';
 import { TaskCrashedError, TaskError, TaskTimeoutError } from '../../lib/pool/errors.js';
 import { eventually } from '../../tools/proc.js';
@@ -124,9 +126,9 @@ describe('pool.stream(), real children', function () {
     expect(crashed).to.be.instanceOf(TaskCrashedError);
   });
 
-  it('a reader that takes one 8 MiB chunk and stalls: the child stops once the unread bytes pass streamWindowBytes, not after a window of 16 chunks', async function () {
+  it('a reader that takes one 8 MiB chunk and stalls: the child stops once the unread bytes pass streamWindowBytes, not after a window of chunks', async function () {
     this.timeout(40_000);
-    // The default windows: 16 chunks, 4 MiB.
+    // The default windows: 1024 chunks, 4 MiB.
     const big = new ChildPool<Tasks>({ tasks: TASKS, maxChildren: 1, spares: 0 });
     const produced = () => lines().filter((line) => line.startsWith('produced')).length;
     try {
@@ -153,6 +155,55 @@ describe('pool.stream(), real children', function () {
     } finally {
       await big.destroy();
     }
+  });
+
+  describe('small values batched per loop turn', () => {
+    let watched: ChildPool<Tasks> | undefined;
+    const fromChild: Array<{ type?: string; values?: unknown[] }> = [];
+    beforeEach(() => {
+      fromChild.length = 0;
+      // A fork that shows the child's messages (the pool's own fork: no spawner).
+      const watching: ForkFn = (modulePath, args, options) => {
+        const child = fork(modulePath, [...args], options as ForkOptions);
+        child.on('message', (message) => fromChild.push(message as { type?: string }));
+        return child as unknown as ReturnType<ForkFn>;
+      };
+      watched = new ChildPool<Tasks>({ tasks: TASKS, maxChildren: 1, spares: 0, niceness: 0 }, { fork: watching });
+    });
+    afterEach(() => watched?.destroy());
+
+    it('10 000 rows yielded one at a time arrive whole and in order, in far fewer messages than rows', async () => {
+      const got = await collect(watched!.stream('rows', [10_000]));
+      expect(got).to.have.length(10_000);
+      expect(got.every((row, i) => row === `${i},row-${i}\n`)).to.equal(true);
+      const messages = fromChild.filter((m) => m.type === 'chunk' || m.type === 'chunks');
+      const carried = messages.reduce((n, m) => n + (m.type === 'chunks' ? m.values!.length : 1), 0);
+      expect(carried).to.equal(10_000);
+      expect(messages.length, `${messages.length} messages`).to.be.below(1000);
+    });
+
+    it('the first value is not held for a batch to fill: a generator that yields once and waits is read at once', async () => {
+      const stream = watched!.stream('oneThenHang');
+      expect((await stream.next()).value).to.equal('first');
+      await stream.return?.();
+      expect(await watched!.run('whoAmI')).to.be.a('number');
+    });
+
+    it('strings, bytes and objects mixed keep their order and types', async () => {
+      const got = await collect(watched!.stream('mixed'));
+      expect(got.map((v) => (Buffer.isBuffer(v) || v instanceof Uint8Array ? `bytes:${Buffer.from(v as Uint8Array).toString()}` : v))).to.deep.equal(['a', 'bytes:b', { c: 1 }, 'd', 'e', [6], 'g']);
+    });
+
+    it('a reader that stops after 5 of a batch: the rest is dropped, the run ends, the child serves on', async () => {
+      const taken: unknown[] = [];
+      for await (const row of watched!.stream('rows', [100_000])) {
+        taken.push(row);
+        if (taken.length === 5) break;
+      }
+      expect(taken).to.deep.equal([0, 1, 2, 3, 4].map((i) => `${i},row-${i}\n`));
+      expect(await watched!.run('whoAmI')).to.be.a('number');
+      expect(watched!.stats().running).to.equal(0);
+    });
   });
 
   it('run() on a generator task and stream() on a plain one are clear errors', async () => {

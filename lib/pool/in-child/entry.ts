@@ -100,17 +100,45 @@ async function answer(tasks: TaskModule, { id, task, args: given, shared, window
   else leave(sent.error);
 }
 
-/** A stream run: its values go out as chunks, within the parent's credit; its end is the result. */
+/**
+ * The small string and byte values a stream run yields within one loop turn
+ * wait for the turn's end and go as one message: a generator that yields a
+ * CSV row at a time costs one write per turn, not one per row. They always
+ * serialize, so nothing can fail later; other values flush them and go alone.
+ */
+let batch: { id: number; values: unknown[]; bytes: number[] } | undefined;
+
+function flushBatch(): void {
+  const ready = batch;
+  batch = undefined;
+  if (ready === undefined) return;
+  const [value] = ready.values;
+  send(ready.values.length === 1 ? { type: 'chunk', id: ready.id, value, bytes: ready.bytes[0]! } : { type: 'chunks', ...ready });
+}
+
+/** A stream run: its values go out as chunks, within the parent's credit; its end is the result, after every chunk. */
 async function streamOut(task: string, id: number, produced: unknown, credit: StreamCredit): Promise<ChildMessage> {
   // Sized only when a limit needs it: an object's size costs a serialization.
   const measure = credit.windowBytes !== Infinity || maxResultBytes !== Infinity;
-  await pump(iteratorOf(task, produced), credit, (value) => {
-    const bytes = measure ? (sizeOf(value) ?? 0) : 0;
-    const tooLarge = oversize(value, bytes);
-    if (tooLarge !== undefined) throw Object.assign(new Error(tooLarge.message), { name: tooLarge.name, ...tooLarge.props });
-    send({ type: 'chunk', id, bytes, ...outgoing(value) });
-    return bytes;
-  });
+  try {
+    await pump(iteratorOf(task, produced), credit, (value) => {
+      const bytes = measure ? (sizeOf(value) ?? 0) : 0;
+      const tooLarge = oversize(value, bytes);
+      if (tooLarge !== undefined) throw Object.assign(new Error(tooLarge.message), { name: tooLarge.name, ...tooLarge.props });
+      const out = outgoing(value);
+      if (out.shared === undefined && (typeof value === 'string' || value instanceof Uint8Array)) {
+        if (batch === undefined) setImmediate(flushBatch);
+        (batch ??= { id, values: [], bytes: [] }).values.push(value);
+        batch.bytes.push(bytes);
+      } else {
+        flushBatch();
+        send({ type: 'chunk', id, bytes, ...out });
+      }
+      return bytes;
+    });
+  } finally {
+    flushBatch();
+  }
   return { type: 'result', id, ok: true, value: undefined };
 }
 

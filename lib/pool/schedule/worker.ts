@@ -105,7 +105,6 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     return this.#served;
   }
 
-
   /** Killed, stopped, past its task limit or leaving by itself: it will take no run again. */
   get leaving(): boolean {
     return this.#asked || this.#leavingWith !== undefined || this.#state === 'exited';
@@ -214,7 +213,6 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     if (this.#child.pid !== undefined && !this.#groupEnded) this.#deps.killGroup(this.#child.pid, signal);
   }
 
-
   /** Once, when the child has exited: SIGKILL to what is left of its group, the guard forgets it, and its files in shared memory go. */
   #endGroup(): void {
     const { pid } = this.#child;
@@ -254,9 +252,11 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         if (this.#state !== 'starting') return;
         this.#loadError = new TaskLoadError(this.#spec.tasksUrl, `${message.error.name}: ${message.error.message}`);
         return;
-      case 'chunk': {
+      case 'chunk':
+      case 'chunks': {
         const job = this.#job;
-        if (job === undefined || job.id !== message.id || this.#cancelling) return void dropShared(message.shared);
+        if (job === undefined || job.id !== message.id || this.#cancelling) return void dropShared(message.type === 'chunk' ? message.shared : undefined);
+        if (message.type === 'chunks') return message.values.forEach((value, i) => void (this.#job === job && !this.#cancelling && this.emit('chunk', job, value, message.bytes[i] ?? 0)));
         const value = this.#unshare(job, message.value, message.shared);
         if (value !== UNREADABLE) this.emit('chunk', job, value, message.bytes);
         return;

@@ -58,6 +58,8 @@ export type ChildMessage =
   | { type: 'exiting'; started: number[] }
   /** One value a stream run's task yielded, and its size as the child counted it (0 when it does not count). Its end is a result (value undefined), or a failed one. */
   | { type: 'chunk'; id: number; value: unknown; bytes: number; shared?: SharedRef[] }
+  /** Several small string or byte values yielded in one loop turn, in order, with their sizes: one write instead of one each (a cancel midway drops the rest, as it drops later chunks). */
+  | { type: 'chunks'; id: number; values: unknown[]; bytes: number[] }
   /** `shared`: the value (slot 0) was too big for the channel and is in shared memory; `value` is null. */
   | { type: 'result'; id: number; ok: true; value: unknown; shared?: SharedRef[] }
   | { type: 'result'; id: number; ok: false; error: SerializedError };
