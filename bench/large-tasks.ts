@@ -16,3 +16,21 @@ export function sizeOf(value: Buffer | Uint8Array | string): number {
 export function noop(): number {
   return 0;
 }
+
+/** n CSV rows, one value each (bench/stream-rows.ts). */
+export async function* csvRows(n: number): AsyncGenerator<string> {
+  for (let i = 0; i < n; i += 1) yield `${i},region-${i % 7},product-${i % 13},${(i * 3.7).toFixed(2)}\n`;
+}
+
+/** The same rows in batches of about 32 KiB. */
+export async function* csvBatches(n: number): AsyncGenerator<string> {
+  let batch = '';
+  for (let i = 0; i < n; i += 1) {
+    batch += `${i},region-${i % 7},product-${i % 13},${(i * 3.7).toFixed(2)}\n`;
+    if (batch.length >= 32 * 1024) {
+      yield batch;
+      batch = '';
+    }
+  }
+  if (batch !== '') yield batch;
+}

@@ -16,6 +16,7 @@ import { WRK, wrkThroughput } from './wrk.js';
 import { exportsBench } from './exports.js';
 import { largeValues } from './large-values.js';
 import { noopRuns } from './noop-runs.js';
+import { streamRows, type StreamRows } from './stream-rows.js';
 import { nicenessCost } from './niceness-cost.js';
 import { queueOverhead } from './queue-overhead.js';
 import { queueThroughput, type QueueThroughput } from './queue-throughput.js';
@@ -273,6 +274,7 @@ async function main(): Promise<void> {
     log('exports, streamed'); results['exports'] = await exportsBench(server, WINDOW_S);
     log('large values, slowlane and piscina'); results['largeValues'] = await largeValues(QUICK ? 10 : 20);
     log('no-op runs, slowlane, piscina and workerpool'); results['noopRuns'] = await noopRuns();
+    log('a generator yielding rows one at a time, and in batches'); results['streamRows'] = await streamRows(QUICK ? 3 : 5);
     log('memory'); results['memory'] = await memory(server);
     if (hasRedis()) {
       log('queue: slowlane/queue on a loopback Redis'); results['queue'] = await queueOverhead(QUICK ? 200 : 500, N);
@@ -371,6 +373,8 @@ function checkTargets(r: Record<string, any>): Target[] {
   add('6. export: /fast p99, two exports running / idle', '<= 2 x', `${ex.fastP99Ratio} x (${ex.fastTwoExportsP99} vs ${ex.fastIdleP99} ms)`, ex.fastP99Ratio <= 2);
   add('6. export: rows/s vs the same iterate() inline', '>= 0.8 x', `${round(ex.rowsPerSecond / ex.inline.rowsPerSecond)} x (${ex.rowsPerSecond} vs ${ex.inline.rowsPerSecond}; inline blocks its loop ${ex.inline.loopBlockedMs} ms)`, ex.rowsPerSecond / ex.inline.rowsPerSecond >= 0.8);
   add('6. export: a reader at 100 KiB/s, server RSS growth', '< 20 MiB', `${ex.slowReader.rssGrowthMb} MiB (${Math.round(ex.slowReader.bytesIn3s / 1024)} KiB read in 3 s)`, ex.slowReader.rssGrowthMb < 20);
+  const rows = r['streamRows'] as StreamRows;
+  add(`29. a generator yielding ${rows.rows} CSV rows one at a time vs in 32 KiB batches`, '<= 1.5 x', `${rows.ratio} x (${rows.perRowMs} vs ${rows.batchedMs} ms)`, rows.ratio <= 1.5);
   const noop = r['noopRuns'] as Awaited<ReturnType<typeof noopRuns>>;
   add('29. no-op tasks/s, 20 000 runs at 64 in flight, 2 workers', ">= piscina's", `${noop.slowlane.tasksPerSecond} (piscina ${noop.piscina.tasksPerSecond}, workerpool ${noop.workerpool.tasksPerSecond})`, noop.slowlane.tasksPerSecond >= noop.piscina.tasksPerSecond);
   add('29. no-op run p95, one at a time', "<= workerpool's", `${noop.slowlane.p95} ms (p50 ${noop.slowlane.p50}; piscina ${noop.piscina.p95}, workerpool ${noop.workerpool.p95})`, noop.slowlane.p95 <= noop.workerpool.p95);
