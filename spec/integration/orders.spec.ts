@@ -194,7 +194,8 @@ describe('the report routes, real SQLite', function () {
     await new Promise((resolve) => setTimeout(resolve, 900));
     expect((await request(`${base}/report_pool?region=north`)).status).to.equal(200);
     const replaced = () => app!.orders!.stats().pool!.recycled >= 2 && app!.orders!.children().filter((c) => c.state === 'idle').length === 2;
-    expect(await eventually(replaced, 3000), 'both children recycled for age, their replacements ready').to.equal(true);
+    // Bounded, not timed: on a loaded machine (make test with a server running beside it) the replacements took over 3 s once.
+    expect(await eventually(replaced, 10_000), 'both children recycled for age, their replacements ready').to.equal(true);
     const { clean } = await app!.shutdown(5000);
     expect(clean).to.equal(true);
     const events = diaryOf(diary);

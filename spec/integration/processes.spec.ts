@@ -51,11 +51,13 @@ describe('bin/server and bin/call-multi as processes', () => {
     expect(children.filter(isAlive)).to.deep.equal([]);
   });
 
-  it('7. SIGKILL of the server: its idle children are gone within a second', async () => {
+  it('7. SIGKILL of the server: its idle children are gone within a second', async function () {
+    this.timeout(45_000);
     server = await startServerProcess(['--pool-size', '2', '--spares', '1', '--warm-reports']);
     const pid = server.child.pid!;
     // Two warm, one spare, two with a database connection (--warm-reports: started once the database is built).
-    await eventually(() => slowlaneChildren({ parent: pid }).length === 5, 15_000);
+    // Bounded, not timed: on a loaded machine (make test with a server running beside it) 15 s was once too few.
+    await eventually(() => slowlaneChildren({ parent: pid }).length === 5, 30_000);
     const children = slowlaneChildren({ parent: pid }).map((c) => c.pid);
     expect(children).to.have.length(5);
     server.child.kill('SIGKILL');
