@@ -125,7 +125,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     if (!this.free) throw new Error(`child ${this.pid} cannot take a run now`);
     const message = runMessage(job.id, job.run, stream, job.trace?.carrier);
     // Big arguments go through shared memory, in files named for this child.
-    const shared = tryPutShared(message.args, this.#spec.sharedMemoryBytes, childPrefix(process.pid, this.pid!));
+    const shared = this.#spec.sharedMemoryBytes === Infinity ? undefined : tryPutShared(message.args, this.#spec.sharedMemoryBytes, childPrefix(process.pid, this.pid!));
     if (shared !== undefined) [message.args, message.shared] = [shared.values, shared.refs];
     // The callback catches a channel closed under us (EPIPE, ERR_IPC_CHANNEL_CLOSED);
     // the child's death then fails the run as a crash. A serializer error
