@@ -1,7 +1,8 @@
 // What a run costs by itself: a no-op task through 2 workers, one at a time
 // (p50 and p95 of 2 000 after 500 warm-up runs) and 20 000 with 64 in flight
-// (tasks/s): slowlane's pool (2 children at niceness 0), piscina (2 threads)
-// and workerpool (2 processes), one after the other in the same run. Given
+// (tasks/s): slowlane's pool (2 children at niceness 0; by default, and with
+// prefetch 8), piscina (2 threads) and workerpool (2 processes), one after
+// the other in the same run. Given
 // another build's dist/lib/index.js, it measures that build's pool alone, so
 // two builds can be compared in one sitting:
 //   node dist/bench/noop-runs.js [/path/to/other/dist/lib/index.js]
@@ -47,9 +48,12 @@ async function measure(run: () => Promise<unknown>): Promise<NoopFigures> {
   return { p50: round(p50, 3), p95: round(p95, 3), tasksPerSecond: Math.round(total / ((performance.now() - started) / 1000)) };
 }
 
-export async function slowlaneNoop(libUrl = new URL('../lib/index.js', import.meta.url).href): Promise<NoopFigures> {
+/** Runs a child may hold for the prefetch figure: past 8 the gain flattens here. */
+export const BENCH_PREFETCH = 8;
+
+export async function slowlaneNoop(libUrl = new URL('../lib/index.js', import.meta.url).href, more: object = {}): Promise<NoopFigures> {
   const { ChildPool } = (await import(libUrl)) as { ChildPool: new (options: object) => PoolLike };
-  const pool = new ChildPool({ tasks: TASKS, minChildren: 2, maxChildren: 2, niceness: 0 });
+  const pool = new ChildPool({ tasks: TASKS, minChildren: 2, maxChildren: 2, niceness: 0, ...more });
   try {
     await pool.ready();
     return await measure(() => pool.run('noop', []));
@@ -58,13 +62,14 @@ export async function slowlaneNoop(libUrl = new URL('../lib/index.js', import.me
   }
 }
 
-export async function noopRuns(): Promise<{ slowlane: NoopFigures; piscina: NoopFigures; workerpool: NoopFigures }> {
+export async function noopRuns(): Promise<{ slowlane: NoopFigures; prefetch: NoopFigures; piscina: NoopFigures; workerpool: NoopFigures }> {
   const slowlane = await slowlaneNoop();
+  const prefetch = await slowlaneNoop(undefined, { prefetch: BENCH_PREFETCH });
   const threads = new Piscina({ filename: TASKS.href, minThreads: 2, maxThreads: 2 });
   const piscina = await measure(() => threads.run(undefined, { name: 'noop' })).finally(() => threads.destroy());
   const processes = workerpool.pool(WORKERPOOL_WORKER, { workerType: 'process', minWorkers: 2, maxWorkers: 2 });
   const workerpoolFigures = await measure(() => processes.exec('noop', [])).finally(() => processes.terminate());
-  return { slowlane, piscina, workerpool: workerpoolFigures };
+  return { slowlane, prefetch, piscina, workerpool: workerpoolFigures };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

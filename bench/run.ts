@@ -15,7 +15,7 @@ import { fastThroughput, idleMax, loadedP99Ratio, offloadOverhead, speedup, type
 import { WRK, wrkThroughput } from './wrk.js';
 import { exportsBench } from './exports.js';
 import { largeValues } from './large-values.js';
-import { noopRuns } from './noop-runs.js';
+import { BENCH_PREFETCH, noopRuns } from './noop-runs.js';
 import { streamRows, type StreamRows } from './stream-rows.js';
 import { nicenessCost } from './niceness-cost.js';
 import { queueOverhead } from './queue-overhead.js';
@@ -377,6 +377,7 @@ function checkTargets(r: Record<string, any>): Target[] {
   add(`29. a generator yielding ${rows.rows} CSV rows one at a time vs in 32 KiB batches`, '<= 1.5 x', `${rows.ratio} x (${rows.perRowMs} vs ${rows.batchedMs} ms)`, rows.ratio <= 1.5);
   const noop = r['noopRuns'] as Awaited<ReturnType<typeof noopRuns>>;
   add('29. no-op tasks/s, 20 000 runs at 64 in flight, 2 workers', ">= piscina's", `${noop.slowlane.tasksPerSecond} (piscina ${noop.piscina.tasksPerSecond}, workerpool ${noop.workerpool.tasksPerSecond})`, noop.slowlane.tasksPerSecond >= noop.piscina.tasksPerSecond);
+  add(`29. the same with prefetch ${BENCH_PREFETCH} (batches of tiny tasks)`, ">= piscina's", `${noop.prefetch.tasksPerSecond} (piscina ${noop.piscina.tasksPerSecond})`, noop.prefetch.tasksPerSecond >= noop.piscina.tasksPerSecond);
   add('29. no-op run p95, one at a time', "<= workerpool's", `${noop.slowlane.p95} ms (p50 ${noop.slowlane.p50}; piscina ${noop.piscina.p95}, workerpool ${noop.workerpool.p95})`, noop.slowlane.p95 <= noop.workerpool.p95);
   for (const row of r['largeValues'] as Array<{ case: string; slowlaneP50: number; sharedP50: number; piscinaP50: number; ratio: number }>) {
     add(`29. ${row.case}, p50`, "<= 1.5 x piscina's", `${row.ratio} x (${row.slowlaneP50} vs ${row.piscinaP50} ms; through /dev/shm ${row.sharedP50} ms)`, row.ratio <= 1.5);

@@ -114,6 +114,12 @@ export class ResultTooLargeError extends SlowlaneError {
   }
 }
 
+/** The error a child's failed answer becomes: ResultTooLargeError when the child refused the result, TaskError otherwise. */
+export function taskErrorOf(task: string, remote: ConstructorParameters<typeof TaskError>[1], maxResultBytes: number): Error {
+  if (remote.name === 'ResultTooLargeError' && remote.props['code'] === 'ERR_RESULT_TOO_LARGE') return new ResultTooLargeError(task, Number(remote.props['bytes']), maxResultBytes);
+  return new TaskError(task, remote);
+}
+
 /** Bytes as people read them: 1.5 MiB, 300 KiB, 12 bytes. */
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;

@@ -16,6 +16,14 @@ export interface ChildPoolOptions {
   spares?: number;
   /** A child leaves after this many tasks: 1 is a fresh process per task. Default Infinity. */
   tasksPerChild?: number;
+  /**
+   * Runs a busy child may hold while every child is busy: the one it runs
+   * and the rest sent ahead, begun in order as it answers. For batches of
+   * tiny tasks: several go in one message, about twice the runs a second.
+   * A run sent ahead waits for the runs before it in its child, so keep 1
+   * (the default) where tasks differ in length, as a server's do.
+   */
+  prefetch?: number;
   /** Tasks that may wait for a child; beyond it run() rejects with QueueFullError. Default Infinity: a script's runs wait their turn; offload() bounds a server's (100). */
   maxQueue?: number;
   /** A task running longer (counted from when a ready child gets it) is killed. Default Infinity. */
@@ -77,6 +85,7 @@ export interface ResolvedPoolOptions {
   minChildren: number;
   spares: number;
   tasksPerChild: number;
+  prefetch: number;
   maxQueue: number;
   timeoutMs: number;
   deadlineMs: number;
@@ -204,6 +213,7 @@ export function resolvePoolOptions(options: ChildPoolOptions): ResolvedPoolOptio
     minChildren,
     spares: checkCount('spares', options.spares ?? Math.min(d.spares, maxChildren), 0, maxChildren),
     tasksPerChild: checkCount('tasksPerChild', options.tasksPerChild ?? d.tasksPerChild, 1, Number.MAX_SAFE_INTEGER, true),
+    prefetch: checkCount('prefetch', options.prefetch ?? d.prefetch, 1, 1000),
     maxQueue: checkCount('maxQueue', options.maxQueue ?? d.maxQueue, 0, Number.MAX_SAFE_INTEGER, true),
     timeoutMs: checkTimeout('option timeoutMs', options.timeoutMs ?? d.timeoutMs),
     deadlineMs: checkTimeout('option deadlineMs', options.deadlineMs ?? d.deadlineMs),

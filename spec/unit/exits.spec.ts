@@ -40,10 +40,10 @@ describe('fleet: retiring children', () => {
     const b = fakeChild({ pid: 2 });
     fleet.add(a);
     fleet.add(b);
-    expect(fleet.free()).to.equal(a);
+    expect(fleet.pick(false)).to.equal(a);
     fleet.retire(a, 'tasks');
     expect(fleet.isRetiring(a)).to.equal(true);
-    expect(fleet.free(), 'the retiring one is skipped').to.equal(b);
+    expect(fleet.pick(false), 'the retiring one is skipped').to.equal(b);
     expect(fleet.idle()).to.deep.equal([b]);
     Object.assign(a, { busy: true });
     expect(fleet.takeRetired(), 'busy: not yet').to.deep.equal([]);
@@ -53,6 +53,28 @@ describe('fleet: retiring children', () => {
     fleet.retire(b, 'memory');
     fleet.delete(b);
     expect(fleet.isRetiring(b), 'an exited child is forgotten').to.equal(false);
+  });
+});
+
+describe('fleet: which child takes a run', () => {
+  const child = (pid: number, free: boolean, held: number, room: boolean) =>
+    ({ pid, free, held, canTake: (stream: boolean) => free || (!stream && room) }) as unknown as ChildWorker;
+
+  it('a free child first, even after busy ones with room; else the busy one holding fewest with room; a stream run only a free one', () => {
+    const fleet = new Fleet();
+    const full = child(1, false, 4, false);
+    const two = child(2, false, 2, true);
+    const one = child(3, false, 1, true);
+    for (const each of [full, two, one]) fleet.add(each);
+    expect(fleet.pick(false)?.pid, 'fewest held, with room').to.equal(3);
+    expect(fleet.pick(true), 'a stream run waits for a free child').to.equal(undefined);
+    const free = child(4, true, 0, true);
+    fleet.add(free);
+    expect(fleet.pick(false)?.pid).to.equal(4);
+    expect(fleet.pick(true)?.pid).to.equal(4);
+    fleet.retire(one, 'tasks');
+    fleet.delete(free);
+    expect(fleet.pick(false)?.pid, 'never a retiring one').to.equal(2);
   });
 });
 

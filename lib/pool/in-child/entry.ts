@@ -65,10 +65,38 @@ function findTask(tasks: TaskModule, name: string): (...args: unknown[]) => unkn
   return task as (...args: unknown[]) => unknown;
 }
 
+/** Runs the pool sent ahead (its prefetch option): begun one at a time, in the order sent. */
+const waiting: RunMessage[] = [];
+let running = false;
+/** Runs sent ahead and cancelled before their turn: answered at once, never begun. */
+const dropped = new Set<number>();
+const DROPPED: SerializedError = { name: 'DroppedError', message: 'cancelled before it began', props: {} };
+
+function take(tasks: TaskModule, message: RunMessage): void {
+  waiting.push(message);
+  if (running) return;
+  running = true;
+  // Begun once every message of this read is handled: a drop for it in the same read is seen first.
+  queueMicrotask(() => void runInOrder(tasks));
+}
+
+async function runInOrder(tasks: TaskModule): Promise<void> {
+  // Each answer is written as it is made: the next run never holds it back.
+  for (let message = waiting.shift(); message !== undefined; message = waiting.shift()) {
+    await answer(tasks, message);
+    // A drop for the next run may have arrived while this one held the loop:
+    // a poll phase reads it before the next begins (the second setImmediate
+    // fires after one).
+    if (waiting.length > 0) await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+  }
+  running = false;
+}
+
 async function answer(tasks: TaskModule, { id, task, args: given, shared, window, windowBytes, trace }: RunMessage): Promise<void> {
   // A run that arrives after this child decided to leave is not begun: the
   // parent hands it to another child.
   if (exiting) return;
+  if (dropped.delete(id)) return deliver(tasks, id, { type: 'result', id, ok: false, error: DROPPED });
   started.add(id);
   // Registered before the task runs: a cancel may come while it is still producing its iterable.
   const credit = window === undefined ? undefined : newCredit(window, windowBytes);
@@ -89,6 +117,11 @@ async function answer(tasks: TaskModule, { id, task, args: given, shared, window
     reply = { type: 'result', id, ok: false, error: serializeError(error) };
   }
   streams.delete(id);
+  deliver(tasks, id, reply);
+}
+
+/** Sends a run's answer; the child leaves after its last one (tasksPerChild). */
+function deliver(tasks: TaskModule, id: number, reply: ChildMessage): void {
   answered += 1;
   const done = answered >= tasksPerChild ? () => void finish(tasks) : undefined;
   let sent = trySend(reply, done);
@@ -241,7 +274,10 @@ async function main(): Promise<void> {
     } else if (message.type === 'cancel') {
       const credit = streams.get(message.id);
       if (credit !== undefined) cancelStream(credit);
-    } else void answer(tasks, message);
+    } else if (message.type === 'drop') {
+      // Begun already (or answered): it runs to its end, and the parent drops its answer.
+      if (waiting.some((run) => run.id === message.id)) dropped.add(message.id);
+    } else take(tasks, message);
   });
   send({ type: 'ready', tasks: taskNames(tasks) });
 }

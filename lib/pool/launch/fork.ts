@@ -38,6 +38,39 @@ export function whenStarted(child: ChildLike, callback: (pid: number) => void): 
   else child.once('spawn', () => child.pid !== undefined && callback(child.pid));
 }
 
+/**
+ * Calls `exited` at the child's exit, and `gone` once it has exited and its
+ * IPC channel has closed, so every message it sent has arrived first (or at
+ * 'close'). Not 'close' alone: that also waits for its stdout and stderr,
+ * which a grandchild could hold open.
+ */
+export function whenGone(child: ChildLike, exited: () => void, gone: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+  let exit: [number | null, NodeJS.Signals | null] | undefined;
+  let disconnected = false;
+  child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+    exit = [code, signal];
+    exited();
+    if (disconnected) gone(code, signal);
+  });
+  child.on('disconnect', () => {
+    disconnected = true;
+    if (exit !== undefined) gone(...exit);
+  });
+  child.on('close', gone);
+}
+
+/** How long a dead child's last output may take to arrive. */
+const OUTPUT_GRACE_MS = 500;
+
+/** A grandchild may hold a dead child's output pipes open: reading them stops shortly after, so they never keep this process alive. */
+export function releaseOutput({ stdout, stderr }: ChildLike): void {
+  if (!stdout && !stderr) return;
+  setTimeout(() => {
+    stdout?.destroy();
+    stderr?.destroy();
+  }, OUTPUT_GRACE_MS).unref();
+}
+
 export type ForkFn = (modulePath: string, args: readonly string[], options: ForkOptions) => ChildLike;
 
 /** The error code of a child whose spawner died under it (spawner/): a start to retry, never a broken module. */

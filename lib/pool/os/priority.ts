@@ -7,8 +7,13 @@
 import { writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
+/** Best effort: never throws (the child may already be gone). */
 export function lowerPriority(pid: number, niceness: number): void {
-  setPriority(pid, niceness);
+  try {
+    setPriority(pid, niceness);
+  } catch {
+    return;
+  }
   try {
     writeFileSync(`/proc/${pid}/autogroup`, String(niceness));
   } catch {

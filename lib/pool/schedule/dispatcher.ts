@@ -12,8 +12,8 @@ import type { RunTrace } from '../../trace/run-trace.js';
 import type { Run } from '../run-options.js';
 
 export interface DispatcherHooks {
-  /** A free child for the next run, or undefined. */
-  pick(): ChildWorker | undefined;
+  /** A child that can take the next run now (a stream run needs a free one), or undefined. */
+  pick(stream: boolean): ChildWorker | undefined;
   /** A ready child got `job`. */
   started(job: Job): void;
   /** `job` settled (counted here once); `child` held it, if one did. */
@@ -81,7 +81,7 @@ export class Dispatcher {
   /** Sends waiting runs to free children while there are both; a run whose deadline passed meanwhile expires here, taking no child. */
   pump(): void {
     for (let job = this.#queue.peek(); job !== undefined; job = this.#queue.peek()) {
-      const child = this.#hooks.pick();
+      const child = this.#hooks.pick(this.#streams.has(job));
       if (child === undefined) return;
       this.#queue.remove(job);
       // Settled while it waited (a cancelled run handed back), or expired: it takes no child.
@@ -96,7 +96,7 @@ export class Dispatcher {
     }
   }
 
-  /** The run `child` held and began. */
+  /** The run `child` holds and has begun. */
   jobOf(child: ChildWorker): Job | undefined {
     for (const [job, holder] of this.#running) if (holder === child && job.started) return job;
     return undefined;
@@ -118,9 +118,17 @@ export class Dispatcher {
     this.#running.get(job)?.credit(job, n);
   }
 
-  /** A child is gone: a run it had begun failed as a crash; one it never began goes first to another child, once. */
+  /**
+   * A child is gone: a run it had begun failed as a crash; one it never began
+   * goes first to another child, once; runs sent ahead of their turn (never
+   * begun) go back to the front of the queue too, in their order.
+   */
   childExited(child: ChildWorker, exit: WorkerExit): void {
-    const { job } = exit;
+    const { job, waiting } = exit;
+    for (const ahead of [...waiting].reverse()) {
+      this.#running.delete(ahead);
+      if (!ahead.settled) this.#queue.pushFront(ahead);
+    }
     if (job === undefined) return;
     this.#running.delete(job);
     // Already settled (a stream run cancelled before its child left): nothing to fail, nothing to hand back.
@@ -148,11 +156,13 @@ export class Dispatcher {
   }
 
   // A timeout, a deadline or an abort: out of the queue, or its child is
-  // killed; a stream run's child is asked to close its generator first.
+  // killed; a stream run's child is asked to close its generator first; a
+  // run sent ahead and not begun is skipped by its child.
   #cancel(job: Job): void {
     this.#queue.remove(job);
     const child = this.#running.get(job);
     if (child === undefined) return;
+    if (!job.started) return child.drop(job);
     this.#hooks.end(child, this.#streams.has(job) ? { how: 'cancel', job } : { how: 'kill' });
   }
 

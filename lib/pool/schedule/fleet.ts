@@ -66,10 +66,19 @@ export class Fleet implements Iterable<ChildWorker> {
     return counts;
   }
 
-  /** The first free child not retiring (children free longest come first: a Set keeps insertion order). */
-  free(): ChildWorker | undefined {
-    for (const child of this.#children) if (child.free && !this.#retiring.has(child)) return child;
-    return undefined;
+  /**
+   * The child for the next run, never a retiring one: the first free child
+   * (free longest: a Set keeps insertion order); else, for a plain run and a
+   * pool with prefetch, the busy child holding the fewest runs with room left.
+   */
+  pick(stream: boolean): ChildWorker | undefined {
+    let fewest: ChildWorker | undefined;
+    for (const child of this.#children) {
+      if (this.#retiring.has(child)) continue;
+      if (child.free) return child;
+      if (child.canTake(stream) && (fewest === undefined || child.held < fewest.held)) fewest = child;
+    }
+    return fewest;
   }
 
   /** Ready children with no run, neither leaving nor retiring. */

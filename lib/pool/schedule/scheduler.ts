@@ -67,7 +67,7 @@ export class Scheduler {
     this.#spares = new Spares(this.options.spares, maxChildren);
     this.#memory = new MemoryCap(maxMemoryMb, this.#deps.readTreeRssMb);
     this.#dispatcher = new Dispatcher({
-      pick: () => this.#fleet.free(),
+      pick: (stream) => this.#fleet.pick(stream),
       started: (job) => {
         this.#counters.started(job.startedAt - job.createdAt);
         this.#sampleSoon();
@@ -196,7 +196,7 @@ export class Scheduler {
   #startChild(): void {
     const { tasksUrl, niceness, killGraceMs, startTimeoutMs, maxResultBytes, tasksPerChild, maxChildAgeMs } = this.options;
     const { random } = this.#deps;
-    const spec = { entry: this.#deps.entry, tasksUrl, tasksPerChild: taskLimit(tasksPerChild, random), ageLimitMs: ageLimit(maxChildAgeMs, random), execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs, env: childEnv(this.options), maxResultBytes, sharedMemoryBytes: this.#deps.sharedMemory ? this.options.sharedMemoryBytes : Infinity };
+    const spec = { entry: this.#deps.entry, tasksUrl, tasksPerChild: taskLimit(tasksPerChild, random), prefetch: this.options.prefetch, ageLimitMs: ageLimit(maxChildAgeMs, random), execArgv: this.#execArgv, niceness, killGraceMs, startTimeoutMs, env: childEnv(this.options), maxResultBytes, sharedMemoryBytes: this.#deps.sharedMemory ? this.options.sharedMemoryBytes : Infinity };
     const child = new ChildWorker(spec, this.#deps);
     this.#fleet.add(child);
     if (!this.#held) child.hold(false);

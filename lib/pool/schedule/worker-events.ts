@@ -16,6 +16,14 @@ export type ExitCause =
   /** It died by itself while idle, or left after an error no task caught. */
   | 'died-idle';
 
+/** Why a child is gone, from what was known at its end. */
+export function exitCause(known: { started: boolean; crashedInRun: boolean; wasReady: boolean; loadError: boolean; asked: boolean }): ExitCause {
+  if (!known.started) return 'not-started';
+  if (known.crashedInRun) return 'crashed';
+  if (!known.wasReady && (known.loadError || !known.asked)) return 'not-loaded';
+  return known.asked ? 'asked' : 'died-idle';
+}
+
 export interface WorkerExit {
   cause: ExitCause;
   exitCode: number | null;
@@ -23,6 +31,8 @@ export interface WorkerExit {
   /** The run it held when it died: `begun`, or handed back (the child said, as it left, it never began it). */
   job: Job | undefined;
   begun: boolean;
+  /** Runs sent ahead (prefetch) that it never began: for other children. */
+  waiting: Job[];
   loadError: TaskLoadError | undefined;
   startError: ChildStartError | undefined;
 }

@@ -10,6 +10,7 @@ export interface ChildWorkerDeps {
   fork: ForkFn;
   /** Where children's output is copied; default this process's stdout and stderr. */
   output?: { stdout: Writable; stderr: Writable } | undefined;
+  /** Best effort: never throws. */
   setPriority: (pid: number, priority: number) => void;
   /** Starts node so that the child dies with its parent; undefined: plain node. */
   launcher: Launcher | undefined;
@@ -24,6 +25,8 @@ export interface ChildWorkerSpec {
   tasksUrl: string;
   /** The child exits by itself after this many answers (Infinity: never): the pool's tasksPerChild with this child's jitter. */
   tasksPerChild: number;
+  /** Runs it may hold while busy, begun in order (the pool's prefetch): 1 sends none ahead. */
+  prefetch: number;
   /** Replaced once older than this (ms): the pool's maxChildAgeMs with this child's jitter. */
   ageLimitMs: number;
   execArgv: readonly string[];

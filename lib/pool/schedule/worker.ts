@@ -1,16 +1,17 @@
-// One child process seen from the parent: it starts the child, sends it one
-// run at a time once the child says it is ready, and turns the child's
+// One child process seen from the parent: it starts the child, sends it runs
+// once the child says it is ready (one at a time, or a few ahead with the
+// pool's prefetch; the child begins them in order), and turns the child's
 // `message` and `exit` events into one 'answer' or one 'exit' for the pool.
 // It never settles a run itself: the pool does, from those two events. No
 // polling: every state change is a Node event.
 import { EventEmitter } from 'node:events';
-import { holdProcess, OUT_OF_RESOURCES, SPAWNER_LOST, startChild, whenStarted, type ChildLike } from '../launch/fork.js';
-import { ChildStartError, describeExit, ResultTooLargeError, TaskError, TaskLoadError } from '../errors.js';
+import { holdProcess, OUT_OF_RESOURCES, releaseOutput, SPAWNER_LOST, startChild, whenGone, whenStarted, type ChildLike } from '../launch/fork.js';
+import { ChildStartError, describeExit, taskErrorOf, TaskLoadError } from '../errors.js';
 import type { Job } from './job.js';
 import { isChildMessage, runMessage, type ChildMessage } from '../wire/protocol.js';
 import { uncloneable } from '../wire/serialized-error.js';
 import { childPrefix, dropShared, removeByPrefix, takeShared, tryPutShared, type SharedRef } from '../wire/shared-memory.js';
-import type { ChildWorkerEvents, ExitCause } from './worker-events.js';
+import { exitCause, type ChildWorkerEvents } from './worker-events.js';
 import type { ChildWorkerDeps, ChildWorkerSpec } from './worker-spec.js';
 
 export type { ChildLike, ForkFn } from '../launch/fork.js';
@@ -19,9 +20,6 @@ export type { ChildWorkerDeps, ChildWorkerSpec } from './worker-spec.js';
 
 /** What #unshare returns for a value it could not read (the run has failed already). */
 const UNREADABLE = Symbol('unreadable');
-
-/** How long a dead child's last output may take to arrive. */
-const OUTPUT_GRACE_MS = 500;
 
 export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   /** When fork() was called (performance.now()). */
@@ -32,7 +30,10 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   readonly #spec: ChildWorkerSpec;
   readonly #deps: ChildWorkerDeps;
   #state: 'starting' | 'ready' | 'exited' = 'starting';
-  #job: Job | undefined;
+  /** The runs it holds, in the order sent: the first has begun; the rest (prefetch) wait for it in the child. */
+  #jobs: Job[] = [];
+  /** Its first run is a stream run: nothing is sent ahead of one. */
+  #streaming = false;
   #loadError: TaskLoadError | undefined;
   #startError: ChildStartError | undefined;
   /** We asked it to go (kill, stop, its task limit). */
@@ -44,7 +45,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   #leavingWith: readonly number[] | undefined;
   /** Its group got its last SIGKILL at its exit: never signalled after (its pid may be another's). */
   #groupEnded = false;
-  /** Its stream run was cancelled and it has not answered yet. */
+  /** A run it began was cancelled (a stream's, or one sent ahead and dropped) and it has not answered yet: SIGKILL after the grace. */
   #cancelling = false;
 
   constructor(spec: ChildWorkerSpec, deps: ChildWorkerDeps) {
@@ -55,12 +56,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     this.#child = startChild(deps, spec);
     whenStarted(this.#child, (pid) => {
       deps.groupGuard?.add(pid);
-      if (spec.niceness === 0) return;
-      try {
-        deps.setPriority(pid, spec.niceness);
-      } catch {
-        // Lowering priority is best effort (the child may already be gone).
-      }
+      if (spec.niceness !== 0) deps.setPriority(pid, spec.niceness);
     });
     if (spec.startTimeoutMs !== Infinity) {
       this.#startTimer = setTimeout(() => this.failStart(`child process ${this.pid} was not ready ${spec.startTimeoutMs} ms after it started (does the module await something that never settles?)`), spec.startTimeoutMs);
@@ -68,23 +64,9 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     }
     this.#child.on('message', (message: unknown) => this.#onMessage(message));
     this.#child.on('error', (error: Error) => this.#onError(error));
-    // Its death is handled once it has exited and its IPC channel has closed,
-    // so every message it sent has arrived first. Not 'close': that also waits
-    // for its stdout and stderr, which a grandchild could hold open.
-    let exited: [number | null, NodeJS.Signals | null] | undefined;
-    let disconnected = false;
-    this.#child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
-      exited = [code, signal];
-      // What its task started goes with it, now: a program holding the IPC
-      // channel open would otherwise keep 'disconnect' (and #onClose) away.
-      this.#endGroup();
-      if (disconnected) this.#onClose(code, signal);
-    });
-    this.#child.on('disconnect', () => {
-      disconnected = true;
-      if (exited !== undefined) this.#onClose(...exited);
-    });
-    this.#child.on('close', (code: number | null, signal: NodeJS.Signals | null) => this.#onClose(code, signal));
+    // What its task started goes with it at its exit: a program holding the
+    // IPC channel open would otherwise keep its end (and #onClose) away.
+    whenGone(this.#child, () => this.#endGroup(), (code, signal) => this.#onClose(code, signal));
   }
 
   get pid(): number | undefined {
@@ -112,17 +94,29 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
 
   /** Has a run. */
   get busy(): boolean {
-    return this.#job !== undefined;
+    return this.#jobs.length > 0;
+  }
+
+  /** Runs it holds, begun or sent ahead. */
+  get held(): number {
+    return this.#jobs.length;
   }
 
   /** Ready, with no run, not leaving: it can take a run now. */
   get free(): boolean {
-    return this.#state === 'ready' && this.#job === undefined && !this.leaving;
+    return this.#state === 'ready' && this.#jobs.length === 0 && !this.leaving;
   }
 
-  /** Sends a run to a free child (a stream run with its credit: `window` chunks, `windowBytes` bytes); throws, and stays free, if the arguments cannot be serialized. */
+  /** Free; or, for a plain run, busy with plain runs below the prefetch and its task limit. */
+  canTake(stream: boolean): boolean {
+    if (this.free) return true;
+    const { prefetch, tasksPerChild } = this.#spec;
+    return !stream && this.#state === 'ready' && !this.leaving && !this.#streaming && !this.#cancelling && this.#jobs.length < prefetch && this.#served + this.#jobs.length < tasksPerChild;
+  }
+
+  /** Sends a run (a stream run with its credit: `window` chunks, `windowBytes` bytes); it begins at once on a free child, else after the runs sent before it. Throws, and holds nothing more, if the arguments cannot be serialized. */
   run(job: Job, stream?: { window: number; windowBytes: number }): void {
-    if (!this.free) throw new Error(`child ${this.pid} cannot take a run now`);
+    if (!this.canTake(stream !== undefined)) throw new Error(`child ${this.pid} cannot take a run now`);
     const message = runMessage(job.id, job.run, stream, job.trace?.carrier);
     // Big arguments go through shared memory, in files named for this child.
     const shared = this.#spec.sharedMemoryBytes === Infinity ? undefined : tryPutShared(message.args, this.#spec.sharedMemoryBytes, childPrefix(process.pid, this.pid!));
@@ -136,7 +130,25 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
       dropShared(message.shared);
       throw uncloneable(`the arguments of task "${job.task}"`);
     }
-    this.#job = job;
+    this.#jobs.push(job);
+    if (this.#jobs.length === 1) this.#begin(stream !== undefined);
+  }
+
+  /** A run sent ahead was cancelled before its turn: the child skips it and answers. */
+  drop(job: Job): void {
+    if (this.#jobs.includes(job)) this.#child.send({ type: 'drop', id: job.id }, () => {});
+  }
+
+  /** Its first run begins: on a free child when sent, else as the run before it answers (the child runs them in order). */
+  #begin(stream: boolean): void {
+    const job = this.#jobs[0]!;
+    this.#streaming = stream;
+    // Dropped while it waited, but the drop may have come too late: killed unless it answers within the grace.
+    if (job.settled) {
+      this.#cancelling = true;
+      this.#armKillTimer();
+      return;
+    }
     job.trace?.began(this.pid);
     job.start();
   }
@@ -148,21 +160,24 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
 
   /** The reader took `n` more chunks of its stream run: the child may send as many more. */
   credit(job: Job, n: number): void {
-    if (this.#job === job) this.#child.send({ type: 'more', id: job.id, n }, () => {});
+    if (this.#jobs[0] === job) this.#child.send({ type: 'more', id: job.id, n }, () => {});
   }
 
   /** Nobody reads its stream run: the child closes the generator and answers (it stays), or gets SIGKILL after the grace. The canceller settles the run. */
   cancel(job: Job): void {
-    if (this.#job !== job) return;
+    if (this.#jobs[0] !== job) return;
     this.#child.send({ type: 'cancel', id: job.id }, () => {});
     this.#cancelling = true;
     this.#armKillTimer();
   }
 
-  /** SIGTERM now (to its whole process group), SIGKILL after the grace. Its run, if any, is the killer's to settle. */
+  /**
+   * SIGTERM now (to its whole process group), SIGKILL after the grace. Its
+   * run, if any, is the killer's to settle; runs sent ahead are handed to other
+   * children when it has exited, unless it answered the ones before them first.
+   */
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     if (this.#state === 'exited') return;
-    this.#job = undefined;
     this.#asked = true;
     this.#signal(signal);
     if (signal !== 'SIGKILL') this.#armKillTimer();
@@ -171,7 +186,7 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
   /** A graceful end for a child with no run: its teardown() runs and it exits (SIGKILL after the kill grace); one still starting gets SIGTERM. */
   stop(): void {
     if (this.#state === 'exited' || this.#asked) return;
-    if (this.#job !== undefined) throw new Error(`child ${this.pid} is running a task`);
+    if (this.#jobs.length > 0) throw new Error(`child ${this.pid} is running a task`);
     if (this.#state !== 'ready') {
       this.kill();
       return;
@@ -254,9 +269,9 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         return;
       case 'chunk':
       case 'chunks': {
-        const job = this.#job;
-        if (job === undefined || job.id !== message.id || this.#cancelling) return void dropShared(message.type === 'chunk' ? message.shared : undefined);
-        if (message.type === 'chunks') return message.values.forEach((value, i) => void (this.#job === job && !this.#cancelling && this.emit('chunk', job, value, message.bytes[i] ?? 0)));
+        const job = this.#jobs[0];
+        if (job === undefined || job.id !== message.id || this.#cancelling || this.#asked) return void dropShared(message.type === 'chunk' ? message.shared : undefined);
+        if (message.type === 'chunks') return message.values.forEach((value, i) => void (this.#jobs[0] === job && !this.#cancelling && !this.#asked && this.emit('chunk', job, value, message.bytes[i] ?? 0)));
         const value = this.#unshare(job, message.value, message.shared);
         if (value !== UNREADABLE) this.emit('chunk', job, value, message.bytes);
         return;
@@ -266,37 +281,35 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         this.#armKillTimer();
         return;
       case 'result': {
-        const job = this.#job;
-        // An answer for a run that is not ours (one already timed out) is dropped.
+        const job = this.#jobs[0];
+        // An answer for a run that is not ours is dropped.
         if (job === undefined || job.id !== message.id) return void dropShared(message.ok ? message.shared : undefined);
-        const value = message.ok ? this.#unshare(job, message.value, message.shared) : undefined;
+        // Settled already (timed out, its child killed; or dropped): only the run after it begins.
+        const value = message.ok && !job.settled ? this.#unshare(job, message.value, message.shared) : (dropShared(message.ok ? message.shared : undefined), undefined);
         if (value === UNREADABLE) return;
-        this.#job = undefined;
-        if (this.#cancelling) {
-          // It closed the cancelled stream in time: it stays.
-          this.#cancelling = false;
+        const asked = this.#asked;
+        this.#jobs.shift();
+        if (this.#cancelling && !this.#asked) {
+          // It closed the cancelled stream (or skipped the dropped run) in time: it stays.
           clearTimeout(this.#killTimer);
           this.#killTimer = undefined;
         }
+        this.#cancelling = false;
         this.#served += 1;
         this.#idleSince = performance.now();
         // The child leaves by itself after its last answer (in-child/entry.ts); make sure it does.
-        if (this.#served >= this.#spec.tasksPerChild) this.#retire();
-        this.emit('answer', job, message.ok ? { ok: true, value } : { ok: false, error: this.#taskError(job, message.error) });
+        if (this.#served >= this.#spec.tasksPerChild) {
+          this.#asked = true;
+          this.#armKillTimer();
+        }
+        if (this.#jobs.length > 0) this.#begin(false);
+        // A settled run's answer still frees the child (a cancelled stream, a dropped run), unless it was told to go before.
+        if (!job.settled || !asked) this.emit('answer', job, message.ok ? { ok: true, value } : { ok: false, error: taskErrorOf(job.task, message.error, this.#spec.maxResultBytes) });
         return;
       }
     }
   }
 
-  #taskError(job: Job, error: Extract<ChildMessage, { ok: false }>['error']): Error {
-    if (error.name === 'ResultTooLargeError' && error.props['code'] === 'ERR_RESULT_TOO_LARGE') return new ResultTooLargeError(job.task, Number(error.props['bytes']), this.#spec.maxResultBytes);
-    return new TaskError(job.task, error);
-  }
-
-  #retire(): void {
-    this.#asked = true;
-    this.#armKillTimer();
-  }
 
   #onError(error: Error): void {
     const code = (error as NodeJS.ErrnoException).code;
@@ -322,29 +335,13 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
     clearTimeout(this.#killTimer);
     clearTimeout(this.#startTimer);
     this.#endGroup();
-    const { stdout, stderr } = this.#child;
-    // A grandchild may hold the child's output pipes open: stop reading them
-    // shortly after its death, so they never keep this process alive.
-    if (stdout || stderr) {
-      setTimeout(() => {
-        stdout?.destroy();
-        stderr?.destroy();
-      }, OUTPUT_GRACE_MS).unref();
-    }
-    const job = this.#job;
-    this.#job = undefined;
+    releaseOutput(this.#child);
+    const [job, ...waiting] = this.#jobs;
+    this.#jobs = [];
     // Begun unless the child said, as it left, that it never began it.
     const begun = job !== undefined && (this.#leavingWith === undefined || this.#leavingWith.includes(job.id));
-    this.emit('exit', { cause: this.#cause(wasReady, job !== undefined && begun, exitCode, signal), exitCode, signal, job, begun, loadError: this.#loadError, startError: this.#startError });
-  }
-
-  #cause(wasReady: boolean, crashedInRun: boolean, exitCode: number | null, signal: NodeJS.Signals | null): ExitCause {
-    if (this.#startError !== undefined) return 'not-started';
-    if (crashedInRun) return 'crashed';
-    if (!wasReady && (this.#loadError !== undefined || !this.#asked)) {
-      this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, `child process ${this.pid} ${describeExit(exitCode, signal)} before it was ready`);
-      return 'not-loaded';
-    }
-    return this.#asked ? 'asked' : 'died-idle';
+    const cause = exitCause({ started: this.#startError === undefined, crashedInRun: job !== undefined && begun, wasReady, loadError: this.#loadError !== undefined, asked: this.#asked });
+    if (cause === 'not-loaded') this.#loadError ??= new TaskLoadError(this.#spec.tasksUrl, `child process ${this.pid} ${describeExit(exitCode, signal)} before it was ready`);
+    this.emit('exit', { cause, exitCode, signal, job, begun, waiting, loadError: this.#loadError, startError: this.#startError });
   }
 }

@@ -48,7 +48,13 @@ export interface StopMessage {
   type: 'stop';
 }
 
-export type ParentMessage = RunMessage | StopMessage | MoreMessage | CancelMessage;
+/** Run `id`, sent ahead (prefetch), was cancelled before its turn: skip it, answering at once, or if it has begun, finish it. */
+export interface DropMessage {
+  type: 'drop';
+  id: number;
+}
+
+export type ParentMessage = RunMessage | StopMessage | MoreMessage | CancelMessage | DropMessage;
 
 export type ChildMessage =
   /** `tasks`: the module's task names, so the pool can tell a misspelt one at ready(). */

@@ -18,6 +18,18 @@ export interface RemoteChildHooks {
   killed(child: RemoteChild, signal: NodeJS.Signals | number): void;
 }
 
+// What the pool sends while children's messages are handed to it (the runs
+// a prefetching pool sends after a read of several answers) is gathered per
+// socket and written once, when the read's last message has been handled:
+// before any other code runs, so nothing waits on a caller's busy loop.
+let gathering = 0;
+const corked = new Set<Socket>();
+
+function uncorkAll(): void {
+  for (const socket of corked) socket.uncork();
+  corked.clear();
+}
+
 export class RemoteChild extends EventEmitter {
   pid: number | undefined;
   readonly stdout = null;
@@ -80,7 +92,13 @@ export class RemoteChild extends EventEmitter {
         socket.destroy(); // not our protocol: the child is treated as gone once it exits
         return;
       }
-      for (const message of messages) this.emit('message', message);
+      gathering += 1;
+      try {
+        for (const message of messages) this.emit('message', message);
+      } finally {
+        gathering -= 1;
+        if (gathering === 0) uncorkAll();
+      }
     };
     socket.on('data', read);
     socket.on('error', () => {});
@@ -115,7 +133,12 @@ export class RemoteChild extends EventEmitter {
       callback?.(new Error('the child is not connected'));
       return false;
     }
-    return this.#socket.write(frame(message), (error) => callback?.(error ?? null));
+    const socket = this.#socket;
+    if (gathering > 0 && !corked.has(socket)) {
+      socket.cork();
+      corked.add(socket);
+    }
+    return socket.write(frame(message), (error) => callback?.(error ?? null));
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
