@@ -1,5 +1,5 @@
 // What a run costs by itself: a no-op task through 2 workers, one at a time
-// (p50 and p95 of 2 000 after 500 warm-up runs) and 20 000 with 64 in flight
+// (p50 and p95 of 2 000 after 2 000 warm-up runs, as the issue measured the pool lane: the JIT needs about that many to settle, see docs/performance.md) and 20 000 with 64 in flight
 // (tasks/s): slowlane's pool (2 children at niceness 0; by default, and with
 // prefetch 8), piscina (2 threads) and workerpool (2 processes), one after
 // the other in the same run. Given
@@ -27,8 +27,11 @@ interface PoolLike {
   close(): Promise<void>;
 }
 
+/** Runs before timing, for each pool alike: after 500, slowlane's p95 was 0.34-0.45 ms; after 2 000, 0.11-0.12; after 6 000, 0.09-0.10. */
+const WARM_UP_RUNS = 2000;
+
 async function measure(run: () => Promise<unknown>): Promise<NoopFigures> {
-  for (let i = 0; i < 500; i += 1) await run();
+  for (let i = 0; i < WARM_UP_RUNS; i += 1) await run();
   const times: number[] = [];
   for (let i = 0; i < 2000; i += 1) {
     const started = performance.now();
