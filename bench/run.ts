@@ -16,6 +16,7 @@ import { WRK, wrkThroughput } from './wrk.js';
 import { exportsBench } from './exports.js';
 import { largeValues } from './large-values.js';
 import { BENCH_PREFETCH, noopRuns } from './noop-runs.js';
+import { footprints } from './footprint.js';
 import { streamRows, type StreamRows } from './stream-rows.js';
 import { nicenessCost } from './niceness-cost.js';
 import { queueOverhead } from './queue-overhead.js';
@@ -275,6 +276,7 @@ async function main(): Promise<void> {
     log('large values, slowlane and piscina'); results['largeValues'] = await largeValues(QUICK ? 10 : 20);
     log('no-op runs, slowlane, piscina and workerpool'); results['noopRuns'] = await noopRuns();
     log('a generator yielding rows one at a time, and in batches'); results['streamRows'] = await streamRows(QUICK ? 3 : 5);
+    log('an idle pool of 2: the whole tree, slowlane and piscina'); results['footprint'] = footprints();
     log('memory'); results['memory'] = await memory(server);
     if (hasRedis()) {
       log('queue: slowlane/queue on a loopback Redis'); results['queue'] = await queueOverhead(QUICK ? 200 : 500, N);
@@ -379,6 +381,8 @@ function checkTargets(r: Record<string, any>): Target[] {
   add('29. no-op tasks/s, 20 000 runs at 64 in flight, 2 workers', ">= piscina's", `${noop.slowlane.tasksPerSecond} (piscina ${noop.piscina.tasksPerSecond}, workerpool ${noop.workerpool.tasksPerSecond})`, noop.slowlane.tasksPerSecond >= noop.piscina.tasksPerSecond);
   add(`29. the same with prefetch ${BENCH_PREFETCH} (batches of tiny tasks)`, ">= piscina's", `${noop.prefetch.tasksPerSecond} (piscina ${noop.piscina.tasksPerSecond})`, noop.prefetch.tasksPerSecond >= noop.piscina.tasksPerSecond);
   add('29. no-op run p95, one at a time', "<= workerpool's", `${noop.slowlane.p95} ms (p50 ${noop.slowlane.p50}; piscina ${noop.piscina.p95}, workerpool ${noop.workerpool.p95})`, noop.slowlane.p95 <= noop.workerpool.p95);
+  const size = r['footprint'] as ReturnType<typeof footprints>;
+  add('29. an idle pool of 2, RSS of the whole tree', "<= 1.5 x piscina's", `${round(size.slowlane.rssMb / size.piscina.rssMb)} x (${size.slowlane.rssMb} MiB in ${size.slowlane.processes} processes vs ${size.piscina.rssMb}; anonymous ${size.slowlane.anonMb} vs ${size.piscina.anonMb})`, size.slowlane.rssMb <= 1.5 * size.piscina.rssMb);
   for (const row of r['largeValues'] as Array<{ case: string; slowlaneP50: number; sharedP50: number; piscinaP50: number; ratio: number }>) {
     add(`29. ${row.case}, p50`, "<= 1.5 x piscina's", `${row.ratio} x (${row.slowlaneP50} vs ${row.piscinaP50} ms; through /dev/shm ${row.sharedP50} ms)`, row.ratio <= 1.5);
   }
