@@ -4,7 +4,7 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { Outcome } from '../../trace/outcome.js';
 
 export interface PoolStats {
-  /** Tasks in a child right now. */
+  /** Tasks in a child right now: the ones running, and those sent ahead (prefetch). */
   running: number;
   /** Tasks waiting for a child (a ready one, or one that is starting). */
   queued: number;
