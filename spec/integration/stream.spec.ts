@@ -1,7 +1,7 @@
 // pool.stream() on real children: order, flow control, cancellation that
 // reaches the generator, failures midway.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -188,6 +188,19 @@ describe('pool.stream(), real children', function () {
       await stream.return?.();
       expect(await watched!.run('whoAmI')).to.be.a('number');
     });
+
+    for (const [label, count, size] of [['32 KiB chunks', 20, 32 * 1024], ['200-byte rows', 1000, 200]] as const) {
+      it(`${label} yielded without a pause go before the generator goes on holding the loop: a batch is sent once it holds 64 KiB`, async () => {
+        const file = join(dir, `held-${count}`);
+        const stream = watched!.stream('yieldsThenHolds', [file, count, size, 1500]);
+        const first = await stream.next();
+        expect(first.value).to.equal('0'.repeat(size));
+        expect(existsSync(file), 'the generator is still holding the loop').to.equal(false);
+        const rest = await collect(stream);
+        expect(rest).to.have.length(count - 1);
+        expect(readFileSync(file, 'utf8')).to.equal('held\n');
+      });
+    }
 
     it('strings, bytes and objects mixed keep their order and types', async () => {
       const got = await collect(watched!.stream('mixed'));

@@ -139,18 +139,23 @@ function deliver(tasks: TaskModule, id: number, reply: ChildMessage): void {
 
 /**
  * The small string and byte values a stream run yields within one loop turn
- * wait for the turn's end and go as one message: a generator that yields a
- * CSV row at a time costs one write per turn, not one per row. They always
- * serialize, so nothing can fail later; other values flush them and go alone.
+ * wait for the turn's end, or for 64 KiB of them, and go as one message: a
+ * generator that yields a CSV row at a time costs one write per batch, not
+ * one per row. They always serialize, so nothing can fail later; other values
+ * flush them and go alone.
  */
-let batch: { id: number; values: unknown[]; bytes: number[] } | undefined;
+let batch: { id: number; values: unknown[]; bytes: number[]; size: number } | undefined;
+/** Values under this size (characters or bytes) are batched; a bigger one goes alone, after what waits. */
+const BATCHED_VALUE_BELOW = 16 * 1024;
+/** A batch goes once it holds this much, even mid-turn: a generator that never pauses (a synchronous cursor) is not held back to its end. */
+const BATCH_UP_TO = 64 * 1024;
 
 function flushBatch(): void {
   const ready = batch;
   batch = undefined;
   if (ready === undefined) return;
   const [value] = ready.values;
-  send(ready.values.length === 1 ? { type: 'chunk', id: ready.id, value, bytes: ready.bytes[0]! } : { type: 'chunks', ...ready });
+  send(ready.values.length === 1 ? { type: 'chunk', id: ready.id, value, bytes: ready.bytes[0]! } : { type: 'chunks', id: ready.id, values: ready.values, bytes: ready.bytes });
 }
 
 /** A stream run: its values go out as chunks, within the parent's credit; its end is the result, after every chunk. */
@@ -163,10 +168,14 @@ async function streamOut(task: string, id: number, produced: unknown, credit: St
       const tooLarge = oversize(value, bytes);
       if (tooLarge !== undefined) throw Object.assign(new Error(tooLarge.message), { name: tooLarge.name, ...tooLarge.props });
       const out = outgoing(value);
-      if (out.shared === undefined && (typeof value === 'string' || value instanceof Uint8Array)) {
+      const size = typeof value === 'string' ? value.length : value instanceof Uint8Array ? value.byteLength : Infinity;
+      if (out.shared === undefined && size < BATCHED_VALUE_BELOW) {
         if (batch === undefined) setImmediate(flushBatch);
-        (batch ??= { id, values: [], bytes: [] }).values.push(value);
+        batch ??= { id, values: [], bytes: [], size: 0 };
+        batch.values.push(value);
         batch.bytes.push(bytes);
+        batch.size += size;
+        if (batch.size >= BATCH_UP_TO) flushBatch();
       } else {
         flushBatch();
         send({ type: 'chunk', id, bytes, ...out });
