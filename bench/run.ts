@@ -9,7 +9,7 @@ import { burst, fastLoad, get, keepInFlight, keepSlowInFlight, paced, resetStorm
 import { round, summarize, type Summary } from './numbers.js';
 import { childStartCost } from './child-start.js';
 import { spawnStall, type StallRow } from './spawn-stall.js';
-import { cpuTicksWithReaped } from '../tools/proc.js';
+import { treeCpuTicks } from '../tools/proc.js';
 import { ROOT, startBare, startPeer, startSlowlane, startSlowlaneLogging, treeRssMb, type Running } from './processes.js';
 import { fastThroughput, idleMax, loadedP99Ratio, offloadOverhead, speedup, type Lane, type LaneFigures } from './side-by-side.js';
 import { WRK, wrkThroughput } from './wrk.js';
@@ -135,10 +135,11 @@ async function speedupOld(base: string) {
 async function sustainedFork(server: Running, childCpuMs: number) {
   const upperBound = CORES / (childCpuMs / 1000);
   const count = QUICK ? 10 : 30;
-  const before = cpuTicksWithReaped(server.pid);
+  // The whole tree: children started by the spawner are reaped there, not by the server.
+  const before = treeCpuTicks(server.pid);
   await sequential(`${server.url}/slow_threaded?id=cpu&n=0`, count, 250);
   await new Promise((resolve) => setTimeout(resolve, 500)); // the last child exits and is reaped
-  const cpuMsPerRequest = ((cpuTicksWithReaped(server.pid) - before) * 10) / count;
+  const cpuMsPerRequest = ((treeCpuTicks(server.pid) - before) * 10) / count;
   const capacity = CORES / (cpuMsPerRequest / 1000);
   const run = await paced(`${server.url}/slow_threaded?n=0`, round(0.9 * capacity, 1), QUICK ? 3 : 8);
   const s = summarize(run.latencies);

@@ -117,6 +117,21 @@ export function cpuTicksWithReaped(pid: number): number {
   return cpuFields(pid).reduce((sum, ticks) => sum + ticks, 0);
 }
 
+/**
+ * CPU ticks of a process and of every live process below it, each with what
+ * it has reaped: a lane's whole cost when its children are a spawner's, whose
+ * reaped children the server's own cutime never sees.
+ */
+export function treeCpuTicks(pid: number): number {
+  let ticks = 0;
+  const visit = (each: number): void => {
+    ticks += cpuTicksWithReaped(each);
+    for (const child of childrenOf(each)) visit(child);
+  };
+  visit(pid);
+  return ticks;
+}
+
 /** True when `pid` descends from `ancestor` (its parent, its parent's parent, ...). */
 export function descendsFrom(pid: number, ancestor: number): boolean {
   for (let current = readProc(pid)?.ppid, hops = 0; current !== undefined && current > 1 && hops < 64; current = readProc(current)?.ppid, hops += 1) {
