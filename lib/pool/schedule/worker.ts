@@ -284,8 +284,9 @@ export class ChildWorker extends EventEmitter<ChildWorkerEvents> {
         const job = this.#jobs[0];
         // An answer for a run that is not ours is dropped.
         if (job === undefined || job.id !== message.id) return void dropShared(message.ok ? message.shared : undefined);
-        // Settled already (timed out, its child killed; or dropped): only the run after it begins.
-        const value = message.ok && !job.settled ? this.#unshare(job, message.value, message.shared) : (dropShared(message.ok ? message.shared : undefined), undefined);
+        // Settled already (timed out, its child killed; or dropped): its value is not read, only the run after it begins.
+        if (job.settled && message.ok) dropShared(message.shared);
+        const value = message.ok && !job.settled ? this.#unshare(job, message.value, message.shared) : undefined;
         if (value === UNREADABLE) return;
         const asked = this.#asked;
         this.#jobs.shift();

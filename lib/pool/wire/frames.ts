@@ -3,7 +3,7 @@
 // writes it (lib/internal/child_process/serialization.js), so a Map, a Buffer,
 // a BigInt and host objects such as process.env cross as over fork()'s channel.
 // A small message that JSON carries exactly goes as JSON instead (json-exact.ts):
-// the tiny runs and answers of a busy pool cost about half as much that way.
+// a tiny round trip costs about a third less that way (p50 0.050 against 0.071 ms here).
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 import { jsonExact } from './json-exact.js';
 
